@@ -1,0 +1,121 @@
+/*
+ * pkt.h - the packet parser: from the bytes NFQUEUE hands us to a tuple.
+ *
+ * The worker fills the "from the queue" part of struct nfqct_pkt from the
+ * NFQUEUE message and calls nfqct_pkt_parse(), which reads the network
+ * header at pkt->data and fills the rest.  The parser never reads past
+ * pkt->caplen bytes and never allocates; a truncated or inconsistent packet
+ * is reported as invalid with a static reason string.
+ *
+ * All multi-byte fields of the tuple are in network byte order, as on the
+ * wire, so that hashing and comparing need no conversion.
+ */
+#ifndef NFQCT_PKT_H
+#define NFQCT_PKT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The hook a packet was queued from: the kernel's NF_INET_* numbers. */
+enum nfqct_hook {
+	NFQCT_HOOK_PREROUTING	= 0,
+	NFQCT_HOOK_INPUT	= 1,
+	NFQCT_HOOK_FORWARD	= 2,
+	NFQCT_HOOK_OUTPUT	= 3,
+	NFQCT_HOOK_POSTROUTING	= 4,
+	NFQCT_HOOK_MAX		= 5,
+};
+
+/* An IPv4 address is in ip (the rest zero); an IPv6 one fills all 16 bytes. */
+union nfqct_addr {
+	uint32_t ip;
+	uint32_t ip6[4];
+	uint8_t  b[16];
+};
+
+/*
+ * A conntrack tuple, as the kernel's nf_conntrack_tuple: addresses, the
+ * protocol and its identifying numbers.  Unused parts are zero, so two
+ * tuples compare with memcmp().
+ *  - TCP, UDP, UDP-Lite, SCTP, DCCP: sp.port and dp.port;
+ *  - ICMP/ICMPv6 echo and other query/reply types: sp.icmp_id, dp.icmp.type
+ *    and dp.icmp.code;
+ *  - ICMP/ICMPv6 errors: dp.icmp.type/code, sp.icmp_id zero (the error's
+ *    own tuple; the flow it quotes is pkt->inner);
+ *  - anything else (and non-first fragments): addresses and protocol only.
+ */
+struct nfqct_tuple {
+	union nfqct_addr src;
+	union nfqct_addr dst;
+	union {
+		uint16_t port;
+		uint16_t icmp_id;
+	} sp;
+	union {
+		uint16_t port;
+		struct {
+			uint8_t type;
+			uint8_t code;
+		} icmp;
+	} dp;
+	uint8_t family;		/* AF_INET or AF_INET6 */
+	uint8_t proto;		/* IPPROTO_*: the upper-layer protocol */
+};
+
+enum nfqct_pkt_flags {
+	NFQCT_PKT_F_FRAGMENT	= 1 << 0,	/* a fragment (first or not) */
+	NFQCT_PKT_F_LATER_FRAG	= 1 << 1,	/* a non-first fragment: no L4 header */
+	NFQCT_PKT_F_ICMP_ERROR	= 1 << 2,	/* ICMP/ICMPv6 error: pkt->inner is valid */
+	NFQCT_PKT_F_GSO		= 1 << 3,	/* the kernel passed a GSO super-packet */
+};
+
+struct nfqct_pkt {
+	/* Filled by the caller, from the NFQUEUE message. */
+	const uint8_t *data;	/* network header (first byte of IPv4/IPv6) */
+	uint32_t caplen;	/* bytes present at data (the copy range may cut) */
+	uint32_t len;		/* the packet's full length (skb->len): NFQA_CAP_LEN when
+				 * the copy was cut, else caplen; what accounting counts */
+	uint32_t id;		/* NFQUEUE packet id, host order */
+	uint32_t mark;		/* skb mark, host order */
+	uint32_t indev;		/* ifindex, 0 when none */
+	uint32_t outdev;	/* ifindex, 0 when none */
+	uint16_t hw_protocol;	/* from the packet header, host order (ETH_P_IP, ...) */
+	uint8_t hook;		/* enum nfqct_hook */
+	uint8_t flags;		/* enum nfqct_pkt_flags; the caller may set F_GSO */
+
+	/* Filled by nfqct_pkt_parse(). */
+	struct nfqct_tuple tuple;
+	struct nfqct_tuple inner;	/* ICMP errors: tuple of the quoted packet, as quoted
+					 * (its src is the host that sent the quoted packet) */
+	const uint8_t *l4;		/* upper-layer header, NULL for later fragments */
+	uint32_t l4caplen;		/* bytes of it present at l4 */
+	uint32_t l4len;			/* its length by the IP header (header + payload) */
+	uint16_t l3hdrlen;		/* IPv4 header, or IPv6 header + extension headers */
+	const char *invalid_reason;	/* static string when nfqct_pkt_parse() failed */
+};
+
+/*
+ * nfqct_pkt_parse - parse pkt->data and fill the tuple and the offsets.
+ *
+ * Validates IPv4 (version, IHL, total length within caplen-or-len,
+ * options skipped), IPv6 with its extension-header chain (hop-by-hop,
+ * routing, fragment, destination options, AH; ESP and "no next header"
+ * end the chain), then the upper layer: TCP (data offset), UDP, UDP-Lite,
+ * SCTP and DCCP (ports), ICMP and ICMPv6 (with the quoted header of error
+ * messages parsed into pkt->inner, at least addresses and ports, checked
+ * like the outer one but allowed to be cut after the ports), anything else
+ * by protocol number.
+ *
+ * Returns 0, or -EINVAL with pkt->invalid_reason set (the tuple then holds
+ * whatever could be parsed: at least family when the IP version was read).
+ */
+int nfqct_pkt_parse(struct nfqct_pkt *pkt);
+
+/* nfqct_tuple_invert - the tuple of the reply direction (ICMP types mapped as the kernel does).
+ * Returns false when the tuple has no inverse (ICMP types that get no reply). */
+bool nfqct_tuple_invert(struct nfqct_tuple *reply, const struct nfqct_tuple *orig);
+
+/* nfqct_proto_name - "tcp", "udp", "icmp", "ipv6-icmp", ... or NULL for others (print the number). */
+const char *nfqct_proto_name(uint8_t proto);
+
+#endif

@@ -1,0 +1,107 @@
+/*
+ * settings.h - the daemon's settings, by the kernel's sysctl names.
+ *
+ * A settings file uses sysctl.conf syntax ("name = value", '#' and ';'
+ * comments, blank lines) so an operator's /etc/sysctl.d lines can be
+ * reused.  Names are the kernel's (net.netfilter.nf_conntrack_*) plus
+ * nfqct's own under "nfqct.".  Unknown names, bad values and read-only
+ * names are errors reported as "file:line: message"; every error in a file
+ * is reported before the file is refused.
+ *
+ * A struct nfqct_settings is a plain value: build a new one aside, check
+ * it, then apply it (see nfqct_settings_reloadable()).
+ */
+#ifndef NFQCT_SETTINGS_H
+#define NFQCT_SETTINGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Timeouts, in seconds, indexed by enum nfqct_timeout. */
+enum nfqct_timeout {
+	NFQCT_TO_TCP_SYN_SENT,
+	NFQCT_TO_TCP_SYN_RECV,
+	NFQCT_TO_TCP_ESTABLISHED,
+	NFQCT_TO_TCP_FIN_WAIT,
+	NFQCT_TO_TCP_CLOSE_WAIT,
+	NFQCT_TO_TCP_LAST_ACK,
+	NFQCT_TO_TCP_TIME_WAIT,
+	NFQCT_TO_TCP_CLOSE,
+	NFQCT_TO_TCP_SYN_SENT2,		/* no kernel sysctl: nfqct.tcp_timeout_syn_sent2 */
+	NFQCT_TO_TCP_MAX_RETRANS,
+	NFQCT_TO_TCP_UNACK,
+	NFQCT_TO_UDP,
+	NFQCT_TO_UDP_STREAM,
+	NFQCT_TO_ICMP,
+	NFQCT_TO_ICMPV6,
+	NFQCT_TO_GENERIC,
+	NFQCT_TO_MAX
+};
+
+enum nfqct_stat_layout {
+	NFQCT_STAT_LAYOUT_KERNEL6 = 0,	/* "entries  clashres found ..." (Linux 6.x) */
+	NFQCT_STAT_LAYOUT_LEGACY = 1,	/* "entries searched found ... delete_list ..." */
+};
+
+struct nfqct_settings {
+	/* net.netfilter.* */
+	uint32_t ct_max;		/* nf_conntrack_max */
+	uint32_t ct_buckets;		/* nf_conntrack_buckets: initial hash size */
+	uint32_t ct_acct;		/* nf_conntrack_acct */
+	uint32_t tcp_loose;		/* nf_conntrack_tcp_loose */
+	uint32_t tcp_be_liberal;	/* nf_conntrack_tcp_be_liberal */
+	uint32_t tcp_ignore_invalid_rst;/* nf_conntrack_tcp_ignore_invalid_rst */
+	uint32_t tcp_max_retrans;	/* nf_conntrack_tcp_max_retrans */
+	uint32_t timeout[NFQCT_TO_MAX];	/* seconds */
+
+	/* nfqct.* */
+	uint32_t stat_interval_ms;	/* how often the stat tree is rewritten */
+	uint32_t stat_layout;		/* enum nfqct_stat_layout */
+	uint32_t queue_maxlen;		/* NFQA_CFG_QUEUE_MAXLEN */
+	uint32_t copy_range;		/* bytes of each packet copied to us */
+	uint32_t rcvbuf;		/* netlink socket receive buffer, bytes */
+	uint32_t batch;			/* most packets handled per receive batch */
+	uint32_t gso;			/* ask for GSO super-packets (NFQA_CFG_F_GSO) */
+	uint32_t fail_open;		/* NFQA_CFG_F_FAIL_OPEN */
+	uint32_t gc_interval_ms;	/* housekeeping tick */
+	uint32_t log_ratelimit_ms;	/* packet-triggered messages: window ... */
+	uint32_t log_ratelimit_burst;	/* ... and messages per window */
+};
+
+/* nfqct_settings_init - the defaults (the kernel's, where it has one). */
+void nfqct_settings_init(struct nfqct_settings *s);
+
+/*
+ * nfqct_settings_load_file - read a sysctl.conf-style file into @s.
+ * Errors go to @errs as "path:line: message", all of them.  On error @s
+ * may be partly updated: load into a copy.  Returns 0, -EINVAL (bad
+ * content) or -errno (cannot read the file; reported to @errs too).
+ */
+int nfqct_settings_load_file(struct nfqct_settings *s, const char *path, FILE *errs);
+
+/*
+ * nfqct_settings_set - apply one "name=value" (as -o gives it).  @origin
+ * names where it came from in error messages ("-o", "file:12").
+ * Returns 0 or -EINVAL (reported to @errs).
+ */
+int nfqct_settings_set(struct nfqct_settings *s, const char *assignment, const char *origin, FILE *errs);
+
+/* Iteration over the known settings, in a stable order. */
+size_t nfqct_settings_count(void);
+const char *nfqct_settings_name(size_t i);	/* full name, e.g. "net.netfilter.nf_conntrack_max" */
+/* nfqct_settings_format - the current value as sysctl prints it (no newline). */
+int nfqct_settings_format(const struct nfqct_settings *s, size_t i, char *buf, size_t len);
+/* nfqct_settings_reloadable - false for settings that need a restart (buckets, queue sizes, ...). */
+bool nfqct_settings_reloadable(size_t i);
+
+/*
+ * nfqct_settings_reload_diff - report to @errs (as warnings) every setting
+ * that differs between @cur and @next but cannot change without a
+ * restart, and copy those fields from @cur into @next so that @next is
+ * what will really be in force.  Returns the number of such settings.
+ */
+int nfqct_settings_reload_diff(const struct nfqct_settings *cur, struct nfqct_settings *next, FILE *errs);
+
+#endif
