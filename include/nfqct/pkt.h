@@ -115,7 +115,8 @@ int nfqct_pkt_parse(struct nfqct_pkt *pkt);
  * Returns false when the tuple has no inverse (ICMP types that get no reply). */
 bool nfqct_tuple_invert(struct nfqct_tuple *reply, const struct nfqct_tuple *orig);
 
-/* nfqct_proto_name - "tcp", "udp", "icmp", "ipv6-icmp", ... or NULL for others (print the number). */
+/* nfqct_proto_name - the name conntrack -L prints ("tcp", "udp", "icmp", "icmpv6", ...),
+ * or NULL for other protocols (print the number). */
 const char *nfqct_proto_name(uint8_t proto);
 
 #endif
