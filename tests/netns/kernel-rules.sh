@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# contrib/nfqct-kernel-rules in a scratch namespace: install/remove/status for host and
+# router, iptables (nft-based and legacy) and nft; exact rules after install, one copy after
+# two installs, nothing of ours after remove, foreign rules untouched.
+. "$(dirname "$0")/lib.sh"
+require_root_netns iptables ip6tables iptables-save ip6tables-save
+ns_new "$NS_R" || { fail "namespace"; exit 1; }
+
+K() { in_router env IPTABLES="$IPT" IP6TABLES="$IP6T" "$KERNEL_RULES" "$@"; }
+
+# The rules of a table as "-A ..." lines, without counters and comments of the save format.
+saved() { in_router "$1-save" -t "$2" | grep '^-A' || true; }
+
+# expect_rules LABEL: compare all four tables with $E4RAW $E4FILTER $E6RAW $E6FILTER.
+expect_rules() {
+	assert_eq "$1: iptables raw" "$E4RAW" "$(saved "$IPT" raw)"
+	assert_eq "$1: iptables filter" "$E4FILTER" "$(saved "$IPT" filter)"
+	assert_eq "$1: ip6tables raw" "$E6RAW" "$(saved "$IP6T" raw)"
+	assert_eq "$1: ip6tables filter" "$E6FILTER" "$(saved "$IP6T" filter)"
+}
+
+T='-m comment --comment nfqct'
+# Foreign rules, including one whose comment merely starts with our tag.
+F4RAW='-A PREROUTING -m comment --comment "nfqct other" -j ACCEPT'
+F4FILTER='-A FORWARD -m comment --comment foreign -j ACCEPT'
+F6FILTER='-A INPUT -m comment --comment foreign6 -j ACCEPT'
+
+check_iptables() {
+	IPT=$1 IP6T=$2
+	note "---- backend iptables: $IPT / $IP6T ----"
+	command -v "$IPT" >/dev/null && command -v "$IP6T" >/dev/null || {
+		note "SKIP(part): $IPT/$IP6T not installed"; return 0; }
+	in_router "$IPT" -w -t raw -A PREROUTING -m comment --comment "nfqct other" -j ACCEPT
+	in_router "$IPT" -w -A FORWARD -m comment --comment foreign -j ACCEPT
+	in_router "$IP6T" -w -A INPUT -m comment --comment foreign6 -j ACCEPT
+
+	assert_fail K status
+	assert_pass K remove
+
+	assert_pass K install router --queues 0:1 --bypass
+	E4RAW="-A PREROUTING -m addrtype ! --dst-type LOCAL,BROADCAST,MULTICAST $T -j CT --notrack
+$F4RAW"
+	E4FILTER="-A FORWARD $T -j NFQUEUE --queue-balance 0:1 --queue-bypass
+$F4FILTER"
+	E6RAW="-A PREROUTING -m addrtype ! --dst-type LOCAL,MULTICAST $T -j CT --notrack"
+	E6FILTER="$F6FILTER
+-A FORWARD $T -j NFQUEUE --queue-balance 0:1 --queue-bypass"
+	expect_rules "router"
+	assert_pass K install router --queues 0:1 --bypass
+	expect_rules "router, installed twice"
+	assert_pass K status
+
+	# A new install replaces the old rules: host role, one queue, fail closed.
+	assert_pass K install host -q 3
+	E4RAW="-A PREROUTING -m addrtype --dst-type LOCAL,BROADCAST,MULTICAST $T -j CT --notrack
+$F4RAW
+-A OUTPUT $T -j CT --notrack"
+	E4FILTER="-A INPUT $T -j NFQUEUE --queue-num 3
+$F4FILTER
+-A OUTPUT $T -j NFQUEUE --queue-num 3"
+	E6RAW="-A PREROUTING -m addrtype --dst-type LOCAL,MULTICAST $T -j CT --notrack
+-A OUTPUT $T -j CT --notrack"
+	E6FILTER="-A INPUT $T -j NFQUEUE --queue-num 3
+$F6FILTER
+-A OUTPUT $T -j NFQUEUE --queue-num 3"
+	expect_rules "host"
+
+	assert_pass K install router --no-notrack
+	E4RAW=$F4RAW
+	E4FILTER="-A FORWARD $T -j NFQUEUE --queue-num 0
+$F4FILTER"
+	E6RAW=
+	E6FILTER="$F6FILTER
+-A FORWARD $T -j NFQUEUE --queue-num 0"
+	expect_rules "router --no-notrack"
+
+	assert_pass K remove
+	E4RAW=$F4RAW E4FILTER=$F4FILTER E6RAW= E6FILTER=$F6FILTER
+	expect_rules "removed"
+	assert_pass K remove
+	expect_rules "removed twice"
+	assert_fail K status
+
+	in_router "$IPT" -w -t raw -F
+	in_router "$IPT" -w -F
+	in_router "$IP6T" -w -F
+}
+
+check_iptables iptables ip6tables
+check_iptables iptables-legacy ip6tables-legacy
+
+note "---- backend nft ----"
+IPT=iptables IP6T=ip6tables
+if ! command -v nft >/dev/null; then
+	note "SKIP(part): nft not installed"
+else
+	in_router nft add table inet foreign
+	in_router nft add chain inet foreign c '{ type filter hook forward priority 10; }'
+	foreign=$(in_router nft list table inet foreign)
+	expected='table inet nfqct {
+	chain raw_prerouting {
+		type filter hook prerouting priority raw; policy accept;
+		fib daddr type != { local, broadcast, multicast } notrack
+	}
+	chain queue_forward {
+		type filter hook forward priority filter; policy accept;
+		queue flags bypass to 0-1
+	}
+}'
+	assert_eq "nft print router" "$expected" "$(K -b nft print router -q 0:1 --bypass)"
+	# Everything but the queue statement is checked by the kernel in every case.
+	for role in host router; do
+		assert_pass sh -c "$(printf '%q ' ip netns exec "$NS_R" "$KERNEL_RULES") -b nft print $role |
+			sed 's/queue .*/counter/' | $(printf '%q ' ip netns exec "$NS_R") nft -c -f -"
+	done
+	# Does this kernel have nft queue (CONFIG_NFT_QUEUE)?
+	if echo 'table inet nfqctprobe { chain c { type filter hook forward priority 0; queue to 0; }; }' |
+		in_router nft -c -f - 2>/dev/null; then
+		assert_pass K -b nft install router -q 0:1 --bypass
+		assert_pass K -b nft install router -q 0:1 --bypass
+		assert_eq "nft tables after two installs" 2 "$(in_router nft list tables | wc -l)"
+		assert_pass K status
+		assert_pass K -b nft install host
+		assert_eq "nft host chains" 4 "$(in_router nft list table inet nfqct | grep -c 'chain ')"
+		assert_pass K -b nft remove
+	else
+		note "SKIP(part): this kernel has no nft queue support; install must fail cleanly"
+		assert_fail K -b nft install router
+		assert_fail in_router nft list table inet nfqct
+	fi
+	assert_pass K -b nft remove
+	assert_fail in_router nft list table inet nfqct
+	assert_fail K status
+	assert_eq "foreign nft table untouched" "$foreign" "$(in_router nft list table inet foreign)"
+fi
+
+note "---- usage errors ----"
+assert_fail K install router --queues 2:1
+assert_fail K install router --queues 1:70000
+assert_fail K install gateway
+assert_fail K install
+assert_fail K --frobnicate status
+assert_fail K -b pf install host
+assert_pass K --help
+assert_eq "nothing installed by usage errors" "" "$(saved iptables filter)"
+finish
