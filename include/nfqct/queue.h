@@ -1,0 +1,68 @@
+/*
+ * queue.h - one NFQUEUE queue: its netlink socket, batched receive, and
+ * in-order batched verdicts, over libmnl and libnetfilter_queue's
+ * libmnl-based API.
+ *
+ * A struct nfqct_queue belongs to one thread (its worker) once opened.
+ * Receiving fills an array of struct nfqct_pkt in arrival order; the
+ * caller gives each a verdict with nfqct_queue_verdict() in that same
+ * order and calls nfqct_queue_flush() at the end of the batch: runs of
+ * consecutive packets with the same verdict and mark go out as one
+ * NFQNL_MSG_VERDICT_BATCH message (the kernel applies it to every queued
+ * id up to the run's last), and all messages of a batch in one sendmsg.
+ */
+#ifndef NFQCT_QUEUE_H
+#define NFQCT_QUEUE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "nfqct/pkt.h"
+#include "nfqct/settings.h"
+#include "nfqct/stats.h"
+
+struct nfqct_queue;
+
+/*
+ * nfqct_queue_open - open a socket, bind queue @num and configure it from
+ * @s (copy mode packet with s->copy_range, s->queue_maxlen, GSO and
+ * fail-open in one NFQA_CFG_FLAGS attribute with its mask, s->rcvbuf),
+ * checking the kernel's acknowledgement of each step.  Counters go to
+ * @st (owned by the worker).  Returns NULL with errno set and a message
+ * in @err (e.g. "queue 3: bind: Device or resource busy (another program
+ * has the queue)").
+ */
+struct nfqct_queue *nfqct_queue_open(uint16_t num, const struct nfqct_settings *s,
+				     struct nfqct_queue_stats *st, char *err, size_t errlen);
+
+/* nfqct_queue_close - unbind and free.  Packets still queued in the kernel are
+ * dropped by it, so drain first (see nfqct_queue_recv with wait false). */
+void nfqct_queue_close(struct nfqct_queue *q);
+
+/* nfqct_queue_fd - the socket, for poll(). */
+int nfqct_queue_fd(const struct nfqct_queue *q);
+
+/*
+ * nfqct_queue_recv - receive up to @max packets with one recvmmsg() call
+ * (waiting for the first one when @wait; never when not), and fill
+ * pkts[0..n) in arrival order: NFQUEUE fields set, data pointing into the
+ * queue's buffers (valid until the next call), parse fields untouched.
+ * Returns n >= 0 (0: nothing there), or -errno for a receive error: ENOBUFS
+ * (the kernel dropped messages for us; counted), EINTR / EAGAIN, others
+ * counted as rx_errors.  Messages that are not packets, or packets without
+ * a usable header, are counted in rx_errors and skipped: without an id they
+ * cannot be answered singly; the next batch verdict covers them (see above).
+ */
+int nfqct_queue_recv(struct nfqct_queue *q, struct nfqct_pkt *pkts, unsigned int max, bool wait);
+
+/* nfqct_queue_verdict - the verdict for the next packet, in arrival order.
+ * @accept true gives NF_ACCEPT, false NF_DROP; @set_mark sends @mark with it. */
+void nfqct_queue_verdict(struct nfqct_queue *q, const struct nfqct_pkt *pkt, bool accept,
+			 bool set_mark, uint32_t mark);
+
+/* nfqct_queue_flush - send the verdicts collected since the last flush.
+ * Returns 0 or -errno (counted as tx_errors; the kernel keeps the packets queued). */
+int nfqct_queue_flush(struct nfqct_queue *q);
+
+#endif

@@ -1,0 +1,50 @@
+/*
+ * worker.h - one thread per queue: receive a batch, judge each packet
+ * (parse, raw table, conntrack, filter table, confirm), answer in order.
+ *
+ * Threads: the worker registers itself with liburcu QSBR, announces a
+ * quiescent state after every batch and goes offline while it waits in
+ * poll(), so grace periods never wait for an idle queue.
+ *
+ * Lifecycle: nfqct_worker_create() opens and configures the queue (so
+ * that errors are reported before anything starts), nfqct_worker_start()
+ * runs the thread, writing to the shared stop eventfd asks every worker to
+ * stop: each one then drains what the kernel has already delivered,
+ * answers it, and returns; nfqct_worker_join() waits for that, and
+ * nfqct_worker_destroy() unbinds the queue and frees.
+ */
+#ifndef NFQCT_WORKER_H
+#define NFQCT_WORKER_H
+
+#include <stdint.h>
+
+#include "nfqct/ct.h"
+#include "nfqct/rules.h"
+#include "nfqct/settings.h"
+#include "nfqct/stats.h"
+
+struct nfqct_worker;
+
+struct nfqct_worker_config {
+	unsigned int index;			/* 0..n-1: counters and rule counter slot */
+	uint16_t queue_num;
+	const struct nfqct_settings *settings;	/* start-up settings: queue parameters */
+	struct nfqct_ct *ct;			/* the table, shared by all workers */
+	struct nfqct_ruleset **ruleset;		/* RCU-published; read with rcu_dereference() */
+	struct nfqct_worker_stats *stats;	/* this worker's block (written only by it) */
+	int stop_fd;				/* eventfd: readable once the daemon stops */
+};
+
+/* nfqct_worker_create - open queue cfg->queue_num.  Returns NULL with a message in @err. */
+struct nfqct_worker *nfqct_worker_create(const struct nfqct_worker_config *cfg, char *err, size_t errlen);
+
+/* nfqct_worker_start - start the thread.  Returns 0 or -errno. */
+int nfqct_worker_start(struct nfqct_worker *w);
+
+/* nfqct_worker_join - wait for the thread to finish (after the stop eventfd fired). */
+void nfqct_worker_join(struct nfqct_worker *w);
+
+/* nfqct_worker_destroy - close the queue and free; logs the worker's totals. */
+void nfqct_worker_destroy(struct nfqct_worker *w);
+
+#endif

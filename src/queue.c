@@ -1,0 +1,422 @@
+/*
+ * queue.c - one NFQUEUE queue over libmnl: configure, receive in batches,
+ * answer in order and in batches.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <libmnl/libmnl.h>
+#include <libnetfilter_queue/libnetfilter_queue.h>
+
+#include "nfqct/log.h"
+#include "nfqct/queue.h"
+
+/* Room for a packet message's attributes besides the payload. */
+#define NFQCT_MSG_OVERHEAD 1024
+
+struct verdict_run {
+	bool open;
+	bool accept;
+	bool set_mark;
+	uint32_t mark;
+	uint32_t last_id;
+	uint32_t packets;
+};
+
+struct nfqct_queue {
+	struct mnl_socket *nl;
+	uint32_t portid;
+	uint16_t num;
+	struct nfqct_queue_stats *st;
+
+	/* receive: one buffer per message of a recvmmsg() batch */
+	unsigned int max_batch;
+	size_t msg_size;
+	char *rx_bufs;
+	struct mmsghdr *mmsg;
+	struct iovec *iov;
+
+	/* send: verdict messages of the current batch */
+	char *tx_buf;
+	size_t tx_limit;
+	struct mnl_nlmsg_batch *tx;
+	unsigned int tx_msgs;
+	struct verdict_run run;
+
+	struct log_ratelimit rl_rx, rl_tx;
+};
+
+static void put_flags(struct nlmsghdr *nlh, const struct nfqct_settings *s)
+{
+	uint32_t flags = 0;
+	/* Both flags in one attribute with their mask: the kernel takes the last
+	 * NFQA_CFG_FLAGS it sees, so two attributes would leave one in force. */
+	uint32_t mask = NFQA_CFG_F_GSO | NFQA_CFG_F_FAIL_OPEN;
+
+	if (s->gso)
+		flags |= NFQA_CFG_F_GSO;
+	if (s->fail_open)
+		flags |= NFQA_CFG_F_FAIL_OPEN;
+	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(flags));
+	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(mask));
+}
+
+/* A packet that arrived before the configuration was acknowledged: ask the
+ * kernel to run its hook again (NF_REPEAT), which queues it anew, so it gets
+ * the ruleset like every other packet instead of a blind verdict. */
+static void repeat_early_packet(struct nfqct_queue *q, const struct nlmsghdr *pkt_nlh)
+{
+	struct nlattr *attr[NFQA_MAX + 1] = { NULL };
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nfqnl_msg_packet_hdr *ph;
+	struct nlmsghdr *nlh;
+
+	if (nfq_nlmsg_parse(pkt_nlh, attr) < 0 || !attr[NFQA_PACKET_HDR])
+		return;
+	ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
+	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_VERDICT, q->num);
+	nfq_nlmsg_verdict_put(nlh, (int)ntohl(ph->packet_id), NF_REPEAT);
+	if (mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len) < 0)
+		NFQCT_STAT_INC(q->st->tx_errors);
+}
+
+/* Send one config message with NLM_F_ACK and wait for its acknowledgement. */
+static int config_and_ack(struct nfqct_queue *q, struct nlmsghdr *nlh)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE + NFQCT_MSG_OVERHEAD + 65536];
+	uint32_t seq = (uint32_t)time(NULL);
+
+	nlh->nlmsg_flags |= NLM_F_ACK;
+	nlh->nlmsg_seq = seq;
+	if (mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	for (int tries = 0; tries < 1024; tries++) {
+		ssize_t n = mnl_socket_recvfrom(q->nl, buf, sizeof(buf));
+		const struct nlmsghdr *m = (const struct nlmsghdr *)buf;
+		int len = (int)n;
+
+		if (n < 0) {
+			if (errno == EINTR || errno == ENOBUFS)
+				continue;
+			return -errno;
+		}
+		for (; mnl_nlmsg_ok(m, len); m = mnl_nlmsg_next(m, &len)) {
+			if (m->nlmsg_type == NLMSG_ERROR && m->nlmsg_seq == seq) {
+				const struct nlmsgerr *e = mnl_nlmsg_get_payload(m);
+
+				return e->error;	/* 0 is the acknowledgement */
+			}
+			if (NFNL_MSG_TYPE(m->nlmsg_type) == NFQNL_MSG_PACKET)
+				repeat_early_packet(q, m);
+		}
+	}
+	return -ETIMEDOUT;
+}
+
+struct nfqct_queue *nfqct_queue_open(uint16_t num, const struct nfqct_settings *s,
+				     struct nfqct_queue_stats *st, char *err, size_t errlen)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nfqct_queue *q;
+	struct nlmsghdr *nlh;
+	int rcvbuf = (int)s->rcvbuf;
+	int ret, saved;
+
+	q = calloc(1, sizeof(*q));
+	if (!q) {
+		snprintf(err, errlen, "queue %u: out of memory", num);
+		return NULL;
+	}
+	q->num = num;
+	q->st = st;
+	q->rl_rx = (struct log_ratelimit)LOG_RATELIMIT_INIT(5000, 5);
+	q->rl_tx = (struct log_ratelimit)LOG_RATELIMIT_INIT(5000, 5);
+	NFQCT_STAT_ADD(st->queue, num);
+
+	q->max_batch = s->batch;
+	q->msg_size = s->copy_range + NFQCT_MSG_OVERHEAD;
+	q->rx_bufs = malloc(q->max_batch * q->msg_size);
+	q->mmsg = calloc(q->max_batch, sizeof(*q->mmsg));
+	q->iov = calloc(q->max_batch, sizeof(*q->iov));
+	/* Each verdict message is under 64 bytes; libmnl wants twice the limit. */
+	q->tx_limit = (size_t)q->max_batch * 64 + MNL_SOCKET_BUFFER_SIZE;
+	q->tx_buf = malloc(q->tx_limit * 2);
+	if (!q->rx_bufs || !q->mmsg || !q->iov || !q->tx_buf) {
+		snprintf(err, errlen, "queue %u: out of memory", num);
+		errno = ENOMEM;
+		goto err_free;
+	}
+	q->tx = mnl_nlmsg_batch_start(q->tx_buf, q->tx_limit);
+	if (!q->tx) {
+		snprintf(err, errlen, "queue %u: out of memory", num);
+		errno = ENOMEM;
+		goto err_free;
+	}
+
+	q->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+	if (!q->nl) {
+		snprintf(err, errlen, "queue %u: netlink socket: %s", num, strerror(errno));
+		goto err_free;
+	}
+	if (mnl_socket_bind(q->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		snprintf(err, errlen, "queue %u: netlink bind: %s", num, strerror(errno));
+		goto err_close;
+	}
+	q->portid = mnl_socket_get_portid(q->nl);
+	/* SO_RCVBUFFORCE passes rmem_max when we are privileged; fall back otherwise. */
+	if (setsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0 &&
+	    setsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) < 0)
+		log_warn("queue %u: cannot set receive buffer to %d bytes", num, rcvbuf);
+
+	/* One config message: bind, copy mode and range, queue length, flags. */
+	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, num);
+	nfq_nlmsg_cfg_put_cmd(nlh, AF_UNSPEC, NFQNL_CFG_CMD_BIND);
+	nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, (int)s->copy_range);
+	nfq_nlmsg_cfg_put_qmaxlen(nlh, s->queue_maxlen);
+	put_flags(nlh, s);
+	ret = config_and_ack(q, nlh);
+	if (ret < 0) {
+		snprintf(err, errlen, "queue %u: configure: %s%s", num, strerror(-ret),
+			 ret == -EBUSY ? " (another program has bound this queue)" :
+			 ret == -EPERM ? " (need CAP_NET_ADMIN)" : "");
+		errno = -ret;
+		goto err_close;
+	}
+	return q;
+
+err_close:
+	saved = errno;
+	mnl_socket_close(q->nl);
+	errno = saved;
+err_free:
+	saved = errno;
+	if (q->tx)
+		mnl_nlmsg_batch_stop(q->tx);
+	free(q->tx_buf);
+	free(q->iov);
+	free(q->mmsg);
+	free(q->rx_bufs);
+	free(q);
+	errno = saved;
+	return NULL;
+}
+
+void nfqct_queue_close(struct nfqct_queue *q)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+
+	if (!q)
+		return;
+	/* Unbinding explicitly makes the kernel forget the queue now rather than
+	 * when the socket is released. */
+	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, q->num);
+	nfq_nlmsg_cfg_put_cmd(nlh, AF_UNSPEC, NFQNL_CFG_CMD_UNBIND);
+	if (mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len) < 0)
+		log_warn("queue %u: unbind", q->num);
+	mnl_socket_close(q->nl);
+	mnl_nlmsg_batch_stop(q->tx);
+	free(q->tx_buf);
+	free(q->iov);
+	free(q->mmsg);
+	free(q->rx_bufs);
+	free(q);
+}
+
+int nfqct_queue_fd(const struct nfqct_queue *q)
+{
+	return mnl_socket_get_fd(q->nl);
+}
+
+static void rx_error(struct nfqct_queue *q, const char *what)
+{
+	uint32_t suppressed;
+
+	NFQCT_STAT_INC(q->st->rx_errors);
+	if (log_ratelimit_ok(&q->rl_rx, nfqct_now_ms(), &suppressed))
+		log_warnx("queue %u: %s (%u similar messages suppressed)", q->num, what, suppressed);
+}
+
+/* Fill @pkt from one packet message; false when it has no usable header. */
+static bool packet_from_msg(const struct nlmsghdr *nlh, struct nfqct_pkt *pkt)
+{
+	struct nlattr *attr[NFQA_MAX + 1] = { NULL };
+	const struct nfqnl_msg_packet_hdr *ph;
+
+	if (nfq_nlmsg_parse(nlh, attr) < 0 || !attr[NFQA_PACKET_HDR] ||
+	    mnl_attr_get_payload_len(attr[NFQA_PACKET_HDR]) < sizeof(*ph))
+		return false;
+	ph = mnl_attr_get_payload(attr[NFQA_PACKET_HDR]);
+
+	memset(pkt, 0, sizeof(*pkt));
+	pkt->id = ntohl(ph->packet_id);
+	pkt->hw_protocol = ntohs(ph->hw_protocol);
+	pkt->hook = ph->hook;
+	if (attr[NFQA_PAYLOAD]) {
+		pkt->data = mnl_attr_get_payload(attr[NFQA_PAYLOAD]);
+		pkt->caplen = mnl_attr_get_payload_len(attr[NFQA_PAYLOAD]);
+	}
+	pkt->len = attr[NFQA_CAP_LEN] ? ntohl(mnl_attr_get_u32(attr[NFQA_CAP_LEN])) : pkt->caplen;
+	if (attr[NFQA_MARK])
+		pkt->mark = ntohl(mnl_attr_get_u32(attr[NFQA_MARK]));
+	if (attr[NFQA_IFINDEX_INDEV])
+		pkt->indev = ntohl(mnl_attr_get_u32(attr[NFQA_IFINDEX_INDEV]));
+	if (attr[NFQA_IFINDEX_OUTDEV])
+		pkt->outdev = ntohl(mnl_attr_get_u32(attr[NFQA_IFINDEX_OUTDEV]));
+	if (attr[NFQA_SKB_INFO] && (ntohl(mnl_attr_get_u32(attr[NFQA_SKB_INFO])) & NFQA_SKB_GSO))
+		pkt->flags |= NFQCT_PKT_F_GSO;
+	return true;
+}
+
+int nfqct_queue_recv(struct nfqct_queue *q, struct nfqct_pkt *pkts, unsigned int max, bool wait)
+{
+	unsigned int n = 0;
+	int got;
+
+	if (max > q->max_batch)
+		max = q->max_batch;
+	for (unsigned int i = 0; i < max; i++) {
+		q->iov[i].iov_base = q->rx_bufs + (size_t)i * q->msg_size;
+		q->iov[i].iov_len = q->msg_size;
+		memset(&q->mmsg[i].msg_hdr, 0, sizeof(q->mmsg[i].msg_hdr));
+		q->mmsg[i].msg_hdr.msg_iov = &q->iov[i];
+		q->mmsg[i].msg_hdr.msg_iovlen = 1;
+	}
+	got = recvmmsg(nfqct_queue_fd(q), q->mmsg, max, wait ? MSG_WAITFORONE : MSG_DONTWAIT, NULL);
+	if (got < 0) {
+		int e = errno;
+
+		if (e == ENOBUFS) {
+			/* The kernel could not deliver some messages: those packets were
+			 * dropped by it (user_dropped).  Count, and carry on. */
+			NFQCT_STAT_INC(q->st->enobufs);
+		} else if (e != EAGAIN && e != EINTR) {
+			rx_error(q, strerror(e));
+		}
+		return -e;
+	}
+	NFQCT_STAT_INC(q->st->batches);
+
+	for (int i = 0; i < got; i++) {
+		const struct nlmsghdr *nlh = q->iov[i].iov_base;
+		int len = (int)q->mmsg[i].msg_len;
+
+		if (q->mmsg[i].msg_hdr.msg_flags & MSG_TRUNC) {
+			rx_error(q, "message truncated: raise nfqct.copy_range overhead");
+			continue;
+		}
+		for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+			if (nlh->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+
+				/* An error about one of our verdicts (e.g. ENOENT: unknown id). */
+				if (e->error) {
+					uint32_t suppressed;
+
+					NFQCT_STAT_INC(q->st->tx_errors);
+					if (log_ratelimit_ok(&q->rl_tx, nfqct_now_ms(), &suppressed))
+						log_warnx("queue %u: kernel refused a verdict: %s (%u suppressed)",
+							  q->num, strerror(-e->error), suppressed);
+				}
+				continue;
+			}
+			if (NFNL_MSG_TYPE(nlh->nlmsg_type) != NFQNL_MSG_PACKET ||
+			    !packet_from_msg(nlh, &pkts[n])) {
+				rx_error(q, "unusable message from the kernel");
+				continue;
+			}
+			NFQCT_STAT_INC(q->st->rx_packets);
+			NFQCT_STAT_ADD(q->st->rx_bytes, pkts[n].len);
+			if (++n == max)
+				return (int)n;
+		}
+	}
+	return (int)n;
+}
+
+static int send_batch(struct nfqct_queue *q)
+{
+	size_t size = mnl_nlmsg_batch_size(q->tx);
+	int ret = 0;
+
+	if (size == 0)
+		return 0;
+	while (mnl_socket_sendto(q->nl, mnl_nlmsg_batch_head(q->tx), size) < 0) {
+		uint32_t suppressed;
+
+		if (errno == EINTR)
+			continue;
+		ret = -errno;
+		NFQCT_STAT_INC(q->st->tx_errors);
+		if (log_ratelimit_ok(&q->rl_tx, nfqct_now_ms(), &suppressed))
+			log_warn("queue %u: sending %u verdict messages (%u suppressed)", q->num,
+				 q->tx_msgs, suppressed);
+		break;
+	}
+	if (ret == 0)
+		NFQCT_STAT_ADD(q->st->verdict_msgs, q->tx_msgs);
+	q->tx_msgs = 0;
+	return ret;
+}
+
+/* Close the current run: one batch verdict message for its last id. */
+static int close_run(struct nfqct_queue *q)
+{
+	struct nlmsghdr *nlh;
+	int ret = 0;
+
+	if (!q->run.open)
+		return 0;
+	nlh = nfq_nlmsg_put(mnl_nlmsg_batch_current(q->tx), NFQNL_MSG_VERDICT_BATCH, q->num);
+	nfq_nlmsg_verdict_put(nlh, (int)q->run.last_id, q->run.accept ? NF_ACCEPT : NF_DROP);
+	if (q->run.set_mark)
+		nfq_nlmsg_verdict_put_mark(nlh, q->run.mark);
+	q->tx_msgs++;
+	if (!mnl_nlmsg_batch_next(q->tx)) {
+		/* Full: send what came before this message, then keep it. */
+		q->tx_msgs--;
+		ret = send_batch(q);
+		mnl_nlmsg_batch_reset(q->tx);
+		q->tx_msgs = 1;
+	}
+	q->run.open = false;
+	return ret;
+}
+
+void nfqct_queue_verdict(struct nfqct_queue *q, const struct nfqct_pkt *pkt, bool accept,
+			 bool set_mark, uint32_t mark)
+{
+	struct verdict_run *r = &q->run;
+
+	if (accept)
+		NFQCT_STAT_INC(q->st->accepted);
+	else
+		NFQCT_STAT_INC(q->st->dropped);
+	if (r->open && r->accept == accept && r->set_mark == set_mark && (!set_mark || r->mark == mark)) {
+		r->last_id = pkt->id;
+		r->packets++;
+		return;
+	}
+	close_run(q);
+	r->open = true;
+	r->accept = accept;
+	r->set_mark = set_mark;
+	r->mark = mark;
+	r->last_id = pkt->id;
+	r->packets = 1;
+}
+
+int nfqct_queue_flush(struct nfqct_queue *q)
+{
+	int ret = close_run(q);
+	int ret2 = send_batch(q);
+
+	mnl_nlmsg_batch_reset(q->tx);
+	return ret ? ret : ret2;
+}

@@ -1,0 +1,318 @@
+/*
+ * settings.c - a table of named settings, parsed from sysctl.conf syntax.
+ *
+ * Each setting is a row: name, where it lives in struct nfqct_settings,
+ * its range, and whether it can change on reload.  Values are unsigned
+ * 32-bit integers, or words from a small list (stat_layout).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nfqct/settings.h"
+
+#define NF "net.netfilter."
+
+struct setting {
+	const char *name;
+	size_t offset;		/* of the uint32_t in struct nfqct_settings */
+	uint32_t def;
+	uint32_t min, max;
+	bool reloadable;
+	const char *const *words;	/* values by name (index = value), or NULL */
+};
+
+#define FIELD(f) offsetof(struct nfqct_settings, f)
+#define TIMEOUT(i) (FIELD(timeout) + (i) * sizeof(uint32_t))
+#define DAY 86400u
+
+static const char *const stat_layout_words[] = { "kernel6", "legacy", NULL };
+
+/* Defaults are the Linux 6.x kernel's (checked against /proc/sys/net/netfilter). */
+static const struct setting settings[] = {
+	{ NF "nf_conntrack_max", FIELD(ct_max), 262144, 1, 1u << 30, true, NULL },
+	{ NF "nf_conntrack_buckets", FIELD(ct_buckets), 65536, 16, 1u << 26, false, NULL },
+	/* The kernel's default is 0; nfqct exists to show the table, so it counts. */
+	{ NF "nf_conntrack_acct", FIELD(ct_acct), 1, 0, 1, true, NULL },
+	{ NF "nf_conntrack_tcp_loose", FIELD(tcp_loose), 1, 0, 1, true, NULL },
+	{ NF "nf_conntrack_tcp_be_liberal", FIELD(tcp_be_liberal), 0, 0, 1, true, NULL },
+	{ NF "nf_conntrack_tcp_ignore_invalid_rst", FIELD(tcp_ignore_invalid_rst), 0, 0, 1, true, NULL },
+	{ NF "nf_conntrack_tcp_max_retrans", FIELD(tcp_max_retrans), 3, 0, 255, true, NULL },
+	{ NF "nf_conntrack_tcp_timeout_syn_sent", TIMEOUT(NFQCT_TO_TCP_SYN_SENT), 120, 1, 100 * DAY, true, NULL },
+	{ NF "nf_conntrack_tcp_timeout_syn_recv", TIMEOUT(NFQCT_TO_TCP_SYN_RECV), 60, 1, 100 * DAY, true, NULL },
+	{ NF "nf_conntrack_tcp_timeout_established", TIMEOUT(NFQCT_TO_TCP_ESTABLISHED), 5 * DAY, 1, 100 * DAY, true, NULL },
+	{ NF "nf_conntrack_tcp_timeout_fin_wait", TIMEOUT(NFQCT_TO_TCP_FIN_WAIT), 120, 1, 100 * DAY, true, NULL },
+	{ NF "nf_conntrack_tcp_timeout_close_wait", TIMEOUT(NFQCT_TO_TCP_CLOSE_WAIT), 60, 1, 100 * DAY, true, NULL },
+	{ NF "nf_conntrack_tcp_timeout_last_ack", TIMEOUT(NFQCT_TO_TCP_LAST_ACK), 30, 1, 100 * DAY, true, NULL },
+	{ NF "nf_conntrack_tcp_timeout_time_wait", TIMEOUT(NFQCT_TO_TCP_TIME_WAIT), 120, 1, 100 * DAY, true, NULL },
+	{ NF "nf_conntrack_tcp_timeout_close", TIMEOUT(NFQCT_TO_TCP_CLOSE), 10, 1, 100 * DAY, true, NULL },
+	{ NF "nf_conntrack_tcp_timeout_max_retrans", TIMEOUT(NFQCT_TO_TCP_MAX_RETRANS), 300, 1, 100 * DAY, true, NULL },
+	{ NF "nf_conntrack_tcp_timeout_unacknowledged", TIMEOUT(NFQCT_TO_TCP_UNACK), 300, 1, 100 * DAY, true, NULL },
+	{ NF "nf_conntrack_udp_timeout", TIMEOUT(NFQCT_TO_UDP), 30, 1, 100 * DAY, true, NULL },
+	{ NF "nf_conntrack_udp_timeout_stream", TIMEOUT(NFQCT_TO_UDP_STREAM), 120, 1, 100 * DAY, true, NULL },
+	{ NF "nf_conntrack_icmp_timeout", TIMEOUT(NFQCT_TO_ICMP), 30, 1, 100 * DAY, true, NULL },
+	{ NF "nf_conntrack_icmpv6_timeout", TIMEOUT(NFQCT_TO_ICMPV6), 30, 1, 100 * DAY, true, NULL },
+	{ NF "nf_conntrack_generic_timeout", TIMEOUT(NFQCT_TO_GENERIC), 600, 1, 100 * DAY, true, NULL },
+	/* The kernel keeps SYN_SENT2 at two minutes without a sysctl. */
+	{ "nfqct.tcp_timeout_syn_sent2", TIMEOUT(NFQCT_TO_TCP_SYN_SENT2), 120, 1, 100 * DAY, true, NULL },
+	{ "nfqct.stat_interval_ms", FIELD(stat_interval_ms), 1000, 10, 3600 * 1000, true, NULL },
+	{ "nfqct.stat_layout", FIELD(stat_layout), NFQCT_STAT_LAYOUT_KERNEL6, 0, 1, true, stat_layout_words },
+	{ "nfqct.queue_maxlen", FIELD(queue_maxlen), 8192, 1, 1u << 20, false, NULL },
+	{ "nfqct.copy_range", FIELD(copy_range), 512, 64, 65535, false, NULL },
+	{ "nfqct.rcvbuf", FIELD(rcvbuf), 16u << 20, 64u << 10, 1u << 30, false, NULL },
+	{ "nfqct.batch", FIELD(batch), 64, 1, 1024, false, NULL },
+	{ "nfqct.gso", FIELD(gso), 1, 0, 1, false, NULL },
+	{ "nfqct.fail_open", FIELD(fail_open), 0, 0, 1, false, NULL },
+	{ "nfqct.gc_interval_ms", FIELD(gc_interval_ms), 100, 1, 10000, true, NULL },
+	{ "nfqct.log_ratelimit_ms", FIELD(log_ratelimit_ms), 5000, 0, 3600 * 1000, true, NULL },
+	{ "nfqct.log_ratelimit_burst", FIELD(log_ratelimit_burst), 10, 1, 1000, true, NULL },
+};
+
+#define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+/* Kernel names we know but do not implement: an operator's sysctl.d line
+ * gets a precise refusal instead of "unknown". */
+static const struct {
+	const char *name;
+	const char *why;
+} unsupported[] = {
+	{ NF "nf_conntrack_count", "read-only (the number of entries)" },
+	{ NF "nf_conntrack_checksum", "not supported: nfqct does not verify checksums" },
+	{ NF "nf_conntrack_events", "not supported: nfqct sends no conntrack events" },
+	{ NF "nf_conntrack_expect_max", "not supported: nfqct has no helpers or expectations" },
+	{ NF "nf_conntrack_helper", "not supported: nfqct has no helpers" },
+	{ NF "nf_conntrack_timestamp", "not supported" },
+	{ NF "nf_conntrack_log_invalid", "not supported" },
+};
+
+static uint32_t *field(struct nfqct_settings *s, size_t i)
+{
+	return (uint32_t *)((char *)s + settings[i].offset);
+}
+
+static const uint32_t *cfield(const struct nfqct_settings *s, size_t i)
+{
+	return (const uint32_t *)((const char *)s + settings[i].offset);
+}
+
+void nfqct_settings_init(struct nfqct_settings *s)
+{
+	memset(s, 0, sizeof(*s));
+	for (size_t i = 0; i < NSETTINGS; i++)
+		*field(s, i) = settings[i].def;
+}
+
+size_t nfqct_settings_count(void)
+{
+	return NSETTINGS;
+}
+
+const char *nfqct_settings_name(size_t i)
+{
+	return i < NSETTINGS ? settings[i].name : NULL;
+}
+
+bool nfqct_settings_reloadable(size_t i)
+{
+	return i < NSETTINGS && settings[i].reloadable;
+}
+
+int nfqct_settings_format(const struct nfqct_settings *s, size_t i, char *buf, size_t len)
+{
+	uint32_t v;
+
+	if (i >= NSETTINGS)
+		return -EINVAL;
+	v = *cfield(s, i);
+	if (settings[i].words)
+		return snprintf(buf, len, "%s", settings[i].words[v]) < (int)len ? 0 : -ENOSPC;
+	return snprintf(buf, len, "%" PRIu32, v) < (int)len ? 0 : -ENOSPC;
+}
+
+static int lookup(const char *name)
+{
+	for (size_t i = 0; i < NSETTINGS; i++)
+		if (strcmp(settings[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* sysctl.conf also accepts '/' as the separator ("net/netfilter/..."). */
+static void normalise_name(char *name)
+{
+	if (strchr(name, '.') == NULL)
+		for (char *p = name; *p; p++)
+			if (*p == '/')
+				*p = '.';
+}
+
+static int parse_value(const struct setting *st, const char *value, uint32_t *out, const char **why)
+{
+	char *end;
+	unsigned long long v;
+
+	if (st->words) {
+		for (uint32_t w = 0; st->words[w]; w++)
+			if (strcmp(st->words[w], value) == 0) {
+				*out = w;
+				return 0;
+			}
+		*why = "expected one of the words listed in nfqctd(8)";
+		return -EINVAL;
+	}
+	if (!isdigit((unsigned char)value[0])) {
+		*why = "expected an unsigned number";
+		return -EINVAL;
+	}
+	errno = 0;
+	v = strtoull(value, &end, 10);
+	if (errno || *end != '\0') {
+		*why = "expected an unsigned number";
+		return -EINVAL;
+	}
+	if (v < st->min || v > st->max) {
+		*why = "out of range";
+		return -ERANGE;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* Apply "name" = "value" (both trimmed); report to errs with origin. */
+static int set_one(struct nfqct_settings *s, char *name, const char *value, const char *origin, FILE *errs)
+{
+	const char *why = NULL;
+	uint32_t v;
+	int i;
+
+	normalise_name(name);
+	i = lookup(name);
+	if (i < 0) {
+		for (size_t u = 0; u < sizeof(unsupported) / sizeof(unsupported[0]); u++)
+			if (strcmp(unsupported[u].name, name) == 0) {
+				fprintf(errs, "%s: %s: %s\n", origin, name, unsupported[u].why);
+				return -EINVAL;
+			}
+		fprintf(errs, "%s: unknown setting '%s'\n", origin, name);
+		return -EINVAL;
+	}
+	if (*value == '\0') {
+		fprintf(errs, "%s: %s: missing value\n", origin, name);
+		return -EINVAL;
+	}
+	if (parse_value(&settings[i], value, &v, &why) < 0) {
+		if (settings[i].words)
+			fprintf(errs, "%s: %s: bad value '%s': %s (%s|%s)\n", origin, name, value, why,
+				settings[i].words[0], settings[i].words[1]);
+		else
+			fprintf(errs, "%s: %s: bad value '%s': %s (%" PRIu32 "..%" PRIu32 ")\n",
+				origin, name, value, why, settings[i].min, settings[i].max);
+		return -EINVAL;
+	}
+	*field(s, (size_t)i) = v;
+	return 0;
+}
+
+static char *trim(char *p)
+{
+	char *end;
+
+	while (isspace((unsigned char)*p))
+		p++;
+	end = p + strlen(p);
+	while (end > p && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return p;
+}
+
+/* Split "name = value" in place; NULL value when there is no '='. */
+static int split_assignment(char *line, char **name, char **value)
+{
+	char *eq = strchr(line, '=');
+
+	if (!eq)
+		return -EINVAL;
+	*eq = '\0';
+	*name = trim(line);
+	*value = trim(eq + 1);
+	return 0;
+}
+
+int nfqct_settings_set(struct nfqct_settings *s, const char *assignment, const char *origin, FILE *errs)
+{
+	char *copy = strdup(assignment);
+	char *name, *value;
+	int ret;
+
+	if (!copy) {
+		fprintf(errs, "%s: out of memory\n", origin);
+		return -ENOMEM;
+	}
+	if (split_assignment(copy, &name, &value) < 0 || *name == '\0') {
+		fprintf(errs, "%s: expected NAME=VALUE, got '%s'\n", origin, assignment);
+		ret = -EINVAL;
+	} else {
+		ret = set_one(s, name, value, origin, errs);
+	}
+	free(copy);
+	return ret;
+}
+
+int nfqct_settings_load_file(struct nfqct_settings *s, const char *path, FILE *errs)
+{
+	char *line = NULL, origin[PATH_MAX + 32];
+	size_t cap = 0;
+	unsigned int lineno = 0;
+	int ret = 0;
+	FILE *f;
+
+	f = fopen(path, "re");
+	if (!f) {
+		ret = -errno;
+		fprintf(errs, "%s: cannot open: %s\n", path, strerror(errno));
+		return ret;
+	}
+	while (getline(&line, &cap, f) != -1) {
+		char *p = trim(line), *name, *value;
+
+		lineno++;
+		snprintf(origin, sizeof(origin), "%s:%u", path, lineno);
+		if (*p == '\0' || *p == '#' || *p == ';')
+			continue;
+		/* sysctl.conf: a leading '-' means "ignore errors on this line"; we still refuse bad names */
+		if (*p == '-')
+			p = trim(p + 1);
+		if (split_assignment(p, &name, &value) < 0) {
+			fprintf(errs, "%s: expected 'name = value'\n", origin);
+			ret = -EINVAL;
+			continue;
+		}
+		if (set_one(s, name, value, origin, errs) < 0)
+			ret = -EINVAL;
+	}
+	if (ferror(f)) {
+		fprintf(errs, "%s: read error\n", path);
+		ret = -EIO;
+	}
+	free(line);
+	fclose(f);
+	return ret;
+}
+
+int nfqct_settings_reload_diff(const struct nfqct_settings *cur, struct nfqct_settings *next, FILE *errs)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < NSETTINGS; i++) {
+		if (settings[i].reloadable || *cfield(cur, i) == *cfield(next, i))
+			continue;
+		fprintf(errs, "settings: %s cannot change without a restart; keeping %" PRIu32 "\n",
+			settings[i].name, *cfield(cur, i));
+		*field(next, i) = *cfield(cur, i);
+		n++;
+	}
+	return n;
+}

@@ -1,0 +1,211 @@
+/*
+ * test_settings.c - defaults, names, sysctl.conf parsing and its errors.
+ */
+#include <CUnit/Basic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nfqct/settings.h"
+
+static char *write_tmp(const char *content)
+{
+	static char path[64];
+	int fd;
+
+	strcpy(path, "/tmp/nfqct-settings-XXXXXX");
+	fd = mkstemp(path);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(write(fd, content, strlen(content)) == (ssize_t)strlen(content));
+	close(fd);
+	return path;
+}
+
+/* Run fn with errors captured into buf. */
+static char errbuf[4096];
+
+static FILE *errs_open(void)
+{
+	FILE *f = fmemopen(errbuf, sizeof(errbuf), "w");
+
+	CU_ASSERT_FATAL(f != NULL);
+	setvbuf(f, NULL, _IONBF, 0);
+	memset(errbuf, 0, sizeof(errbuf));
+	return f;
+}
+
+static void test_defaults(void)
+{
+	struct nfqct_settings s;
+
+	nfqct_settings_init(&s);
+	CU_ASSERT_EQUAL(s.ct_max, 262144);
+	CU_ASSERT_EQUAL(s.ct_acct, 1);
+	CU_ASSERT_EQUAL(s.tcp_loose, 1);
+	CU_ASSERT_EQUAL(s.tcp_max_retrans, 3);
+	CU_ASSERT_EQUAL(s.timeout[NFQCT_TO_TCP_SYN_SENT], 120);
+	CU_ASSERT_EQUAL(s.timeout[NFQCT_TO_TCP_SYN_RECV], 60);
+	CU_ASSERT_EQUAL(s.timeout[NFQCT_TO_TCP_ESTABLISHED], 432000);
+	CU_ASSERT_EQUAL(s.timeout[NFQCT_TO_TCP_FIN_WAIT], 120);
+	CU_ASSERT_EQUAL(s.timeout[NFQCT_TO_TCP_CLOSE_WAIT], 60);
+	CU_ASSERT_EQUAL(s.timeout[NFQCT_TO_TCP_LAST_ACK], 30);
+	CU_ASSERT_EQUAL(s.timeout[NFQCT_TO_TCP_TIME_WAIT], 120);
+	CU_ASSERT_EQUAL(s.timeout[NFQCT_TO_TCP_CLOSE], 10);
+	CU_ASSERT_EQUAL(s.timeout[NFQCT_TO_TCP_SYN_SENT2], 120);
+	CU_ASSERT_EQUAL(s.timeout[NFQCT_TO_TCP_MAX_RETRANS], 300);
+	CU_ASSERT_EQUAL(s.timeout[NFQCT_TO_TCP_UNACK], 300);
+	CU_ASSERT_EQUAL(s.timeout[NFQCT_TO_UDP], 30);
+	CU_ASSERT_EQUAL(s.timeout[NFQCT_TO_UDP_STREAM], 120);
+	CU_ASSERT_EQUAL(s.timeout[NFQCT_TO_ICMP], 30);
+	CU_ASSERT_EQUAL(s.timeout[NFQCT_TO_ICMPV6], 30);
+	CU_ASSERT_EQUAL(s.timeout[NFQCT_TO_GENERIC], 600);
+	CU_ASSERT_EQUAL(s.stat_layout, NFQCT_STAT_LAYOUT_KERNEL6);
+}
+
+/* Every timeout slot has exactly one name, and names are unique. */
+static void test_names_cover_fields(void)
+{
+	struct nfqct_settings s;
+	size_t n = nfqct_settings_count();
+	char buf[64];
+
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = i + 1; j < n; j++)
+			CU_ASSERT(strcmp(nfqct_settings_name(i), nfqct_settings_name(j)) != 0);
+	}
+	nfqct_settings_init(&s);
+	for (int t = 0; t < NFQCT_TO_MAX; t++) {
+		int hits = 0;
+
+		s.timeout[t] = 777777;
+		for (size_t i = 0; i < n; i++) {
+			CU_ASSERT_EQUAL(nfqct_settings_format(&s, i, buf, sizeof(buf)), 0);
+			if (strcmp(buf, "777777") == 0)
+				hits++;
+		}
+		CU_ASSERT_EQUAL(hits, 1);
+		nfqct_settings_init(&s);
+	}
+	CU_ASSERT_PTR_NULL(nfqct_settings_name(n));
+}
+
+static void test_file_ok(void)
+{
+	struct nfqct_settings s;
+	FILE *errs = errs_open();
+	char *path = write_tmp(
+		"# comment\n"
+		"; also a comment\n"
+		"\n"
+		"net.netfilter.nf_conntrack_max = 1000\n"
+		"  net/netfilter/nf_conntrack_udp_timeout=45  \n"
+		"-net.netfilter.nf_conntrack_acct = 0\n"
+		"nfqct.stat_layout = legacy\n");
+
+	nfqct_settings_init(&s);
+	CU_ASSERT_EQUAL(nfqct_settings_load_file(&s, path, errs), 0);
+	CU_ASSERT_STRING_EQUAL(errbuf, "");
+	CU_ASSERT_EQUAL(s.ct_max, 1000);
+	CU_ASSERT_EQUAL(s.timeout[NFQCT_TO_UDP], 45);
+	CU_ASSERT_EQUAL(s.ct_acct, 0);
+	CU_ASSERT_EQUAL(s.stat_layout, NFQCT_STAT_LAYOUT_LEGACY);
+	fclose(errs);
+	unlink(path);
+}
+
+static void test_file_errors_all_reported(void)
+{
+	struct nfqct_settings s;
+	FILE *errs = errs_open();
+	char *path = write_tmp(
+		"net.netfilter.nf_conntrack_max = 10\n"
+		"net.netfilter.nf_conntrack_nosuch = 1\n"
+		"net.netfilter.nf_conntrack_acct = 2\n"
+		"just words\n"
+		"net.netfilter.nf_conntrack_checksum = 0\n"
+		"nfqct.stat_layout = fancy\n"
+		"net.netfilter.nf_conntrack_udp_timeout = 12x\n"
+		"net.netfilter.nf_conntrack_generic_timeout =\n");
+	char expect[2048];
+
+	nfqct_settings_init(&s);
+	CU_ASSERT_EQUAL(nfqct_settings_load_file(&s, path, errs), -EINVAL);
+	snprintf(expect, sizeof(expect),
+		 "%1$s:2: unknown setting 'net.netfilter.nf_conntrack_nosuch'\n"
+		 "%1$s:3: net.netfilter.nf_conntrack_acct: bad value '2': out of range (0..1)\n"
+		 "%1$s:4: expected 'name = value'\n"
+		 "%1$s:5: net.netfilter.nf_conntrack_checksum: not supported: nfqct does not verify checksums\n"
+		 "%1$s:6: nfqct.stat_layout: bad value 'fancy': expected one of the words listed in nfqctd(8) (kernel6|legacy)\n"
+		 "%1$s:7: net.netfilter.nf_conntrack_udp_timeout: bad value '12x': expected an unsigned number (1..8640000)\n"
+		 "%1$s:8: net.netfilter.nf_conntrack_generic_timeout: missing value\n",
+		 path);
+	CU_ASSERT_STRING_EQUAL(errbuf, expect);
+	fclose(errs);
+	unlink(path);
+}
+
+static void test_missing_file(void)
+{
+	struct nfqct_settings s;
+	FILE *errs = errs_open();
+
+	nfqct_settings_init(&s);
+	CU_ASSERT_EQUAL(nfqct_settings_load_file(&s, "/nonexistent/nfqct.conf", errs), -ENOENT);
+	CU_ASSERT_STRING_EQUAL(errbuf, "/nonexistent/nfqct.conf: cannot open: No such file or directory\n");
+	fclose(errs);
+}
+
+static void test_set_option(void)
+{
+	struct nfqct_settings s;
+	FILE *errs = errs_open();
+
+	nfqct_settings_init(&s);
+	CU_ASSERT_EQUAL(nfqct_settings_set(&s, "nfqct.batch=128", "-o", errs), 0);
+	CU_ASSERT_EQUAL(s.batch, 128);
+	CU_ASSERT_EQUAL(nfqct_settings_set(&s, "nfqct.batch", "-o", errs), -EINVAL);
+	CU_ASSERT_EQUAL(nfqct_settings_set(&s, "net.netfilter.nf_conntrack_count=5", "-o", errs), -EINVAL);
+	CU_ASSERT_STRING_EQUAL(errbuf,
+		"-o: expected NAME=VALUE, got 'nfqct.batch'\n"
+		"-o: net.netfilter.nf_conntrack_count: read-only (the number of entries)\n");
+	fclose(errs);
+}
+
+static void test_reload_diff(void)
+{
+	struct nfqct_settings cur, next;
+	FILE *errs = errs_open();
+
+	nfqct_settings_init(&cur);
+	next = cur;
+	next.queue_maxlen = 5;			/* needs a restart */
+	next.timeout[NFQCT_TO_UDP] = 99;	/* reloadable */
+	CU_ASSERT_EQUAL(nfqct_settings_reload_diff(&cur, &next, errs), 1);
+	CU_ASSERT_EQUAL(next.queue_maxlen, cur.queue_maxlen);
+	CU_ASSERT_EQUAL(next.timeout[NFQCT_TO_UDP], 99);
+	CU_ASSERT_STRING_EQUAL(errbuf,
+		"settings: nfqct.queue_maxlen cannot change without a restart; keeping 8192\n");
+	fclose(errs);
+}
+
+int main(void)
+{
+	CU_pSuite suite;
+	unsigned int failures;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	suite = CU_add_suite("settings", NULL, NULL);
+	CU_add_test(suite, "defaults are the kernel's", test_defaults);
+	CU_add_test(suite, "every timeout has one name", test_names_cover_fields);
+	CU_add_test(suite, "sysctl.conf file", test_file_ok);
+	CU_add_test(suite, "every error reported with file:line", test_file_errors_all_reported);
+	CU_add_test(suite, "missing file", test_missing_file);
+	CU_add_test(suite, "-o NAME=VALUE", test_set_option);
+	CU_add_test(suite, "reload keeps restart-only settings", test_reload_diff);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failures = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	return failures ? 1 : 0;
+}
