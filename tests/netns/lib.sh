@@ -217,11 +217,12 @@ nfqctd_wait() {
 	if kill -0 "$NFQCTD_PID" 2>/dev/null; then
 		fail "nfqctd still running after ${limit} s; killing it"
 		kill -KILL "$NFQCTD_PID"
-		wait "$NFQCTD_PID" 2>/dev/null
+		{ wait "$NFQCTD_PID"; } 2>/dev/null
 		NFQCTD_PID=
 		return 124
 	fi
-	wait "$NFQCTD_PID"
+	# (braces: no "Killed" job notice from bash when the daemon died of a signal)
+	{ wait "$NFQCTD_PID"; } 2>/dev/null
 	rc=$?
 	NFQCTD_PID=
 	return "$rc"
