@@ -271,10 +271,16 @@ log_sum() {
 
 # An independent count of forwarded packets: the kernel's counter of a rule in the router's
 # mangle FORWARD chain (mangle runs before filter, so it sees every packet that reaches the
-# queue rule).
+# queue rule). Its conntrack match (true for every packet) also turns kernel conntrack on in
+# the router namespace, which the kernel only does when some rule needs it: without it, "no
+# kernel conntrack entries" would prove nothing about NOTRACK.
 count_install() {
-	in_router iptables -w -t mangle -A FORWARD -m comment --comment nfqct-test-count &&
-		in_router ip6tables -w -t mangle -A FORWARD -m comment --comment nfqct-test-count
+	local fam
+	for fam in iptables ip6tables; do
+		in_router "$fam" -w -t mangle -A FORWARD \
+			-m conntrack --ctstate INVALID,NEW,ESTABLISHED,RELATED,UNTRACKED \
+			-m comment --comment nfqct-test-count || return 1
+	done
 }
 count_read() {
 	local n4 n6
