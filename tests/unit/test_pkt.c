@@ -858,6 +858,16 @@ static void test_ip6_exthdrs(void)
 	CU_ASSERT_EQUAL(r.pkt.l4caplen, 0);
 	parsed_free(&r);
 
+	/* ICMPv6 inside IPv4 is generic too. */
+	pb_init(&p);
+	pb_ip4(&p, IPPROTO_ICMPV6, A4, B4, 0, 0);
+	pb_icmp(&p, 1, 0, 0);
+	pb_fix(&p);
+	parse_all(&r, &p);
+	tuple4(&want, A4, B4, IPPROTO_ICMPV6);
+	expect_ok(&r, &want, 20, 0);
+	parsed_free(&r);
+
 	/* ICMP (v4) inside IPv6 is generic. */
 	pb_init(&p);
 	pb_ip6(&p, IPPROTO_ICMP, A6, B6);
@@ -1231,6 +1241,14 @@ static void test_icmp6_errors(void)
 		expect_icmp_error(&r, &want, &inner, 40);
 		parsed_free(&r);
 	}
+
+	/* The kernel takes every type below 128 as an error, assigned or not. */
+	build_icmp6_error(&p, 100, 0, &q, 48);
+	parse_all(&r, &p);
+	tuple6(&want, "2001:db8:9::9", A6, IPPROTO_ICMPV6);
+	icmp_of(&want, 100, 0, 0);
+	expect_icmp_error(&r, &want, &inner, 40);
+	parsed_free(&r);
 
 	/* Packet too big quoting TCP behind a routing and a fragment header */
 	pb_init(&q);
