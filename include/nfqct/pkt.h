@@ -106,6 +106,27 @@ struct nfqct_pkt {
  * like the outer one but allowed to be cut after the ports), anything else
  * by protocol number.
  *
+ * Details the tracker relies on:
+ *  - pkt->caplen must not exceed pkt->len; a non-zero hw_protocol must
+ *    agree with the IP version (ETH_P_IP / ETH_P_IPV6);
+ *  - IPv4 tot_len must equal len, IPv6 payload length + 40 likewise,
+ *    except a zero field with F_GSO (or, for IPv6, a hop-by-hop header:
+ *    jumbogram), where len is trusted;
+ *  - fragments set F_FRAGMENT; a non-first one also F_LATER_FRAG and then
+ *    l4 is NULL and l4caplen and l4len are 0; a first fragment's UDP
+ *    length is only checked to be >= 8 (it covers the whole datagram);
+ *  - at most 16 IPv6 extension headers, hop-by-hop only first;
+ *  - ICMP errors are the kernel's: ICMP types 3, 4, 5, 11, 12 and every
+ *    ICMPv6 type below 128.  Other ICMP/ICMPv6 types (queries, NDP, ...)
+ *    get id/type/code as the kernel's tuple does.  ICMP inside IPv6 and
+ *    ICMPv6 inside IPv4 are generic (protocol number only);
+ *  - an error's quote must have the error's family, hold its IP header(s)
+ *    and 8 bytes of L4, not be a later fragment nor an ICMP error itself;
+ *    only ports / id/type/code are read from the quoted L4 header.
+ *
+ * Never allocates, never makes a system call, never reads past caplen.
+ * F_GSO in pkt->flags is kept; the other flags are recomputed.
+ *
  * Returns 0, or -EINVAL with pkt->invalid_reason set (the tuple then holds
  * whatever could be parsed: at least family when the IP version was read).
  */
