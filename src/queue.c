@@ -229,6 +229,22 @@ void nfqct_queue_close(struct nfqct_queue *q)
 	free(q);
 }
 
+int nfqct_queue_stop_intake(struct nfqct_queue *q)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+
+	/* No ack requested: packets may be arriving on this socket, and the
+	 * receive loop reports an error message if the kernel refuses. */
+	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, q->num);
+	nfq_nlmsg_cfg_put_qmaxlen(nlh, 0);
+	if (mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len) < 0) {
+		log_warn("queue %u: cannot stop intake", q->num);
+		return -errno;
+	}
+	return 0;
+}
+
 int nfqct_queue_fd(const struct nfqct_queue *q)
 {
 	return mnl_socket_get_fd(q->nl);

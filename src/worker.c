@@ -15,7 +15,8 @@
 #include "nfqct/queue.h"
 #include "nfqct/worker.h"
 
-/* After a stop request, how long we keep answering what is still arriving. */
+/* After a stop request (and nfqct_queue_stop_intake), how long we keep
+ * answering what the kernel had already queued. */
 #define DRAIN_IDLE_MS	20	/* stop once the queue has been quiet this long */
 #define DRAIN_MAX_MS	1000	/* and in any case after this long */
 
@@ -150,6 +151,7 @@ static void *worker_main(void *arg)
 			wait_for_work(w, -1, &stopping);
 		rcu_quiescent_state();
 	}
+	nfqct_queue_stop_intake(w->q);
 	drain(w);
 	rcu_unregister_thread();
 	return NULL;

@@ -40,6 +40,16 @@ struct nfqct_queue *nfqct_queue_open(uint16_t num, const struct nfqct_settings *
  * dropped by it, so drain first (see nfqct_queue_recv with wait false). */
 void nfqct_queue_close(struct nfqct_queue *q);
 
+/*
+ * nfqct_queue_stop_intake - the first step of stopping: set the kernel's
+ * queue length to 0, so that no new packet enters the queue; from then on
+ * the kernel applies its queue-full policy (drop, counted in its
+ * queue_dropped, or accept with fail-open) instead of queueing packets that
+ * closing the socket would drop silently.  Then drain, then close.
+ * Returns 0 or -errno.
+ */
+int nfqct_queue_stop_intake(struct nfqct_queue *q);
+
 /* nfqct_queue_fd - the socket, for poll(). */
 int nfqct_queue_fd(const struct nfqct_queue *q);
 

@@ -78,6 +78,7 @@ trap 'exit 143' TERM
 
 require_root_netns() {
 	local t probe="$NS_PREFIX-probe"
+	[ -z "${NFQCT_SKIP_NETNS:-}" ] || skip "NFQCT_SKIP_NETNS is set (make distcheck: they ran already)"
 	[ "$(id -u)" -eq 0 ] || skip "needs root"
 	for t in ip timeout "$@"; do
 		command -v "$t" >/dev/null || skip "needs '$t'"
