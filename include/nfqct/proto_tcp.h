@@ -32,27 +32,39 @@ enum nfqct_tcp_ct_state {
 	NFQCT_TCP_STATE_MAX
 };
 
-/* One direction's window-tracking data (the kernel's ip_ct_tcp_state). */
+/*
+ * One direction's window-tracking data (the kernel's ip_ct_tcp_state,
+ * td_*).  Its window scale and flags live in the bit fields of
+ * struct nfqct_tcp_state so that the whole state stays at 52 bytes.
+ */
 struct nfqct_tcp_peer {
 	uint32_t end;		/* max of seq + len */
 	uint32_t maxend;	/* max of ack + max(win, 1) */
 	uint32_t maxwin;	/* max(win) */
-	uint8_t  scale;		/* window scale factor */
-	uint8_t  flags;		/* tracker-private: window scale / SACK seen, ... */
+	uint32_t maxack;	/* max ack sent by this side (valid once seen) */
 };
 
-/* Per-entry TCP state; keep it small, it lives in every TCP entry. */
+/*
+ * Per-entry TCP state; keep it small, it lives in every TCP entry
+ * (52 bytes on the usual ABIs).  Only the tracker interprets it, apart
+ * from @state, which conntrack -L prints (nfqct_tcp_state_name()).
+ */
 struct nfqct_tcp_state {
 	struct nfqct_tcp_peer peer[2];	/* [0] original direction, [1] reply */
 	uint32_t last_seq;		/* last packet seen, for retransmission and */
 	uint32_t last_ack;		/* the "ignored" SYN/ACK logic of the kernel */
 	uint32_t last_end;
+	unsigned int pflags0 : 6;	/* tracker-private per-direction flags */
+	unsigned int pflags1 : 6;	/* (window scale / SACK seen, ...) */
+	unsigned int scale0 : 4;	/* window scale factor, original direction */
+	unsigned int scale1 : 4;	/* window scale factor, reply direction */
+	unsigned int last_index : 3;	/* packet class of the last packet */
+	unsigned int last_dir : 1;
+	unsigned int last_wscale : 4;	/* window scale of the last ignored SYN */
+	unsigned int last_flags : 4;	/* tracker-private */
 	uint16_t last_win;
 	uint8_t  state;			/* enum nfqct_tcp_ct_state */
-	uint8_t  last_dir;
-	uint8_t  last_index;
-	uint8_t  last_flags;
-	uint8_t  retrans;
+	uint8_t  retrans;		/* repeats of the last ACK */
 };
 
 enum nfqct_tcp_action {
@@ -61,12 +73,23 @@ enum nfqct_tcp_action {
 	NFQCT_TCP_KILL,		/* account the packet, then remove the entry (RST before reply) */
 	NFQCT_TCP_REOPEN,	/* SYN reopening a closed/TIME_WAIT flow: remove the entry and
 				 * track the packet again as a new one (the kernel's NF_REPEAT) */
+	NFQCT_TCP_IGNORE,	/* tracked and accepted (it keeps the entry's ctstate, a reply
+				 * still sets [SEEN_REPLY]) but neither accounted nor refreshing
+				 * the timeout: the kernel's NF_ACCEPT before nf_ct_refresh_acct()
+				 * (ignored SYN/ACKs, SYN retransmissions, segments under the
+				 * window) */
 };
 
 struct nfqct_tcp_verdict {
 	uint8_t action;		/* enum nfqct_tcp_action */
 	bool set_assured;	/* the table must set [ASSURED] */
-	uint32_t timeout_s;	/* new timeout, seconds, when ACCEPT/KILL */
+	bool shrink_timeout;	/* INVALID only: lower the entry's remaining lifetime to
+				 * timeout_s when it is at least 120 s and longer than
+				 * timeout_s (the kernel's nf_tcp_handle_invalid(): an
+				 * out-of-window FIN/RST answering one from the other side
+				 * of an [ASSURED] flow) */
+	uint32_t timeout_s;	/* new timeout, seconds, when ACCEPT/KILL (and shrink) */
+	const char *reason;	/* INVALID/IGNORE: static string saying why (debug logs) */
 };
 
 /*
@@ -76,13 +99,22 @@ struct nfqct_tcp_verdict {
  * combination, or not a SYN and nf_conntrack_tcp_loose is off; the caller
  * then treats it as INVALID.  A mid-stream pick-up (loose) starts in
  * ESTABLISHED as the kernel does.
+ *
+ * As the kernel's tcp_new(), this leaves @st->state at NONE: the caller
+ * then passes the same packet to nfqct_tcp_packet() (reply false,
+ * seen_reply false, assured false), which moves the state to SYN_SENT or
+ * ESTABLISHED and gives the first timeout.
  */
 bool nfqct_tcp_new(struct nfqct_tcp_state *st, const struct nfqct_pkt *pkt, const struct nfqct_settings *s);
 
 /*
  * nfqct_tcp_packet - one packet of a tracked flow, in direction @reply.
- * @seen_reply / @assured: the entry's status flags before this packet.
+ * @seen_reply / @assured: the entry's status flags before this packet
+ * (the table sets [SEEN_REPLY] after this call, for a reply that was not
+ * INVALID, as the kernel's nf_conntrack_in() does after the tracker).
  * Fills @v.  Pure function of its inputs and @st: no clock, no I/O.
+ * @st may change whatever the action (the kernel records ignored and
+ * some invalid packets too).
  */
 void nfqct_tcp_packet(struct nfqct_tcp_state *st, const struct nfqct_pkt *pkt, bool reply,
 		      bool seen_reply, bool assured, const struct nfqct_settings *s,
