@@ -708,6 +708,7 @@ struct rctx {
 	struct prule pr;
 	unsigned int seen;
 	unsigned int mods;
+	unsigned int used;		/* MOD_* whose option was given (even with a bad value) */
 	const char *port_mod;		/* -m tcp/udp/...: the protocol it names */
 	unsigned int port_mod_col;
 	unsigned int port_col;		/* first --sport/--dport, for the -p check */
@@ -961,6 +962,7 @@ static bool parse_option(struct parser *p, int id, struct rctx *x, struct tok *t
 				  ct ? "conntrack" : "state");
 			return true;
 		}
+		x->used |= ct ? MOD_CONNTRACK : MOD_STATE;
 		if (!once(p, x, OS_CTSTATE, o))
 			return true;
 		if (!parse_ctstates(a->s, &r->ctstate, bad, sizeof(bad))) {
@@ -977,6 +979,7 @@ static bool parse_option(struct parser *p, int id, struct rctx *x, struct tok *t
 			perror_at(p, o->col, "unknown option '--mark' (it needs -m mark before it)");
 			return true;
 		}
+		x->used |= MOD_MARK;
 		if (!once(p, x, OS_MARK, o))
 			return true;
 		if (!parse_valmask(a->s, &r->mark_value, &r->mark_mask)) {
@@ -991,6 +994,7 @@ static bool parse_option(struct parser *p, int id, struct rctx *x, struct tok *t
 			perror_at(p, o->col, "unknown option '--comment' (it needs -m comment before it)");
 			return true;
 		}
+		x->used |= MOD_COMMENT;
 		if (!once(p, x, OS_COMMENT, o))
 			return true;
 		if (strlen(a->s) > 255) {
@@ -1098,7 +1102,7 @@ static bool parse_option(struct parser *p, int id, struct rctx *x, struct tok *t
 			/* Everything becomes mark = (mark & ~tmask) ^ tval, as the kernel's
 			 * MARK v2; --set-mark v/m clears m and the bits of v first. */
 			r->tval = v;
-			r->tmask = s[5] == 'x' ? m : (m | v);
+			r->tmask = !strcmp(s, "--set-xmark") ? m : (m | v);
 		} else {
 			if (!parse_u32(a->s, &v)) {
 				perror_at(p, a->col, "expected a 32-bit number, got '%s'", a->s);
@@ -1159,14 +1163,13 @@ static void check_rule(struct parser *p, int id, struct rctx *x)
 			perror_at(p, x->icmp_col, "%s needs -p %s", x->icmp_opt,
 				  want == IPPROTO_ICMP ? "icmp" : "icmpv6");
 	}
-	if ((x->mods & MOD_CONNTRACK) && !((r->match & RM_CTSTATE) &&
-					     x->pr.info.ctmod == RULES_CTMOD_CONNTRACK))
+	if ((x->mods & MOD_CONNTRACK) && !(x->used & MOD_CONNTRACK))
 		perror_at(p, x->mod_col[__builtin_ctz(MOD_CONNTRACK)], "-m conntrack needs --ctstate");
-	if ((x->mods & MOD_STATE) && !((r->match & RM_CTSTATE) && x->pr.info.ctmod == RULES_CTMOD_STATE))
+	if ((x->mods & MOD_STATE) && !(x->used & MOD_STATE))
 		perror_at(p, x->mod_col[__builtin_ctz(MOD_STATE)], "-m state needs --state");
-	if ((x->mods & MOD_MARK) && !(r->match & RM_MARK))
+	if ((x->mods & MOD_MARK) && !(x->used & MOD_MARK))
 		perror_at(p, x->mod_col[__builtin_ctz(MOD_MARK)], "-m mark needs --mark");
-	if ((x->mods & MOD_COMMENT) && !x->pr.info.comment)
+	if ((x->mods & MOD_COMMENT) && !(x->used & MOD_COMMENT))
 		perror_at(p, x->mod_col[__builtin_ctz(MOD_COMMENT)], "-m comment needs --comment");
 	if (r->target == RT_MARK && !(x->seen & OS_TOPT))
 		perror_at(p, x->target_col, "MARK needs one of --set-mark, --set-xmark, --and-mark, "

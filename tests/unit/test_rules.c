@@ -430,6 +430,13 @@ static void test_mark(void)
 	CU_ASSERT_EQUAL(v.mark, ((0x1234u & 0xf0) | 1) ^ 3);
 	nfqct_ruleset_free(rs);
 
+	/* --set-xmark clears only the mask, then xors (5's bits are not cleared). */
+	rs = load("*filter\n:OUTPUT ACCEPT\n-A OUTPUT -j MARK --set-xmark 0x5/0x1\nCOMMIT\n");
+	p.mark = 0x1234;
+	nfqct_ruleset_filter(rs, 1, &p, NEW, &v);
+	CU_ASSERT_EQUAL(v.mark, 0x1231);
+	nfqct_ruleset_free(rs);
+
 	rs = load("*filter\n:OUTPUT ACCEPT\n"
 		  "-A OUTPUT -j MARK --set-mark 0x400\n"
 		  "-A OUTPUT -m mark --mark 0x400 -j MARK --set-mark 0x7/0x0\n"
