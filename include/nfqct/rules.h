@@ -11,6 +11,7 @@
 #define NFQCT_RULES_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -33,9 +34,25 @@ void nfqct_ruleset_free(struct nfqct_ruleset *rs);
 struct nfqct_raw_verdict {
 	bool notrack;		/* NOTRACK / CT --notrack: do not track */
 	uint16_t zone;		/* CT --zone N, else 0 */
+	/* Added with the parser: the raw table can also decide these. */
+	bool drop;		/* a DROP rule or a DROP policy: drop, do not track */
+	bool set_mark;		/* a MARK target ran: mark is the packet's new mark */
+	uint32_t mark;
 };
 
-/* nfqct_ruleset_raw - run the raw chain for pkt->hook.  @worker indexes the counters. */
+/*
+ * nfqct_ruleset_raw - run the raw chain for pkt->hook (PREROUTING for
+ * packets queued at PREROUTING, INPUT or FORWARD; OUTPUT for OUTPUT and
+ * POSTROUTING).  @worker < the load's nworkers; it indexes the counters and
+ * the interface-name cache, so one thread per worker index.  Fills every
+ * field of @out.  The first NOTRACK / CT target that matches decides
+ * notrack and zone; later ones are counted but change nothing (the
+ * kernel's "already has a ct" rule).  When out->drop, the caller drops the
+ * packet without tracking it.  When out->set_mark, the caller stores
+ * out->mark in pkt->mark before nfqct_ruleset_filter() and sends it with
+ * the verdict even if the filter sets no mark.  Allocation-free; reads the
+ * monotonic clock at most once, and only when an interface match is met.
+ */
 void nfqct_ruleset_raw(const struct nfqct_ruleset *rs, unsigned int worker,
 		       const struct nfqct_pkt *pkt, struct nfqct_raw_verdict *out);
 
@@ -46,12 +63,54 @@ struct nfqct_filter_verdict {
 };
 
 /* nfqct_ruleset_filter - run the filter chain for pkt->hook with the packet's ct state
- * (one NFQCT_CTSTATE_* bit). */
+ * (one NFQCT_CTSTATE_* bit).  INPUT, FORWARD and OUTPUT run their chain;
+ * PREROUTING and POSTROUTING have none and are accepted (no mark).
+ * out->mark starts from pkt->mark, so -m mark sees earlier MARK targets of
+ * the same traversal and out->mark is the mark to send when set_mark.
+ * Same worker and allocation rules as nfqct_ruleset_raw(). */
 void nfqct_ruleset_filter(const struct nfqct_ruleset *rs, unsigned int worker,
 			  const struct nfqct_pkt *pkt, unsigned int ctstate,
 			  struct nfqct_filter_verdict *out);
 
-/* nfqct_ruleset_print - iptables-save form; with @counters, "[packets:bytes]" as iptables-save -c. */
+/* nfqct_ruleset_print - iptables-save form; with @counters, "[packets:bytes]" as iptables-save -c.
+ * Both tables are printed, every built-in chain, options in a fixed order;
+ * the output loads back to the same ruleset.  Counters are the sum over
+ * workers (read while workers run: each figure may lag by a packet).
+ * Returns 0 or -EIO. */
 int nfqct_ruleset_print(const struct nfqct_ruleset *rs, FILE *out, bool counters);
+
+/*
+ * nfqct_ruleset_parse - as nfqct_ruleset_load(), from @len bytes at @text;
+ * @name is the file name used in error records.
+ */
+int nfqct_ruleset_parse(const char *name, const char *text, size_t len, unsigned int nworkers,
+			struct nfqct_ruleset **rsp, FILE *errs);
+
+/*
+ * nfqct_ruleset_load_fp - as nfqct_ruleset_load(), from an open stream
+ * (read to its end, not closed); @name is used in error records.
+ */
+int nfqct_ruleset_load_fp(const char *name, FILE *in, unsigned int nworkers,
+			  struct nfqct_ruleset **rsp, FILE *errs);
+
+/* nfqct_ruleset_nworkers - the number of counter slots per rule. */
+unsigned int nfqct_ruleset_nworkers(const struct nfqct_ruleset *rs);
+
+/*
+ * nfqct_ruleset_counters - the counters of rule @index (0-based, in chain
+ * order) of @chain in @table ("raw" or "filter"), or of the chain's policy
+ * when @index is -1 (built-in chains only), for @worker, or summed over
+ * all workers when @worker is NFQCT_RULES_ALL_WORKERS.
+ * Returns 0, or -ENOENT when there is no such table, chain, rule or worker.
+ */
+#define NFQCT_RULES_ALL_WORKERS (~0u)
+int nfqct_ruleset_counters(const struct nfqct_ruleset *rs, const char *table, const char *chain,
+			   int index, unsigned int worker, uint64_t *packets, uint64_t *bytes);
+
+/* How deep user chains may nest (jumps from a built-in chain); deeper is a load error. */
+#define NFQCT_RULES_MAX_DEPTH 32
+
+/* Default interval (ms) after which a cached interface name is looked up again (ifname.h). */
+#define NFQCT_RULES_IFNAME_REFRESH_MS 1000
 
 #endif

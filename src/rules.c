@@ -1,0 +1,309 @@
+/*
+ * rules.c - the ruleset object: runtime areas (counters, interface-name
+ * caches), freeing, counters and the iptables-save-like printer.
+ * Parsing is in rules_parse.c, evaluation in rules_eval.c.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "nfqct/ct.h"
+#include "nfqct/rules.h"
+#include "nfqct/stats.h"
+#include "rules_int.h"
+
+const char *rules_proto_name(uint8_t proto);
+
+int rules_alloc_runtime(struct nfqct_ruleset *rs)
+{
+	bool iface = false;
+	unsigned int slot = 0;
+	size_t bytes;
+
+	for (int id = 0; id < RULES_T_MAX; id++) {
+		struct rules_table *t = &rs->t[id];
+
+		t->slot0 = slot;
+		slot += t->nrules;
+		for (unsigned int c = 0; c < t->nchains; c++)
+			if (t->chains[c].builtin)
+				t->chains[c].pol_slot = slot++;
+		for (unsigned int i = 0; i < t->nrules; i++)
+			if (t->rules[i].match & (RM_IN | RM_OUT))
+				iface = true;
+	}
+	rs->nslots = slot;
+	/* Four 16-byte counters per cache line; each worker's block starts on its own line. */
+	rs->stride = (slot + 3) & ~3u;
+	bytes = (size_t)rs->stride * rs->nworkers * sizeof(struct rules_counter);
+	rs->ctr = aligned_alloc(NFQCT_CACHELINE, bytes);
+	if (!rs->ctr)
+		return -ENOMEM;
+	memset(rs->ctr, 0, bytes);
+	if (iface) {
+		size_t sz = sizeof(*rs->ifc) * rs->nworkers;
+
+		sz = (sz + NFQCT_CACHELINE - 1) & ~(size_t)(NFQCT_CACHELINE - 1);
+		rs->ifc = aligned_alloc(NFQCT_CACHELINE, sz);
+		if (!rs->ifc)
+			return -ENOMEM;
+		for (unsigned int w = 0; w < rs->nworkers; w++)
+			nfqct_ifname_init(&rs->ifc[w], NFQCT_RULES_IFNAME_REFRESH_MS);
+	}
+	return 0;
+}
+
+void rules_table_free(struct rules_table *t)
+{
+	if (t->info)
+		for (unsigned int i = 0; i < t->nrules; i++)
+			free(t->info[i].comment);
+	free(t->info);
+	free(t->rules);
+	free(t->chains);
+}
+
+void nfqct_ruleset_free(struct nfqct_ruleset *rs)
+{
+	if (!rs)
+		return;
+	for (int id = 0; id < RULES_T_MAX; id++)
+		rules_table_free(&rs->t[id]);
+	free(rs->ctr);
+	free(rs->ifc);
+	free(rs);
+}
+
+unsigned int nfqct_ruleset_nworkers(const struct nfqct_ruleset *rs)
+{
+	return rs->nworkers;
+}
+
+/* Sum of slot @slot over workers, or one worker's figure. */
+static void read_slot(const struct nfqct_ruleset *rs, unsigned int slot, unsigned int worker,
+		      uint64_t *packets, uint64_t *bytes)
+{
+	unsigned int w0 = worker == NFQCT_RULES_ALL_WORKERS ? 0 : worker;
+	unsigned int w1 = worker == NFQCT_RULES_ALL_WORKERS ? rs->nworkers : worker + 1;
+
+	*packets = 0;
+	*bytes = 0;
+	for (unsigned int w = w0; w < w1; w++) {
+		const struct rules_counter *c = rules_worker_ctr(rs, w) + slot;
+
+		/* Workers write with relaxed stores; read the same way (stats.h). */
+		*packets += __atomic_load_n(&c->packets, __ATOMIC_RELAXED);
+		*bytes += __atomic_load_n(&c->bytes, __ATOMIC_RELAXED);
+	}
+}
+
+int nfqct_ruleset_counters(const struct nfqct_ruleset *rs, const char *table, const char *chain,
+			   int index, unsigned int worker, uint64_t *packets, uint64_t *bytes)
+{
+	const struct rules_table *t = NULL;
+	const struct rules_chain *c = NULL;
+
+	if (worker != NFQCT_RULES_ALL_WORKERS && worker >= rs->nworkers)
+		return -ENOENT;
+	for (int id = 0; id < RULES_T_MAX; id++)
+		if (!strcmp(table, rules_table_name[id]))
+			t = &rs->t[id];
+	if (!t)
+		return -ENOENT;
+	for (unsigned int i = 0; i < t->nchains; i++)
+		if (!strcmp(t->chains[i].name, chain))
+			c = &t->chains[i];
+	if (!c)
+		return -ENOENT;
+	if (index < 0) {
+		if (!c->builtin)
+			return -ENOENT;
+		read_slot(rs, c->pol_slot, worker, packets, bytes);
+		return 0;
+	}
+	if ((unsigned int)index >= c->count)
+		return -ENOENT;
+	read_slot(rs, t->slot0 + c->first + (unsigned int)index, worker, packets, bytes);
+	return 0;
+}
+
+/* ---- printing ---- */
+
+static void print_addr(FILE *out, bool neg, const char *opt, const uint64_t a[2], uint8_t plen,
+		       int family)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	inet_ntop(family, a, buf, sizeof(buf));
+	fprintf(out, " %s%s %s/%u", neg ? "! " : "", opt, buf, plen);
+}
+
+static void print_ports(FILE *out, bool neg, const char *opt, const uint16_t r[2])
+{
+	fprintf(out, " %s%s %u", neg ? "! " : "", opt, r[0]);
+	if (r[1] != r[0])
+		fprintf(out, ":%u", r[1]);
+}
+
+static void print_valmask(FILE *out, uint32_t v, uint32_t m, bool always_mask)
+{
+	fprintf(out, "0x%" PRIx32, v);
+	if (always_mask || m != UINT32_MAX)
+		fprintf(out, "/0x%" PRIx32, m);
+}
+
+static void print_ctstates(FILE *out, uint8_t mask)
+{
+	static const struct {
+		const char *name;
+		uint8_t bit;
+	} order[] = {	/* the order iptables-save uses */
+		{ "INVALID", NFQCT_CTSTATE_INVALID },
+		{ "NEW", NFQCT_CTSTATE_NEW },
+		{ "RELATED", NFQCT_CTSTATE_RELATED },
+		{ "ESTABLISHED", NFQCT_CTSTATE_ESTABLISHED },
+		{ "UNTRACKED", NFQCT_CTSTATE_UNTRACKED },
+	};
+	const char *sep = "";
+
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		if (mask & order[i].bit) {
+			fprintf(out, "%s%s", sep, order[i].name);
+			sep = ",";
+		}
+}
+
+static void print_rule(FILE *out, const struct rules_table *t, const struct rules_chain *c,
+		       unsigned int i)
+{
+	const struct rules_rule *r = &t->rules[i];
+	const struct rules_info *info = &t->info[i];
+	unsigned int inv = r->inv;
+	const char *pname = rules_proto_name(r->proto);
+
+	fprintf(out, "-A %s", c->name);
+	if ((r->match & RM_FAMILY) && !(r->match & (RM_SRC | RM_DST)))
+		fputs(r->family == AF_INET ? " -4" : " -6", out);
+	if (r->match & RM_SRC)
+		print_addr(out, inv & RM_SRC, "-s", r->src, info->src_plen, r->family);
+	if (r->match & RM_DST)
+		print_addr(out, inv & RM_DST, "-d", r->dst, info->dst_plen, r->family);
+	if (r->match & RM_IN)
+		fprintf(out, " %s-i %s", inv & RM_IN ? "! " : "", info->in);
+	if (r->match & RM_OUT)
+		fprintf(out, " %s-o %s", inv & RM_OUT ? "! " : "", info->out);
+	if (r->match & RM_PROTO) {
+		fprintf(out, " %s-p ", inv & RM_PROTO ? "! " : "");
+		if (pname)
+			fputs(pname, out);
+		else
+			fprintf(out, "%u", r->proto);
+	}
+	if (r->match & (RM_SPORT | RM_DPORT)) {
+		fprintf(out, " -m %s", pname);
+		if (r->match & RM_SPORT)
+			print_ports(out, inv & RM_SPORT, "--sport", r->sport);
+		if (r->match & RM_DPORT)
+			print_ports(out, inv & RM_DPORT, "--dport", r->dport);
+	}
+	if (r->match & RM_ICMP) {
+		bool v6 = r->proto == IPPROTO_ICMPV6;
+
+		fprintf(out, " -m %s %s%s ", v6 ? "icmp6" : "icmp", inv & RM_ICMP ? "! " : "",
+			v6 ? "--icmpv6-type" : "--icmp-type");
+		if (r->icmp_any)
+			fputs("any", out);
+		else if (r->icmp_code[0] == r->icmp_code[1])
+			fprintf(out, "%u/%u", r->icmp_type, r->icmp_code[0]);
+		else
+			fprintf(out, "%u", r->icmp_type);
+	}
+	if (r->match & RM_CTSTATE) {
+		bool st = info->ctmod == RULES_CTMOD_STATE;
+
+		fprintf(out, " -m %s %s%s ", st ? "state" : "conntrack", inv & RM_CTSTATE ? "! " : "",
+			st ? "--state" : "--ctstate");
+		print_ctstates(out, r->ctstate);
+	}
+	if (r->match & RM_MARK) {
+		fprintf(out, " -m mark %s--mark ", inv & RM_MARK ? "! " : "");
+		print_valmask(out, r->mark_value, r->mark_mask, false);
+	}
+	if (info->comment) {
+		fputs(" -m comment --comment \"", out);
+		for (const char *s = info->comment; *s; s++) {
+			if (*s == '"' || *s == '\\')
+				fputc('\\', out);
+			fputc(*s, out);
+		}
+		fputc('"', out);
+	}
+	switch (r->target) {
+	case RT_NONE:
+		break;
+	case RT_ACCEPT:
+		fputs(" -j ACCEPT", out);
+		break;
+	case RT_DROP:
+		fputs(" -j DROP", out);
+		break;
+	case RT_RETURN:
+		fputs(" -j RETURN", out);
+		break;
+	case RT_JUMP:
+		fprintf(out, " -j %s", t->chains[r->tval].name);
+		break;
+	case RT_MARK:
+		fputs(" -j MARK --set-xmark ", out);
+		print_valmask(out, r->tval, r->tmask, true);
+		break;
+	case RT_NOTRACK:
+		fputs(" -j NOTRACK", out);
+		break;
+	case RT_CT:
+		if (r->tmask & 1)
+			fputs(" -j CT --notrack", out);
+		else
+			fprintf(out, " -j CT --zone %u", r->tval);
+		break;
+	}
+	fputc('\n', out);
+}
+
+int nfqct_ruleset_print(const struct nfqct_ruleset *rs, FILE *out, bool counters)
+{
+	for (int id = 0; id < RULES_T_MAX; id++) {
+		const struct rules_table *t = &rs->t[id];
+
+		fprintf(out, "*%s\n", rules_table_name[id]);
+		for (unsigned int c = 0; c < t->nchains; c++) {
+			const struct rules_chain *ch = &t->chains[c];
+			uint64_t pk = 0, by = 0;
+
+			if (ch->builtin && counters)
+				read_slot(rs, ch->pol_slot, NFQCT_RULES_ALL_WORKERS, &pk, &by);
+			fprintf(out, ":%s %s [%" PRIu64 ":%" PRIu64 "]\n", ch->name,
+				!ch->builtin ? "-" : ch->policy == RT_DROP ? "DROP" : "ACCEPT", pk, by);
+		}
+		for (unsigned int c = 0; c < t->nchains; c++) {
+			const struct rules_chain *ch = &t->chains[c];
+
+			for (unsigned int i = ch->first; i < ch->first + ch->count; i++) {
+				if (counters) {
+					uint64_t pk, by;
+
+					read_slot(rs, t->slot0 + i, NFQCT_RULES_ALL_WORKERS, &pk, &by);
+					fprintf(out, "[%" PRIu64 ":%" PRIu64 "] ", pk, by);
+				}
+				print_rule(out, t, ch, i);
+			}
+		}
+		fputs("COMMIT\n", out);
+	}
+	return ferror(out) ? -EIO : 0;
+}

@@ -1,0 +1,251 @@
+/*
+ * rules_eval.c - running the raw and filter chains for one packet.
+ *
+ * A linear walk over the chain's compact rules (rules_int.h), jumps kept
+ * on a fixed stack (the loader bounds the nesting), no allocation.  A rule
+ * only tests what it has (its match bits), cheapest and most selective
+ * first.  Counters go to the worker's own block with relaxed stores: one
+ * writer per slot, readers sum the blocks (stats.h has the reasoning).
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <string.h>
+#include <time.h>
+
+#include "nfqct/ct.h"
+#include "nfqct/ifname.h"
+#include "nfqct/rules.h"
+#include "rules_int.h"
+
+struct evctx {
+	const struct nfqct_ruleset *rs;
+	const struct nfqct_pkt *pkt;
+	unsigned int worker;
+	uint64_t now_ms;	/* read on the first interface test, 0 before */
+	bool have_in, have_out;
+	uint64_t in[2], out[2];	/* interface names, NUL-padded */
+};
+
+static uint64_t coarse_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + 1;
+}
+
+static void ifname_load(struct evctx *cx, uint32_t ifindex, uint64_t name[2])
+{
+	const char *s;
+
+	if (ifindex == 0) {
+		name[0] = name[1] = 0;
+		return;
+	}
+	if (!cx->now_ms)
+		cx->now_ms = coarse_now_ms();
+	s = nfqct_ifname_get(&cx->rs->ifc[cx->worker], ifindex, cx->now_ms);
+	memcpy(name, s, 16);
+}
+
+static inline bool addr_match(const union nfqct_addr *a, const uint64_t want[2], const uint64_t msk[2])
+{
+	uint64_t x[2];
+
+	memcpy(x, a, 16);
+	return (((x[0] & msk[0]) ^ want[0]) | ((x[1] & msk[1]) ^ want[1])) == 0;
+}
+
+static inline bool name_match(const uint64_t n[2], const uint64_t want[2], const uint64_t msk[2])
+{
+	return (((n[0] ^ want[0]) & msk[0]) | ((n[1] ^ want[1]) & msk[1])) == 0;
+}
+
+/* A test failed when its outcome equals its negation bit. */
+#define FAIL_IF(bit, ok) do { if ((bool)(ok) == ((inv & (bit)) != 0)) return false; } while (0)
+
+static inline bool rule_match(const struct rules_rule *r, struct evctx *cx, uint32_t mark,
+			      unsigned int ctstate)
+{
+	const struct nfqct_pkt *pkt = cx->pkt;
+	unsigned int m = r->match, inv = r->inv;
+
+	if (!m)
+		return true;
+	if ((m & RM_FAMILY) && r->family != pkt->tuple.family)
+		return false;
+	if (m & RM_PROTO)
+		FAIL_IF(RM_PROTO, r->proto == pkt->tuple.proto);
+	if (m & (RM_SPORT | RM_DPORT | RM_ICMP)) {
+		/* No L4 header in a later fragment: the match fails, negated or not (as xt_tcpudp). */
+		if (pkt->flags & NFQCT_PKT_F_LATER_FRAG)
+			return false;
+		if (m & RM_DPORT) {
+			uint16_t p = ntohs(pkt->tuple.dp.port);
+
+			FAIL_IF(RM_DPORT, p >= r->dport[0] && p <= r->dport[1]);
+		}
+		if (m & RM_SPORT) {
+			uint16_t p = ntohs(pkt->tuple.sp.port);
+
+			FAIL_IF(RM_SPORT, p >= r->sport[0] && p <= r->sport[1]);
+		}
+		if (m & RM_ICMP) {
+			uint8_t c = pkt->tuple.dp.icmp.code;
+
+			FAIL_IF(RM_ICMP, r->icmp_any || (pkt->tuple.dp.icmp.type == r->icmp_type &&
+							 c >= r->icmp_code[0] && c <= r->icmp_code[1]));
+		}
+	}
+	if (m & RM_CTSTATE)
+		FAIL_IF(RM_CTSTATE, (r->ctstate & ctstate) != 0);
+	if (m & RM_MARK)
+		FAIL_IF(RM_MARK, (mark & r->mark_mask) == r->mark_value);
+	if (m & RM_SRC)
+		FAIL_IF(RM_SRC, addr_match(&pkt->tuple.src, r->src, r->smsk));
+	if (m & RM_DST)
+		FAIL_IF(RM_DST, addr_match(&pkt->tuple.dst, r->dst, r->dmsk));
+	if (m & RM_IN) {
+		if (!cx->have_in) {
+			ifname_load(cx, pkt->indev, cx->in);
+			cx->have_in = true;
+		}
+		FAIL_IF(RM_IN, name_match(cx->in, r->in, r->inmsk));
+	}
+	if (m & RM_OUT) {
+		if (!cx->have_out) {
+			ifname_load(cx, pkt->outdev, cx->out);
+			cx->have_out = true;
+		}
+		FAIL_IF(RM_OUT, name_match(cx->out, r->out, r->outmsk));
+	}
+	return true;
+}
+
+static inline void count(struct rules_counter *c, uint32_t len)
+{
+	__atomic_store_n(&c->packets, __atomic_load_n(&c->packets, __ATOMIC_RELAXED) + 1,
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&c->bytes, __atomic_load_n(&c->bytes, __ATOMIC_RELAXED) + len,
+			 __ATOMIC_RELAXED);
+}
+
+struct walk_out {
+	uint32_t mark;
+	bool set_mark;
+	bool ct_done;		/* a NOTRACK / CT target has run */
+	bool notrack;
+	uint16_t zone;
+};
+
+/* Run chain @chain of table @tid; returns RT_ACCEPT or RT_DROP. */
+static unsigned int walk(struct evctx *cx, const struct rules_table *t, int chain,
+			 unsigned int ctstate, struct walk_out *wo)
+{
+	struct {
+		uint32_t ret;	/* index of the jump rule */
+		uint32_t end;	/* end of the caller's chain */
+	} stack[NFQCT_RULES_MAX_DEPTH];
+	const struct rules_chain *bc = &t->chains[chain];
+	struct rules_counter *ctr = rules_worker_ctr(cx->rs, cx->worker);
+	struct rules_counter *rctr = ctr + t->slot0;
+	const struct rules_rule *rules = t->rules;
+	uint32_t len = cx->pkt->len;
+	unsigned int depth = 0;
+	uint32_t i = bc->first, end = bc->first + bc->count;
+
+	for (;;) {
+		for (; i < end; i++) {
+			const struct rules_rule *r = &rules[i];
+			const struct rules_chain *to;
+
+			if (!rule_match(r, cx, wo->mark, ctstate))
+				continue;
+			count(&rctr[i], len);
+			switch (r->target) {
+			case RT_NONE:
+				break;
+			case RT_ACCEPT:
+				return RT_ACCEPT;
+			case RT_DROP:
+				return RT_DROP;
+			case RT_RETURN:
+				if (depth == 0)
+					goto policy;
+				depth--;
+				i = stack[depth].ret;
+				end = stack[depth].end;
+				break;
+			case RT_JUMP:
+				/* The loader keeps nesting within the stack. */
+				stack[depth].ret = i;
+				stack[depth].end = end;
+				depth++;
+				to = &t->chains[r->tval];
+				i = to->first - 1;	/* wraps to UINT32_MAX for 0; i++ follows */
+				end = to->first + to->count;
+				break;
+			case RT_MARK:
+				wo->mark = (wo->mark & ~r->tmask) ^ r->tval;
+				wo->set_mark = true;
+				break;
+			case RT_NOTRACK:
+			case RT_CT:
+				/* The first one decides, later ones are no-ops (the kernel
+				 * ignores CT on a packet that already has a ct). */
+				if (!wo->ct_done) {
+					wo->ct_done = true;
+					wo->notrack = r->target == RT_NOTRACK || (r->tmask & 1);
+					wo->zone = wo->notrack ? 0 : (uint16_t)r->tval;
+					if (wo->notrack)
+						ctstate = NFQCT_CTSTATE_UNTRACKED;
+				}
+				break;
+			}
+		}
+		if (depth == 0)
+			break;
+		depth--;
+		i = stack[depth].ret + 1;
+		end = stack[depth].end;
+	}
+policy:
+	count(&ctr[bc->pol_slot], len);
+	return bc->policy;
+}
+
+void nfqct_ruleset_raw(const struct nfqct_ruleset *rs, unsigned int worker,
+		       const struct nfqct_pkt *pkt, struct nfqct_raw_verdict *out)
+{
+	const struct rules_table *t = &rs->t[RULES_T_RAW];
+	struct evctx cx = { .rs = rs, .pkt = pkt, .worker = worker };
+	struct walk_out wo = { .mark = pkt->mark };
+	unsigned int v = RT_ACCEPT;
+
+	/* An unknown hook runs no raw chain: track normally. */
+	if (pkt->hook < NFQCT_HOOK_MAX && t->hook_chain[pkt->hook] >= 0)
+		v = walk(&cx, t, t->hook_chain[pkt->hook], NFQCT_CTSTATE_INVALID, &wo);
+	out->notrack = wo.notrack;
+	out->zone = wo.zone;
+	out->drop = v == RT_DROP;
+	out->set_mark = wo.set_mark;
+	out->mark = wo.mark;
+}
+
+void nfqct_ruleset_filter(const struct nfqct_ruleset *rs, unsigned int worker,
+			  const struct nfqct_pkt *pkt, unsigned int ctstate,
+			  struct nfqct_filter_verdict *out)
+{
+	const struct rules_table *t = &rs->t[RULES_T_FILTER];
+	struct evctx cx = { .rs = rs, .pkt = pkt, .worker = worker };
+	struct walk_out wo = { .mark = pkt->mark };
+	unsigned int v = RT_ACCEPT;
+
+	/* PREROUTING and POSTROUTING have no filter chain: accept. */
+	if (pkt->hook < NFQCT_HOOK_MAX && t->hook_chain[pkt->hook] >= 0)
+		v = walk(&cx, t, t->hook_chain[pkt->hook], ctstate, &wo);
+	out->accept = v == RT_ACCEPT;
+	out->set_mark = wo.set_mark;
+	out->mark = wo.mark;
+}

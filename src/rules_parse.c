@@ -1,0 +1,1673 @@
+/*
+ * rules_parse.c - the ruleset reader: a subset of iptables-restore syntax
+ * (nfqct.rules(5)) compiled into struct nfqct_ruleset (rules_int.h).
+ *
+ * The reader keeps going after an error, like relayd's parse.y: every
+ * error becomes a record "file:line:column: error: message", all of them
+ * are printed (sorted by position) and the file is refused.  Nothing it
+ * does not know is skipped silently.  Checks that need the whole table
+ * (jump targets, loops, nesting depth, -i/-o in chains reached from hooks
+ * without such an interface) run at the table's COMMIT.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "nfqct/ct.h"
+#include "nfqct/rules.h"
+#include "rules_int.h"
+
+struct perr {
+	unsigned int line;
+	unsigned int col;
+	unsigned int seq;
+	char *msg;
+};
+
+struct tok {
+	char *s;		/* unquoted text, NUL-terminated */
+	unsigned int col;	/* 1-based column of its first character */
+};
+
+/* A rule while its table is open: chain and jump by name until COMMIT. */
+struct prule {
+	unsigned int chain;
+	struct rules_rule r;
+	struct rules_info info;
+	char *jump;		/* -j CHAIN, resolved at COMMIT */
+	unsigned int jump_col;
+	unsigned int in_col;	/* columns of -i / -o, for the hook checks */
+	unsigned int out_col;
+};
+
+struct pchain {
+	struct rules_chain c;
+	unsigned int line;	/* where declared, 0 for an undeclared built-in */
+	unsigned int hooks;	/* iptables hooks it is reached from (1 << NFQCT_HOOK_*) */
+	int state;		/* DFS: 0 new, 1 on the stack, 2 done */
+	unsigned int height;	/* longest run of jumps below it */
+};
+
+struct ptable {
+	bool seen;
+	bool committed;
+	unsigned int line;
+	struct pchain *chains;
+	unsigned int nchains;
+	struct prule *rules;
+	unsigned int nrules;
+	unsigned int rules_cap;
+};
+
+struct parser {
+	const char *name;
+	unsigned int line;
+	struct perr *errs;
+	unsigned int nerrs;
+	unsigned int errs_cap;
+	int cur;		/* open table, or -1 none, or -2 skipping an unknown one */
+	struct ptable pt[RULES_T_MAX];
+	bool oom;
+};
+
+#define CUR_NONE (-1)
+#define CUR_SKIP (-2)
+
+const char *const rules_table_name[RULES_T_MAX] = { "raw", "filter" };
+
+/* Built-in chains per table, in print order, with their iptables hook. */
+struct builtin {
+	const char *name;
+	uint8_t hook;
+};
+static const struct builtin raw_builtins[] = {
+	{ "PREROUTING", NFQCT_HOOK_PREROUTING },
+	{ "OUTPUT", NFQCT_HOOK_OUTPUT },
+};
+static const struct builtin filter_builtins[] = {
+	{ "INPUT", NFQCT_HOOK_INPUT },
+	{ "FORWARD", NFQCT_HOOK_FORWARD },
+	{ "OUTPUT", NFQCT_HOOK_OUTPUT },
+};
+static const struct {
+	const struct builtin *b;
+	unsigned int n;
+	const char *expected;
+} builtins[RULES_T_MAX] = {
+	{ raw_builtins, 2, "PREROUTING or OUTPUT" },
+	{ filter_builtins, 3, "INPUT, FORWARD or OUTPUT" },
+};
+static const char *const hook_names[NFQCT_HOOK_MAX] = {
+	"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING",
+};
+
+/* ---- error records ---- */
+
+static void __attribute__((format(printf, 3, 4)))
+perror_at(struct parser *p, unsigned int col, const char *fmt, ...)
+{
+	struct perr *e;
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	if (!msg) {
+		p->oom = true;
+		return;
+	}
+	if (p->nerrs == p->errs_cap) {
+		unsigned int cap = p->errs_cap ? 2 * p->errs_cap : 16;
+		struct perr *n = realloc(p->errs, cap * sizeof(*n));
+
+		if (!n) {
+			free(msg);
+			p->oom = true;
+			return;
+		}
+		p->errs = n;
+		p->errs_cap = cap;
+	}
+	e = &p->errs[p->nerrs];
+	e->line = p->line;
+	e->col = col;
+	e->seq = p->nerrs++;
+	e->msg = msg;
+}
+
+static int perr_cmp(const void *a, const void *b)
+{
+	const struct perr *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	if (x->col != y->col)
+		return x->col < y->col ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* ---- tokens ---- */
+
+/*
+ * Split @line into tokens.  Double quotes group words ("a b"); inside them
+ * \" and \\ stand for " and \.  Returns the number of tokens, or -1 after
+ * reporting an unterminated quote.  Token text is written into @buf.
+ */
+static int tokenize(struct parser *p, const char *line, char *buf, struct tok *toks, int max)
+{
+	const char *s = line;
+	char *o = buf;
+	int n = 0;
+
+	for (;;) {
+		unsigned int qcol = 0;
+
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (!*s)
+			break;
+		if (n == max) {
+			perror_at(p, (unsigned int)(s - line) + 1, "too many words on one line (at most %d)", max);
+			return -1;
+		}
+		toks[n].s = o;
+		toks[n].col = (unsigned int)(s - line) + 1;
+		while (*s && (qcol || (*s != ' ' && *s != '\t'))) {
+			if (*s == '"') {
+				qcol = qcol ? 0 : (unsigned int)(s - line) + 1;
+				s++;
+			} else if (qcol && *s == '\\' && (s[1] == '"' || s[1] == '\\')) {
+				*o++ = s[1];
+				s += 2;
+			} else {
+				*o++ = *s++;
+			}
+		}
+		if (qcol) {
+			perror_at(p, qcol, "unterminated quoted string");
+			return -1;
+		}
+		*o++ = '\0';
+		n++;
+	}
+	return n;
+}
+
+/* ---- value parsers ---- */
+
+static bool parse_u32(const char *s, uint32_t *v)
+{
+	unsigned long long x;
+	char *end;
+
+	if (!isdigit((unsigned char)*s))
+		return false;
+	errno = 0;
+	x = strtoull(s, &end, 0);
+	if (errno || *end || x > UINT32_MAX)
+		return false;
+	*v = (uint32_t)x;
+	return true;
+}
+
+static bool parse_dec(const char *s, unsigned long max, unsigned long *v)
+{
+	unsigned long x = 0;
+
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		if (!isdigit((unsigned char)*s))
+			return false;
+		x = x * 10 + (unsigned long)(*s - '0');
+		if (x > max)
+			return false;
+	}
+	*v = x;
+	return true;
+}
+
+/* "v" or "v/m", numbers in C notation; without a mask, all ones. */
+static bool parse_valmask(const char *s, uint32_t *val, uint32_t *mask)
+{
+	char buf[64];
+	char *slash;
+
+	if (strlen(s) >= sizeof(buf))
+		return false;
+	strcpy(buf, s);
+	slash = strchr(buf, '/');
+	*mask = UINT32_MAX;
+	if (slash) {
+		*slash = '\0';
+		if (!parse_u32(slash + 1, mask))
+			return false;
+	}
+	return parse_u32(buf, val);
+}
+
+/* "p", "a:b", "a:" or ":b" -> inclusive range. */
+static bool parse_ports(const char *s, uint16_t r[2])
+{
+	const char *colon = strchr(s, ':');
+	unsigned long lo = 0, hi = 65535;
+	char buf[16];
+
+	if (!colon) {
+		if (!parse_dec(s, 65535, &lo))
+			return false;
+		r[0] = r[1] = (uint16_t)lo;
+		return true;
+	}
+	if ((size_t)(colon - s) >= sizeof(buf) || strchr(colon + 1, ':'))
+		return false;
+	memcpy(buf, s, (size_t)(colon - s));
+	buf[colon - s] = '\0';
+	if (buf[0] && !parse_dec(buf, 65535, &lo))
+		return false;
+	if (colon[1] && !parse_dec(colon + 1, 65535, &hi))
+		return false;
+	if (!buf[0] && !colon[1])
+		return false;
+	if (lo > hi)
+		return false;
+	r[0] = (uint16_t)lo;
+	r[1] = (uint16_t)hi;
+	return true;
+}
+
+/* Address or CIDR (IPv4 may also give a dotted contiguous mask).  Returns
+ * the family, 0 for a bad string; *plen the prefix; addr/mask masked. */
+static int parse_cidr(const char *s, uint64_t addr[2], uint64_t mask[2], uint8_t *plen)
+{
+	uint8_t a[16] = { 0 }, m[16] = { 0 };
+	char buf[INET6_ADDRSTRLEN + 8];
+	unsigned long bits;
+	char *slash;
+	int family, max, i;
+
+	if (strlen(s) >= sizeof(buf))
+		return 0;
+	strcpy(buf, s);
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash++ = '\0';
+	family = strchr(buf, ':') ? AF_INET6 : AF_INET;
+	if (inet_pton(family, buf, a) != 1)
+		return 0;
+	max = family == AF_INET ? 32 : 128;
+	bits = (unsigned long)max;
+	if (slash && !parse_dec(slash, (unsigned long)max, &bits)) {
+		uint8_t dm[4];
+		uint32_t v, inv;
+
+		if (family != AF_INET || inet_pton(AF_INET, slash, dm) != 1)
+			return 0;
+		v = (uint32_t)dm[0] << 24 | (uint32_t)dm[1] << 16 | (uint32_t)dm[2] << 8 | dm[3];
+		inv = ~v;
+		if (inv & (inv + 1))	/* not of the form 1...10...0 */
+			return 0;
+		for (bits = 0; v; v <<= 1)
+			bits++;
+	}
+	for (i = 0; i < max / 8; i++) {
+		unsigned long left = bits > (unsigned long)i * 8 ? bits - (unsigned long)i * 8 : 0;
+
+		m[i] = left >= 8 ? 0xff : (uint8_t)(0xff << (8 - left));
+		a[i] &= m[i];
+	}
+	memcpy(addr, a, 16);
+	memcpy(mask, m, 16);
+	*plen = (uint8_t)bits;
+	return family;
+}
+
+static const struct {
+	const char *name;
+	uint8_t proto;
+} protos[] = {
+	{ "tcp", IPPROTO_TCP },
+	{ "udp", IPPROTO_UDP },
+	{ "udplite", IPPROTO_UDPLITE },
+	{ "icmp", IPPROTO_ICMP },
+	{ "ipv6-icmp", IPPROTO_ICMPV6 },	/* the name ip6tables-save prints: first */
+	{ "icmpv6", IPPROTO_ICMPV6 },
+	{ "sctp", IPPROTO_SCTP },
+	{ "dccp", IPPROTO_DCCP },
+	{ "gre", IPPROTO_GRE },
+	{ "esp", IPPROTO_ESP },
+	{ "ah", IPPROTO_AH },
+};
+
+const char *rules_proto_name(uint8_t proto);
+const char *rules_proto_name(uint8_t proto)
+{
+	for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
+		if (protos[i].proto == proto)
+			return protos[i].name;
+	return NULL;
+}
+
+/* Returns 1 and *proto, 0 for "all" (no test), -1 for a bad name. */
+static int parse_proto(const char *s, uint8_t *proto)
+{
+	unsigned long v;
+
+	if (!strcasecmp(s, "all"))
+		return 0;
+	for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
+		if (!strcasecmp(s, protos[i].name)) {
+			*proto = protos[i].proto;
+			return 1;
+		}
+	if (!parse_dec(s, 255, &v))
+		return -1;
+	if (v == 0)
+		return 0;
+	*proto = (uint8_t)v;
+	return 1;
+}
+
+static bool is_port_proto(uint8_t p)
+{
+	return p == IPPROTO_TCP || p == IPPROTO_UDP || p == IPPROTO_UDPLITE ||
+	       p == IPPROTO_SCTP || p == IPPROTO_DCCP;
+}
+
+static const struct {
+	const char *name;
+	uint8_t bit;
+} ctstates[] = {
+	{ "INVALID", NFQCT_CTSTATE_INVALID },
+	{ "NEW", NFQCT_CTSTATE_NEW },
+	{ "RELATED", NFQCT_CTSTATE_RELATED },
+	{ "ESTABLISHED", NFQCT_CTSTATE_ESTABLISHED },
+	{ "UNTRACKED", NFQCT_CTSTATE_UNTRACKED },
+};
+
+/* Comma list of state names -> mask; on error *bad points at the bad name. */
+static bool parse_ctstates(const char *s, uint8_t *mask, char *bad, size_t badlen)
+{
+	*mask = 0;
+	for (;;) {
+		size_t n = strcspn(s, ",");
+		bool found = false;
+
+		for (size_t i = 0; i < sizeof(ctstates) / sizeof(ctstates[0]); i++)
+			if (strlen(ctstates[i].name) == n && !strncasecmp(s, ctstates[i].name, n)) {
+				*mask |= ctstates[i].bit;
+				found = true;
+			}
+		if (!found) {
+			snprintf(bad, badlen, "%.*s", (int)n, s);
+			return false;
+		}
+		if (!s[n])
+			return true;
+		s += n + 1;
+	}
+}
+
+/* "type[/code]", a number or a few common names; "any" matches every type. */
+static const struct {
+	const char *name;
+	uint8_t family;
+	uint8_t type;
+	int code;	/* -1: any code */
+} icmp_names[] = {
+	{ "echo-reply", AF_INET, 0, -1 },
+	{ "destination-unreachable", AF_INET, 3, -1 },
+	{ "redirect", AF_INET, 5, -1 },
+	{ "echo-request", AF_INET, 8, -1 },
+	{ "time-exceeded", AF_INET, 11, -1 },
+	{ "parameter-problem", AF_INET, 12, -1 },
+	{ "destination-unreachable", AF_INET6, 1, -1 },
+	{ "packet-too-big", AF_INET6, 2, -1 },
+	{ "time-exceeded", AF_INET6, 3, -1 },
+	{ "parameter-problem", AF_INET6, 4, -1 },
+	{ "echo-request", AF_INET6, 128, -1 },
+	{ "echo-reply", AF_INET6, 129, -1 },
+	{ "router-solicitation", AF_INET6, 133, -1 },
+	{ "router-advertisement", AF_INET6, 134, -1 },
+	{ "neighbour-solicitation", AF_INET6, 135, -1 },
+	{ "neighbor-solicitation", AF_INET6, 135, -1 },
+	{ "neighbour-advertisement", AF_INET6, 136, -1 },
+	{ "neighbor-advertisement", AF_INET6, 136, -1 },
+};
+
+static bool parse_icmp(const char *s, int family, struct rules_rule *r)
+{
+	unsigned long t, c;
+	char buf[32];
+	char *slash;
+
+	if (!strcmp(s, "any") && family == AF_INET) {
+		r->icmp_any = 1;
+		r->icmp_code[0] = 0;
+		r->icmp_code[1] = 255;
+		return true;
+	}
+	for (size_t i = 0; i < sizeof(icmp_names) / sizeof(icmp_names[0]); i++)
+		if (icmp_names[i].family == family && !strcmp(s, icmp_names[i].name)) {
+			r->icmp_type = icmp_names[i].type;
+			r->icmp_code[0] = 0;
+			r->icmp_code[1] = 255;
+			return true;
+		}
+	if (strlen(s) >= sizeof(buf))
+		return false;
+	strcpy(buf, s);
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash++ = '\0';
+	if (!parse_dec(buf, 255, &t))
+		return false;
+	r->icmp_type = (uint8_t)t;
+	r->icmp_code[0] = 0;
+	r->icmp_code[1] = 255;
+	if (slash) {
+		if (!parse_dec(slash, 255, &c))
+			return false;
+		r->icmp_code[0] = r->icmp_code[1] = (uint8_t)c;
+	}
+	return true;
+}
+
+/* Interface name: at most IFNAMSIZ-1 bytes; a final '+' matches any suffix. */
+static bool parse_iface(const char *s, char out[IFNAMSIZ], uint64_t name[2], uint64_t mask[2])
+{
+	uint8_t n[16] = { 0 }, m[16] = { 0 };
+	size_t len = strlen(s), cmp;
+
+	if (len == 0 || len >= IFNAMSIZ)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] == '/' || isspace((unsigned char)s[i]) || (s[i] == '+' && i != len - 1))
+			return false;
+	memset(out, 0, IFNAMSIZ);
+	memcpy(out, s, len);
+	if (s[len - 1] == '+')
+		cmp = len - 1;		/* the prefix only */
+	else
+		cmp = len + 1;		/* the name and its NUL */
+	memcpy(n, s, cmp < len ? cmp : len);
+	memset(m, 0xff, cmp);
+	memcpy(name, n, 16);
+	memcpy(mask, m, 16);
+	return true;
+}
+
+static const char *const known_targets[] = {
+	"ACCEPT", "DROP", "RETURN", "NOTRACK", "CT", "MARK",
+};
+static const char *const unsupported_targets[] = {
+	"REJECT", "LOG", "NFLOG", "QUEUE", "NFQUEUE", "SNAT", "DNAT", "MASQUERADE", "REDIRECT",
+	"CONNMARK", "TCPMSS", "TRACE", "TPROXY", "DSCP", "TOS", "TTL", "HL", "CLASSIFY", "AUDIT",
+	"SET", "SECMARK", "CONNSECMARK", "CHECKSUM", "NETMAP", "TEE", "LED", "IDLETIMER", "SYNPROXY",
+};
+
+static bool in_list(const char *s, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(s, list[i]))
+			return true;
+	return false;
+}
+
+/* ---- tables and chains ---- */
+
+static int find_chain(const struct ptable *t, const char *name)
+{
+	for (unsigned int i = 0; i < t->nchains; i++)
+		if (!strcmp(t->chains[i].c.name, name))
+			return (int)i;
+	return -1;
+}
+
+static bool is_hook_name(const char *name)
+{
+	for (int h = 0; h < NFQCT_HOOK_MAX; h++)
+		if (!strcmp(name, hook_names[h]))
+			return true;
+	return false;
+}
+
+static int add_chain(struct parser *p, struct ptable *t, const char *name, bool builtin)
+{
+	struct pchain *n = realloc(t->chains, (t->nchains + 1) * sizeof(*n));
+
+	if (!n) {
+		p->oom = true;
+		return -1;
+	}
+	t->chains = n;
+	n = &t->chains[t->nchains];
+	memset(n, 0, sizeof(*n));
+	snprintf(n->c.name, sizeof(n->c.name), "%s", name);
+	n->c.builtin = builtin;
+	n->c.policy = RT_ACCEPT;
+	return (int)t->nchains++;
+}
+
+static void table_open(struct parser *p, int id)
+{
+	struct ptable *t = &p->pt[id];
+
+	t->seen = true;
+	t->line = p->line;
+	for (unsigned int i = 0; i < builtins[id].n; i++) {
+		int c = add_chain(p, t, builtins[id].b[i].name, true);
+
+		if (c >= 0)
+			t->chains[c].hooks = 1u << builtins[id].b[i].hook;
+	}
+}
+
+/* A user chain name as xtables allows it; reports and returns false otherwise. */
+static bool check_user_chain_name(struct parser *p, int id, const struct tok *tk)
+{
+	if (!tk->s[0]) {
+		perror_at(p, tk->col, "expected a chain name");
+		return false;
+	}
+	if (is_hook_name(tk->s)) {
+		perror_at(p, tk->col, "chain '%s' is not a built-in chain of table '%s': expected %s",
+			  tk->s, rules_table_name[id], builtins[id].expected);
+		return false;
+	}
+	if (strlen(tk->s) >= RULES_CHAIN_NAMELEN) {
+		perror_at(p, tk->col, "chain name '%s' is longer than %d characters", tk->s,
+			  RULES_CHAIN_NAMELEN - 1);
+		return false;
+	}
+	if (tk->s[0] == '-' || tk->s[0] == '!' ||
+	    in_list(tk->s, known_targets, sizeof(known_targets) / sizeof(known_targets[0])) ||
+	    in_list(tk->s, unsupported_targets,
+		    sizeof(unsupported_targets) / sizeof(unsupported_targets[0]))) {
+		perror_at(p, tk->col, "'%s' cannot be a chain name", tk->s);
+		return false;
+	}
+	return true;
+}
+
+static bool is_counters(const char *s)
+{
+	unsigned long long a, b;
+	int n = 0;
+
+	return sscanf(s, "[%llu:%llu]%n", &a, &b, &n) == 2 && n > 0 && !s[n] && isdigit((unsigned char)s[1]);
+}
+
+/* ":NAME POLICY [packets:bytes]" */
+static void parse_chain_line(struct parser *p, struct tok *tk, int n)
+{
+	struct ptable *t = &p->pt[p->cur];
+	struct tok name = { tk[0].s + 1, tk[0].col + 1 };
+	int c;
+
+	if (!name.s[0]) {
+		perror_at(p, tk[0].col, "expected a chain name after ':'");
+		return;
+	}
+	c = find_chain(t, name.s);
+	if (c >= 0 && t->chains[c].line) {
+		perror_at(p, name.col, "chain '%s' declared twice (first at line %u)", name.s,
+			  t->chains[c].line);
+		return;
+	}
+	if (n < 2) {
+		perror_at(p, tk[0].col, "expected a policy after '%s'", tk[0].s);
+		return;
+	}
+	if (n > 3) {
+		perror_at(p, tk[3].col, "unexpected '%s' after the chain's counters", tk[3].s);
+		return;
+	}
+	if (n == 3 && !is_counters(tk[2].s)) {
+		perror_at(p, tk[2].col, "expected counters '[packets:bytes]', got '%s'", tk[2].s);
+		return;
+	}
+	if (c >= 0) {	/* a built-in of this table */
+		if (!strcmp(tk[1].s, "ACCEPT")) {
+			t->chains[c].c.policy = RT_ACCEPT;
+		} else if (!strcmp(tk[1].s, "DROP")) {
+			t->chains[c].c.policy = RT_DROP;
+		} else {
+			perror_at(p, tk[1].col, "built-in chain '%s' needs policy ACCEPT or DROP, got '%s'",
+				  name.s, tk[1].s);
+			return;
+		}
+		t->chains[c].line = p->line;
+		return;
+	}
+	if (!check_user_chain_name(p, p->cur, &name))
+		return;
+	if (strcmp(tk[1].s, "-")) {
+		perror_at(p, tk[1].col, "user chain '%s' takes policy '-', got '%s'", name.s, tk[1].s);
+		return;
+	}
+	c = add_chain(p, t, name.s, false);
+	if (c >= 0)
+		t->chains[c].line = p->line;
+}
+
+/* "-N NAME" */
+static void parse_new_chain(struct parser *p, struct tok *tk, int n)
+{
+	struct ptable *t = &p->pt[p->cur];
+	int c;
+
+	if (n < 2) {
+		perror_at(p, tk[0].col, "%s needs a chain name", tk[0].s);
+		return;
+	}
+	if (n > 2) {
+		perror_at(p, tk[2].col, "unexpected '%s' after the chain name", tk[2].s);
+		return;
+	}
+	c = find_chain(t, tk[1].s);
+	if (c >= 0) {
+		if (t->chains[c].c.builtin)
+			perror_at(p, tk[1].col, "chain '%s' is built in", tk[1].s);
+		else
+			perror_at(p, tk[1].col, "chain '%s' declared twice (first at line %u)", tk[1].s,
+				  t->chains[c].line);
+		return;
+	}
+	if (!check_user_chain_name(p, p->cur, &tk[1]))
+		return;
+	c = add_chain(p, t, tk[1].s, false);
+	if (c >= 0)
+		t->chains[c].line = p->line;
+}
+
+/* ---- rules ---- */
+
+/* Options a rule may give once each (for "given twice"). */
+enum opt_seen {
+	OS_PROTO = 1 << 0, OS_SRC = 1 << 1, OS_DST = 1 << 2, OS_SPORT = 1 << 3,
+	OS_DPORT = 1 << 4, OS_ICMP = 1 << 5, OS_IN = 1 << 6, OS_OUT = 1 << 7,
+	OS_CTSTATE = 1 << 8, OS_MARK = 1 << 9, OS_COMMENT = 1 << 10, OS_FAMILY = 1 << 11,
+	OS_JUMP = 1 << 12, OS_TOPT = 1 << 13, OS_ZONE = 1 << 14, OS_NOTRACK = 1 << 15,
+};
+
+enum { MOD_PORT = 1, MOD_ICMP = 2, MOD_ICMP6 = 4, MOD_CONNTRACK = 8, MOD_STATE = 16,
+       MOD_MARK = 32, MOD_COMMENT = 64 };
+
+struct rctx {
+	struct prule pr;
+	unsigned int seen;
+	unsigned int mods;
+	unsigned int used;		/* MOD_* whose option was given (even with a bad value) */
+	const char *port_mod;		/* -m tcp/udp/...: the protocol it names */
+	unsigned int port_mod_col;
+	unsigned int port_col;		/* first --sport/--dport, for the -p check */
+	const char *port_opt;
+	unsigned int icmp_col;
+	const char *icmp_opt;
+	int icmp_family;
+	unsigned int mod_col[7];	/* column of each -m, by MOD_* bit number */
+	const char *target;		/* -j NAME */
+	unsigned int target_col;
+	bool proto_inv;
+	bool ok;
+};
+
+static bool set_family(struct parser *p, struct rctx *x, int family, const struct tok *tk)
+{
+	if (x->pr.r.family && x->pr.r.family != family) {
+		perror_at(p, tk->col, "'%s' is %s but the rule is already %s", tk->s,
+			  family == AF_INET ? "IPv4" : "IPv6", x->pr.r.family == AF_INET ? "IPv4" : "IPv6");
+		return false;
+	}
+	x->pr.r.family = (uint8_t)family;
+	x->pr.r.match |= RM_FAMILY;
+	return true;
+}
+
+static bool once(struct parser *p, struct rctx *x, unsigned int bit, const struct tok *tk)
+{
+	if (x->seen & bit) {
+		perror_at(p, tk->col, "%s given twice", tk->s);
+		return false;
+	}
+	x->seen |= bit;
+	return true;
+}
+
+static const char *const mark_opts[] = {
+	"--set-mark", "--set-xmark", "--and-mark", "--or-mark", "--xor-mark",
+};
+
+static bool is_opt(const char *s, const char *a, const char *b)
+{
+	return !strcmp(s, a) || (b && !strcmp(s, b));
+}
+
+/*
+ * One option at tk[*i] (arguments after it); *i moves past what was used.
+ * @neg is the column of a preceding '!', or 0.  Returns false after an
+ * error that makes the rest of the line unreadable.
+ */
+static bool parse_option(struct parser *p, int id, struct rctx *x, struct tok *tk, int n, int *i,
+			 unsigned int neg)
+{
+	struct rules_rule *r = &x->pr.r;
+	struct rules_info *info = &x->pr.info;
+	struct tok *o = &tk[*i];
+	const char *s = o->s;
+	struct tok *a = *i + 1 < n ? &tk[*i + 1] : NULL;
+	unsigned int negbit = 0;
+
+#define IS(x1, x2) is_opt(s, (x1), (x2))
+#define NEED_ARG()								\
+	do {									\
+		if (!a) {							\
+			perror_at(p, o->col, "%s needs an argument", s);	\
+			return false;						\
+		}								\
+		(*i)++;								\
+	} while (0)
+
+	if (IS("-p", "--protocol")) {
+		uint8_t proto = 0;
+		int rc;
+
+		NEED_ARG();
+		if (!once(p, x, OS_PROTO, o))
+			return true;
+		rc = parse_proto(a->s, &proto);
+		if (rc < 0) {
+			perror_at(p, a->col, "expected a protocol name or number, got '%s'", a->s);
+			return true;
+		}
+		if (rc == 0 && neg) {
+			perror_at(p, neg, "'! -p all' would never match");
+			return true;
+		}
+		if (rc > 0) {
+			r->proto = proto;
+			r->match |= RM_PROTO;
+			negbit = RM_PROTO;
+			x->proto_inv = neg != 0;
+		}
+	} else if (IS("-s", "--source") || IS("-d", "--destination")) {
+		bool src = s[1] == 's' || s[2] == 's';
+		uint64_t addr[2], mask[2];
+		uint8_t plen;
+		int fam;
+
+		NEED_ARG();
+		if (!once(p, x, src ? OS_SRC : OS_DST, o))
+			return true;
+		fam = parse_cidr(a->s, addr, mask, &plen);
+		if (!fam) {
+			perror_at(p, a->col, "expected an address or CIDR, got '%s'", a->s);
+			return true;
+		}
+		if (!set_family(p, x, fam, a))
+			return true;
+		if (src) {
+			memcpy(r->src, addr, 16);
+			memcpy(r->smsk, mask, 16);
+			info->src_plen = plen;
+			r->match |= RM_SRC;
+			negbit = RM_SRC;
+		} else {
+			memcpy(r->dst, addr, 16);
+			memcpy(r->dmsk, mask, 16);
+			info->dst_plen = plen;
+			r->match |= RM_DST;
+			negbit = RM_DST;
+		}
+	} else if (IS("-4", "--ipv4") || IS("-6", "--ipv6")) {
+		int fam = strchr(s, '4') ? AF_INET : AF_INET6;
+
+		if (neg) {
+			perror_at(p, neg, "'!' cannot be used with %s", s);
+			neg = 0;
+		}
+		if (x->seen & OS_FAMILY) {
+			perror_at(p, o->col, "-4 and -6 given twice or together");
+			return true;
+		}
+		x->seen |= OS_FAMILY;
+		set_family(p, x, fam, o);
+	} else if (IS("--sport", "--source-port") || IS("--dport", "--destination-port")) {
+		bool sp = !strcmp(s, "--sport") || !strcmp(s, "--source-port");
+		uint16_t range[2];
+
+		NEED_ARG();
+		if (!(x->mods & MOD_PORT) && !((r->match & RM_PROTO) && is_port_proto(r->proto))) {
+			perror_at(p, o->col, "%s needs -p tcp, udp, udplite, sctp or dccp before it", s);
+			return true;
+		}
+		if (!once(p, x, sp ? OS_SPORT : OS_DPORT, o))
+			return true;
+		if (!parse_ports(a->s, range)) {
+			perror_at(p, a->col, "expected a port or a range 'first:last' (0..65535), got '%s'",
+				  a->s);
+			return true;
+		}
+		if (!x->port_col) {
+			x->port_col = o->col;
+			x->port_opt = s;
+		}
+		if (sp) {
+			r->sport[0] = range[0];
+			r->sport[1] = range[1];
+			r->match |= RM_SPORT;
+			negbit = RM_SPORT;
+		} else {
+			r->dport[0] = range[0];
+			r->dport[1] = range[1];
+			r->match |= RM_DPORT;
+			negbit = RM_DPORT;
+		}
+	} else if (IS("--icmp-type", NULL) || IS("--icmpv6-type", NULL)) {
+		bool v6 = !strcmp(s, "--icmpv6-type");
+		uint8_t want = v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
+
+		NEED_ARG();
+		if (!(x->mods & (v6 ? MOD_ICMP6 : MOD_ICMP)) &&
+		    !((r->match & RM_PROTO) && r->proto == want)) {
+			perror_at(p, o->col, "%s needs -p %s before it", s, v6 ? "icmpv6" : "icmp");
+			return true;
+		}
+		if (!once(p, x, OS_ICMP, o))
+			return true;
+		if (!parse_icmp(a->s, v6 ? AF_INET6 : AF_INET, r)) {
+			perror_at(p, a->col, "expected an ICMP%s type 'type[/code]' (numbers) or name, got '%s'",
+				  v6 ? "v6" : "", a->s);
+			return true;
+		}
+		x->icmp_col = o->col;
+		x->icmp_opt = s;
+		x->icmp_family = v6 ? AF_INET6 : AF_INET;
+		r->match |= RM_ICMP;
+		negbit = RM_ICMP;
+	} else if (IS("-i", "--in-interface") || IS("-o", "--out-interface")) {
+		bool in = s[1] == 'i' || s[2] == 'i';
+
+		NEED_ARG();
+		if (!once(p, x, in ? OS_IN : OS_OUT, o))
+			return true;
+		if (!parse_iface(a->s, in ? info->in : info->out, in ? r->in : r->out,
+				 in ? r->inmsk : r->outmsk)) {
+			perror_at(p, a->col, "expected an interface name (at most %d characters, "
+				  "a final '+' matches any suffix), got '%s'", IFNAMSIZ - 1, a->s);
+			return true;
+		}
+		if (in) {
+			r->match |= RM_IN;
+			negbit = RM_IN;
+			x->pr.in_col = o->col;
+		} else {
+			r->match |= RM_OUT;
+			negbit = RM_OUT;
+			x->pr.out_col = o->col;
+		}
+	} else if (IS("-m", "--match")) {
+		const char *m;
+		unsigned int mods_before, added;
+		uint8_t proto;
+
+		NEED_ARG();
+		if (neg) {
+			perror_at(p, neg, "'!' cannot be used with %s", s);
+			neg = 0;
+		}
+		m = a->s;
+		mods_before = x->mods;
+		if (parse_proto(m, &proto) > 0 && is_port_proto(proto) && strcmp(m, "ipv6-icmp")) {
+			x->mods |= MOD_PORT;
+			x->port_mod = m;
+			x->port_mod_col = a->col;
+		} else if (!strcmp(m, "icmp")) {
+			x->mods |= MOD_ICMP;
+		} else if (!strcmp(m, "icmp6") || !strcmp(m, "icmpv6")) {
+			x->mods |= MOD_ICMP6;
+		} else if (!strcmp(m, "conntrack")) {
+			x->mods |= MOD_CONNTRACK;
+		} else if (!strcmp(m, "state")) {
+			x->mods |= MOD_STATE;
+		} else if (!strcmp(m, "mark")) {
+			x->mods |= MOD_MARK;
+		} else if (!strcmp(m, "comment")) {
+			x->mods |= MOD_COMMENT;
+		} else {
+			perror_at(p, a->col, "unknown match '%s' (supported: tcp, udp, udplite, sctp, dccp, "
+				  "icmp, icmp6, conntrack, state, mark, comment)", m);
+		}
+		added = x->mods & ~mods_before;
+		if (added)
+			x->mod_col[__builtin_ctz(added)] = o->col;
+	} else if (IS("--ctstate", NULL) || IS("--state", NULL)) {
+		bool ct = !strcmp(s, "--ctstate");
+		char bad[64];
+
+		NEED_ARG();
+		if (!(x->mods & (ct ? MOD_CONNTRACK : MOD_STATE))) {
+			perror_at(p, o->col, "unknown option '%s' (it needs -m %s before it)", s,
+				  ct ? "conntrack" : "state");
+			return true;
+		}
+		x->used |= ct ? MOD_CONNTRACK : MOD_STATE;
+		if (!once(p, x, OS_CTSTATE, o))
+			return true;
+		if (!parse_ctstates(a->s, &r->ctstate, bad, sizeof(bad))) {
+			perror_at(p, a->col, "unknown state '%s': expected a comma list of NEW, ESTABLISHED, "
+				  "RELATED, INVALID, UNTRACKED", bad);
+			return true;
+		}
+		info->ctmod = ct ? RULES_CTMOD_CONNTRACK : RULES_CTMOD_STATE;
+		r->match |= RM_CTSTATE;
+		negbit = RM_CTSTATE;
+	} else if (IS("--mark", NULL)) {
+		NEED_ARG();
+		if (!(x->mods & MOD_MARK)) {
+			perror_at(p, o->col, "unknown option '--mark' (it needs -m mark before it)");
+			return true;
+		}
+		x->used |= MOD_MARK;
+		if (!once(p, x, OS_MARK, o))
+			return true;
+		if (!parse_valmask(a->s, &r->mark_value, &r->mark_mask)) {
+			perror_at(p, a->col, "expected a mark 'value[/mask]' (32-bit numbers), got '%s'", a->s);
+			return true;
+		}
+		r->match |= RM_MARK;
+		negbit = RM_MARK;
+	} else if (IS("--comment", NULL)) {
+		NEED_ARG();
+		if (!(x->mods & MOD_COMMENT)) {
+			perror_at(p, o->col, "unknown option '--comment' (it needs -m comment before it)");
+			return true;
+		}
+		x->used |= MOD_COMMENT;
+		if (!once(p, x, OS_COMMENT, o))
+			return true;
+		if (strlen(a->s) > 255) {
+			perror_at(p, a->col, "comment longer than 255 characters");
+			return true;
+		}
+		free(info->comment);
+		info->comment = strdup(a->s);
+		if (!info->comment)
+			p->oom = true;
+	} else if (IS("-j", "--jump")) {
+		NEED_ARG();
+		if (!once(p, x, OS_JUMP, o))
+			return true;
+		x->target = a->s;
+		x->target_col = a->col;
+		if (!strcmp(a->s, "ACCEPT")) {
+			r->target = RT_ACCEPT;
+		} else if (!strcmp(a->s, "DROP")) {
+			r->target = RT_DROP;
+		} else if (!strcmp(a->s, "RETURN")) {
+			r->target = RT_RETURN;
+		} else if (!strcmp(a->s, "MARK")) {
+			r->target = RT_MARK;
+		} else if (!strcmp(a->s, "NOTRACK") || !strcmp(a->s, "CT")) {
+			if (id != RULES_T_RAW) {
+				perror_at(p, a->col, "target %s is only valid in table 'raw'", a->s);
+				x->target = NULL;
+			}
+			r->target = a->s[0] == 'N' ? RT_NOTRACK : RT_CT;
+			info->notrack_alias = a->s[0] == 'N';
+		} else if (in_list(a->s, unsupported_targets,
+				   sizeof(unsupported_targets) / sizeof(unsupported_targets[0]))) {
+			perror_at(p, a->col, "unsupported target '%s' (supported: ACCEPT, DROP, RETURN, "
+				  "MARK, NOTRACK, CT, or a user chain)", a->s);
+			x->target = NULL;
+		} else {
+			r->target = RT_JUMP;
+			x->pr.jump = strdup(a->s);
+			x->pr.jump_col = a->col;
+			if (!x->pr.jump)
+				p->oom = true;
+		}
+		if (neg) {
+			perror_at(p, neg, "'!' cannot be used with %s", s);
+			neg = 0;
+		}
+	} else if (IS("-g", "--goto")) {
+		perror_at(p, o->col, "%s (goto) is not supported: use -j", s);
+		if (a)
+			(*i)++;
+		neg = 0;
+	} else if (IS("--notrack", NULL) || IS("--zone", NULL)) {
+		if (!x->target || r->target != RT_CT) {
+			perror_at(p, o->col, "unknown option '%s' (an option of target CT)", s);
+			if (!strcmp(s, "--zone") && a)
+				(*i)++;
+			return true;
+		}
+		if (!strcmp(s, "--notrack")) {
+			if (!once(p, x, OS_NOTRACK, o))
+				return true;
+			if (x->seen & OS_ZONE) {
+				perror_at(p, o->col, "--notrack cannot be combined with --zone");
+				return true;
+			}
+			r->target = RT_CT;
+			r->tmask = 1;	/* CT --notrack */
+		} else {
+			unsigned long z;
+
+			NEED_ARG();
+			if (!once(p, x, OS_ZONE, o))
+				return true;
+			if (x->seen & OS_NOTRACK) {
+				perror_at(p, o->col, "--zone cannot be combined with --notrack");
+				return true;
+			}
+			if (!parse_dec(a->s, 65535, &z)) {
+				perror_at(p, a->col, "expected a zone number 0..65535, got '%s'", a->s);
+				return true;
+			}
+			r->tval = (uint32_t)z;
+		}
+	} else if (in_list(s, mark_opts, sizeof(mark_opts) / sizeof(mark_opts[0]))) {
+		uint32_t v, m;
+
+		NEED_ARG();
+		if (!x->target || r->target != RT_MARK) {
+			perror_at(p, o->col, "unknown option '%s' (an option of target MARK)", s);
+			return true;
+		}
+		if (x->seen & OS_TOPT) {
+			perror_at(p, o->col, "MARK takes only one of --set-mark, --set-xmark, --and-mark, "
+				  "--or-mark, --xor-mark");
+			return true;
+		}
+		x->seen |= OS_TOPT;
+		if (!strcmp(s, "--set-mark") || !strcmp(s, "--set-xmark")) {
+			if (!parse_valmask(a->s, &v, &m)) {
+				perror_at(p, a->col, "expected a mark 'value[/mask]' (32-bit numbers), got '%s'",
+					  a->s);
+				return true;
+			}
+			/* Everything becomes mark = (mark & ~tmask) ^ tval, as the kernel's
+			 * MARK v2; --set-mark v/m clears m and the bits of v first. */
+			r->tval = v;
+			r->tmask = !strcmp(s, "--set-xmark") ? m : (m | v);
+		} else {
+			if (!parse_u32(a->s, &v)) {
+				perror_at(p, a->col, "expected a 32-bit number, got '%s'", a->s);
+				return true;
+			}
+			if (s[2] == 'a') {		/* and: clear the bits not in v */
+				r->tval = 0;
+				r->tmask = ~v;
+			} else if (s[2] == 'o') {	/* or */
+				r->tval = v;
+				r->tmask = v;
+			} else {			/* xor */
+				r->tval = v;
+				r->tmask = 0;
+			}
+		}
+	} else if (s[0] == '#') {
+		perror_at(p, o->col, "unexpected '#': comments must be on a line of their own "
+			  "(or use -m comment --comment)");
+		return false;
+	} else if (s[0] == '-') {
+		perror_at(p, o->col, "unknown option '%s'", s);
+		return false;
+	} else {
+		perror_at(p, o->col, "unexpected argument '%s'", s);
+		return false;
+	}
+
+	if (neg) {
+		if (!negbit)
+			perror_at(p, neg, "'!' cannot be used with %s", s);
+		else
+			r->inv |= (uint16_t)negbit;
+	}
+	return true;
+#undef IS
+#undef NEED_ARG
+}
+
+/* Whole-rule checks: what one option cannot know alone. */
+static void check_rule(struct parser *p, int id, struct rctx *x)
+{
+	struct rules_rule *r = &x->pr.r;
+
+	if (x->port_col) {
+		if (!(r->match & RM_PROTO) || !is_port_proto(r->proto))
+			perror_at(p, x->port_col, "%s needs -p tcp, udp, udplite, sctp or dccp", x->port_opt);
+		else if (x->proto_inv)
+			perror_at(p, x->port_col, "%s cannot be used with '! -p'", x->port_opt);
+	}
+	if (x->port_mod && (!(r->match & RM_PROTO) || !rules_proto_name(r->proto) ||
+			    strcasecmp(x->port_mod, rules_proto_name(r->proto))))
+		perror_at(p, x->port_mod_col, "-m %s needs -p %s", x->port_mod, x->port_mod);
+	if (x->icmp_col) {
+		uint8_t want = x->icmp_family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+
+		if (!(r->match & RM_PROTO) || r->proto != want || x->proto_inv)
+			perror_at(p, x->icmp_col, "%s needs -p %s", x->icmp_opt,
+				  want == IPPROTO_ICMP ? "icmp" : "icmpv6");
+	}
+	if ((x->mods & MOD_CONNTRACK) && !(x->used & MOD_CONNTRACK))
+		perror_at(p, x->mod_col[__builtin_ctz(MOD_CONNTRACK)], "-m conntrack needs --ctstate");
+	if ((x->mods & MOD_STATE) && !(x->used & MOD_STATE))
+		perror_at(p, x->mod_col[__builtin_ctz(MOD_STATE)], "-m state needs --state");
+	if ((x->mods & MOD_MARK) && !(x->used & MOD_MARK))
+		perror_at(p, x->mod_col[__builtin_ctz(MOD_MARK)], "-m mark needs --mark");
+	if ((x->mods & MOD_COMMENT) && !(x->used & MOD_COMMENT))
+		perror_at(p, x->mod_col[__builtin_ctz(MOD_COMMENT)], "-m comment needs --comment");
+	if (r->target == RT_MARK && !(x->seen & OS_TOPT))
+		perror_at(p, x->target_col, "MARK needs one of --set-mark, --set-xmark, --and-mark, "
+			  "--or-mark, --xor-mark");
+	(void)id;
+}
+
+static void add_rule(struct parser *p, struct ptable *t, struct prule *pr)
+{
+	if (t->nrules == t->rules_cap) {
+		unsigned int cap = t->rules_cap ? 2 * t->rules_cap : 16;
+		struct prule *n = realloc(t->rules, cap * sizeof(*n));
+
+		if (!n) {
+			p->oom = true;
+			free(pr->jump);
+			free(pr->info.comment);
+			return;
+		}
+		t->rules = n;
+		t->rules_cap = cap;
+	}
+	t->rules[t->nrules++] = *pr;
+}
+
+/* "-A CHAIN options..." */
+static void parse_append(struct parser *p, struct tok *tk, int n)
+{
+	struct ptable *t = &p->pt[p->cur];
+	unsigned int errs = p->nerrs, neg = 0;
+	struct rctx x;
+	int c = -1, i;
+
+	memset(&x, 0, sizeof(x));
+	if (n < 2) {
+		perror_at(p, tk[0].col, "%s needs a chain name", tk[0].s);
+		return;
+	}
+	c = find_chain(t, tk[1].s);
+	if (c < 0) {
+		if (is_hook_name(tk[1].s))
+			perror_at(p, tk[1].col, "chain '%s' is not a built-in chain of table '%s': expected %s",
+				  tk[1].s, rules_table_name[p->cur], builtins[p->cur].expected);
+		else
+			perror_at(p, tk[1].col, "chain '%s' does not exist (declare it first with "
+				  "':%s - [0:0]' or -N %s)", tk[1].s, tk[1].s, tk[1].s);
+	}
+	x.pr.info.line = p->line;
+	x.ok = true;
+	for (i = 2; i < n; i++) {
+		if (!strcmp(tk[i].s, "!")) {
+			if (neg)
+				perror_at(p, tk[i].col, "multiple '!' flags not allowed");
+			neg = tk[i].col;
+			continue;
+		}
+		if (!parse_option(p, p->cur, &x, tk, n, &i, neg))
+			break;
+		neg = 0;
+	}
+	if (neg && i >= n)
+		perror_at(p, neg, "'!' at the end of the rule: it must come before an option");
+	check_rule(p, p->cur, &x);
+	if (c < 0 || p->nerrs != errs) {
+		free(x.pr.jump);
+		free(x.pr.info.comment);
+		return;
+	}
+	x.pr.chain = (unsigned int)c;
+	add_rule(p, t, &x.pr);
+}
+
+/* ---- COMMIT: whole-table checks ---- */
+
+/* Depth-first walk from chain @c; reports loops at the jump that closes them. */
+static void walk_chain(struct parser *p, struct ptable *t, unsigned int c, unsigned int *stack,
+		       unsigned int depth)
+{
+	struct pchain *ch = &t->chains[c];
+
+	ch->state = 1;
+	stack[depth] = c;
+	ch->height = 0;
+	for (unsigned int i = 0; i < t->nrules; i++) {
+		struct prule *pr = &t->rules[i];
+		struct pchain *to;
+
+		if (pr->chain != c || pr->r.target != RT_JUMP || pr->r.tval == UINT32_MAX)
+			continue;
+		to = &t->chains[pr->r.tval];
+		if (to->state == 1) {
+			char path[512];
+			size_t off = 0;
+			unsigned int k = depth;
+
+			while (stack[k] != pr->r.tval)
+				k--;
+			for (; k <= depth && off < sizeof(path); k++)
+				off += (size_t)snprintf(path + off, sizeof(path) - off, "%s -> ",
+							t->chains[stack[k]].c.name);
+			if (off < sizeof(path))
+				snprintf(path + off, sizeof(path) - off, "%s", to->c.name);
+			p->line = pr->info.line;
+			perror_at(p, pr->jump_col, "jump to '%s' makes a loop: %s", to->c.name, path);
+			pr->r.tval = UINT32_MAX;	/* report it once */
+			continue;
+		}
+		if (to->state == 0)
+			walk_chain(p, t, pr->r.tval, stack, depth + 1);
+		if (to->height + 1 > ch->height)
+			ch->height = to->height + 1;
+	}
+	ch->state = 2;
+}
+
+/* Spread the hooks a chain is reached from down its jumps (the graph has no loops now). */
+static void spread_hooks(struct ptable *t, unsigned int c, unsigned int hooks)
+{
+	t->chains[c].hooks |= hooks;
+	for (unsigned int i = 0; i < t->nrules; i++) {
+		struct prule *pr = &t->rules[i];
+
+		if (pr->chain == c && pr->r.target == RT_JUMP && pr->r.tval != UINT32_MAX &&
+		    (t->chains[pr->r.tval].hooks & hooks) != hooks)
+			spread_hooks(t, pr->r.tval, hooks);
+	}
+}
+
+static void table_commit(struct parser *p, int id)
+{
+	struct ptable *t = &p->pt[id];
+	unsigned int saved_line = p->line;
+	unsigned int *stack;
+
+	t->committed = true;
+	for (unsigned int i = 0; i < t->nrules; i++) {
+		struct prule *pr = &t->rules[i];
+		int c;
+
+		if (pr->r.target != RT_JUMP)
+			continue;
+		p->line = pr->info.line;
+		c = find_chain(t, pr->jump);
+		pr->r.tval = UINT32_MAX;
+		if (c < 0)
+			perror_at(p, pr->jump_col, "no target or chain named '%s' in table '%s'", pr->jump,
+				  rules_table_name[id]);
+		else if (t->chains[c].c.builtin)
+			perror_at(p, pr->jump_col, "cannot jump to built-in chain '%s'", pr->jump);
+		else
+			pr->r.tval = (uint32_t)c;
+	}
+
+	stack = calloc(t->nchains + 1, sizeof(*stack));
+	if (!stack) {
+		p->oom = true;
+		goto out;
+	}
+	for (unsigned int c = 0; c < t->nchains; c++)
+		if (t->chains[c].state == 0)
+			walk_chain(p, t, c, stack, 0);
+	free(stack);
+
+	for (unsigned int c = 0; c < t->nchains; c++) {
+		struct pchain *ch = &t->chains[c];
+
+		if (!ch->c.builtin)
+			continue;
+		spread_hooks(t, c, ch->hooks);
+		if (ch->height > NFQCT_RULES_MAX_DEPTH) {
+			p->line = ch->line ? ch->line : t->line;
+			perror_at(p, 1, "chain '%s' nests user chains %u deep (at most %d)", ch->c.name,
+				  ch->height, NFQCT_RULES_MAX_DEPTH);
+		}
+	}
+
+	/* -i / -o only where packets have such an interface (as iptables). */
+	for (unsigned int i = 0; i < t->nrules; i++) {
+		struct prule *pr = &t->rules[i];
+		unsigned int hooks = t->chains[pr->chain].hooks;
+		const unsigned int no_in = 1u << NFQCT_HOOK_OUTPUT | 1u << NFQCT_HOOK_POSTROUTING;
+		const unsigned int no_out = 1u << NFQCT_HOOK_PREROUTING | 1u << NFQCT_HOOK_INPUT;
+
+		p->line = pr->info.line;
+		if ((pr->r.match & RM_IN) && (hooks & no_in))
+			perror_at(p, pr->in_col, "-i cannot be used in chain '%s': packets from %s have no "
+				  "input interface", t->chains[pr->chain].c.name,
+				  hook_names[__builtin_ctz(hooks & no_in)]);
+		if ((pr->r.match & RM_OUT) && (hooks & no_out))
+			perror_at(p, pr->out_col, "-o cannot be used in chain '%s': packets from %s have no "
+				  "output interface", t->chains[pr->chain].c.name,
+				  hook_names[__builtin_ctz(hooks & no_out)]);
+	}
+out:
+	p->line = saved_line;
+}
+
+/* ---- lines ---- */
+
+static void parse_line(struct parser *p, char *line, char *buf, struct tok *toks, int maxtok)
+{
+	int n, id;
+
+	if (line[strspn(line, " \t")] == '#')
+		return;		/* a comment line */
+	n = tokenize(p, line, buf, toks, maxtok);
+	if (n <= 0)
+		return;
+
+	if (p->cur == CUR_SKIP) {
+		if (!strcmp(toks[0].s, "COMMIT"))
+			p->cur = CUR_NONE;
+		return;
+	}
+	if (toks[0].s[0] == '*' && line[toks[0].col - 1] == '*') {
+		const char *name = toks[0].s + 1;
+
+		if (p->cur >= 0) {
+			unsigned int l = p->line;
+
+			p->line = p->pt[p->cur].line;
+			perror_at(p, 1, "COMMIT missing at end of table '%s'", rules_table_name[p->cur]);
+			p->line = l;
+			table_commit(p, p->cur);
+		}
+		if (n > 1)
+			perror_at(p, toks[1].col, "unexpected '%s' after the table name", toks[1].s);
+		for (id = 0; id < RULES_T_MAX; id++)
+			if (!strcmp(name, rules_table_name[id]))
+				break;
+		if (id == RULES_T_MAX) {
+			perror_at(p, toks[0].col + 1, "unknown table '%s': expected 'raw' or 'filter'", name);
+			p->cur = CUR_SKIP;
+			return;
+		}
+		if (p->pt[id].seen) {
+			perror_at(p, toks[0].col + 1, "table '%s' given twice (first at line %u); use -4/-6 "
+				  "for rules of one family", name, p->pt[id].line);
+			p->cur = CUR_SKIP;
+			return;
+		}
+		table_open(p, id);
+		p->cur = id;
+		return;
+	}
+	if (!strcmp(toks[0].s, "COMMIT")) {
+		if (p->cur < 0) {
+			perror_at(p, toks[0].col, "COMMIT outside a table");
+			return;
+		}
+		if (n > 1)
+			perror_at(p, toks[1].col, "unexpected '%s' after COMMIT", toks[1].s);
+		table_commit(p, p->cur);
+		p->cur = CUR_NONE;
+		return;
+	}
+	if (p->cur < 0) {
+		perror_at(p, toks[0].col, "'%s' outside a table: expected '*raw' or '*filter' first",
+			  toks[0].s);
+		return;
+	}
+	if (toks[0].s[0] == ':') {
+		parse_chain_line(p, toks, n);
+		return;
+	}
+	if (is_counters(toks[0].s)) {	/* iptables-save -c: counters before the command */
+		toks++;
+		n--;
+		if (n == 0) {
+			perror_at(p, toks[-1].col, "expected a command after the counters");
+			return;
+		}
+	}
+	if (!strcmp(toks[0].s, "-A") || !strcmp(toks[0].s, "--append"))
+		parse_append(p, toks, n);
+	else if (!strcmp(toks[0].s, "-N") || !strcmp(toks[0].s, "--new-chain"))
+		parse_new_chain(p, toks, n);
+	else if (toks[0].s[0] == '-')
+		perror_at(p, toks[0].col, "unsupported command '%s': expected -A, -N, ':CHAIN POLICY', "
+			  "COMMIT or '*table'", toks[0].s);
+	else
+		perror_at(p, toks[0].col, "unexpected '%s': expected -A, -N, ':CHAIN POLICY', COMMIT or "
+			  "'*table'", toks[0].s);
+}
+
+/* ---- building the ruleset ---- */
+
+static int build_table(struct nfqct_ruleset *rs, int id, struct ptable *pt)
+{
+	struct rules_table *t = &rs->t[id];
+	unsigned int *next;
+
+	t->nchains = pt->nchains;
+	t->nrules = pt->nrules;
+	t->chains = calloc(pt->nchains, sizeof(*t->chains));
+	t->rules = calloc(pt->nrules ? pt->nrules : 1, sizeof(*t->rules));
+	t->info = calloc(pt->nrules ? pt->nrules : 1, sizeof(*t->info));
+	next = calloc(pt->nchains, sizeof(*next));
+	if (!t->chains || !t->rules || !t->info || !next) {
+		free(next);
+		return -ENOMEM;
+	}
+	/* Chains in declaration order; rules grouped by chain, in file order. */
+	for (unsigned int i = 0; i < pt->nrules; i++)
+		t->chains[pt->rules[i].chain].count++;
+	for (unsigned int c = 0, pos = 0; c < pt->nchains; c++) {
+		uint32_t count = t->chains[c].count;
+
+		t->chains[c] = pt->chains[c].c;
+		t->chains[c].first = pos;
+		t->chains[c].count = count;
+		next[c] = pos;
+		pos += count;
+	}
+	for (unsigned int i = 0; i < pt->nrules; i++) {
+		struct prule *pr = &pt->rules[i];
+		unsigned int at = next[pr->chain]++;
+
+		t->rules[at] = pr->r;
+		t->info[at] = pr->info;
+		pr->info.comment = NULL;	/* moved */
+	}
+	free(next);
+
+	for (int h = 0; h < NFQCT_HOOK_MAX; h++)
+		t->hook_chain[h] = -1;
+	if (id == RULES_T_RAW) {
+		/* Entering packets run PREROUTING, local ones OUTPUT (DESIGN 3.5). */
+		t->hook_chain[NFQCT_HOOK_PREROUTING] = 0;
+		t->hook_chain[NFQCT_HOOK_INPUT] = 0;
+		t->hook_chain[NFQCT_HOOK_FORWARD] = 0;
+		t->hook_chain[NFQCT_HOOK_OUTPUT] = 1;
+		t->hook_chain[NFQCT_HOOK_POSTROUTING] = 1;
+	} else {
+		t->hook_chain[NFQCT_HOOK_INPUT] = 0;
+		t->hook_chain[NFQCT_HOOK_FORWARD] = 1;
+		t->hook_chain[NFQCT_HOOK_OUTPUT] = 2;
+	}
+	return 0;
+}
+
+static void parser_free(struct parser *p)
+{
+	for (int id = 0; id < RULES_T_MAX; id++) {
+		struct ptable *t = &p->pt[id];
+
+		for (unsigned int i = 0; i < t->nrules; i++) {
+			free(t->rules[i].jump);
+			free(t->rules[i].info.comment);
+		}
+		free(t->rules);
+		free(t->chains);
+	}
+	for (unsigned int i = 0; i < p->nerrs; i++)
+		free(p->errs[i].msg);
+	free(p->errs);
+}
+
+int nfqct_ruleset_load_fp(const char *name, FILE *in, unsigned int nworkers,
+			  struct nfqct_ruleset **rsp, FILE *errs)
+{
+	struct parser p;
+	struct nfqct_ruleset *rs = NULL;
+	char *line = NULL, *buf = NULL;
+	struct tok *toks = NULL;
+	size_t cap = 0, bufcap = 0;
+	ssize_t len;
+	int rc = 0;
+
+	*rsp = NULL;
+	if (nworkers == 0)
+		return -EINVAL;
+	memset(&p, 0, sizeof(p));
+	p.name = name;
+	p.cur = CUR_NONE;
+
+	while ((len = getline(&line, &cap, in)) >= 0) {
+		p.line++;
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		if ((size_t)len + 1 > bufcap) {
+			char *nb = realloc(buf, (size_t)len + 1);
+			struct tok *nt = realloc(toks, ((size_t)len / 2 + 2) * sizeof(*nt));
+
+			if (nb)
+				buf = nb;
+			if (nt)
+				toks = nt;
+			if (!nb || !nt) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			bufcap = (size_t)len + 1;
+		}
+		parse_line(&p, line, buf, toks, (int)(bufcap / 2 + 1));
+		if (p.oom) {
+			rc = -ENOMEM;
+			goto out;
+		}
+	}
+	if (ferror(in)) {
+		rc = -EIO;
+		goto out;
+	}
+	if (p.cur >= 0) {
+		p.line = p.pt[p.cur].line;
+		perror_at(&p, 1, "COMMIT missing at end of table '%s'", rules_table_name[p.cur]);
+		table_commit(&p, p.cur);
+	} else if (p.cur == CUR_SKIP) {
+		/* the unknown or repeated table was reported where it began */
+	}
+	if (p.oom) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (p.nerrs) {
+		qsort(p.errs, p.nerrs, sizeof(*p.errs), perr_cmp);
+		for (unsigned int i = 0; i < p.nerrs; i++)
+			if (errs)
+				fprintf(errs, "%s:%u:%u: error: %s\n", name, p.errs[i].line, p.errs[i].col,
+					p.errs[i].msg);
+		rc = -EINVAL;
+		goto out;
+	}
+
+	rs = calloc(1, sizeof(*rs));
+	if (!rs) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rs->nworkers = nworkers;
+	for (int id = 0; id < RULES_T_MAX; id++) {
+		if (!p.pt[id].seen)
+			table_open(&p, id);
+		if (p.oom) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		rc = build_table(rs, id, &p.pt[id]);
+		if (rc)
+			goto out;
+	}
+	rc = rules_alloc_runtime(rs);
+	if (rc)
+		goto out;
+	*rsp = rs;
+	rs = NULL;
+out:
+	if (rs)
+		nfqct_ruleset_free(rs);
+	parser_free(&p);
+	free(line);
+	free(buf);
+	free(toks);
+	return rc;
+}
+
+int nfqct_ruleset_parse(const char *name, const char *text, size_t len, unsigned int nworkers,
+			struct nfqct_ruleset **rsp, FILE *errs)
+{
+	FILE *in;
+	int rc;
+
+	*rsp = NULL;
+	if (len == 0)
+		in = fopen("/dev/null", "r");
+	else
+		in = fmemopen((void *)text, len, "r");
+	if (!in)
+		return -errno;
+	rc = nfqct_ruleset_load_fp(name, in, nworkers, rsp, errs);
+	fclose(in);
+	return rc;
+}
+
+int nfqct_ruleset_load(const char *path, unsigned int nworkers, struct nfqct_ruleset **rsp, FILE *errs)
+{
+	FILE *in;
+	int rc;
+
+	*rsp = NULL;
+	in = fopen(path, "r");
+	if (!in) {
+		rc = -errno;
+		if (errs)
+			fprintf(errs, "%s: error: cannot open: %s\n", path, strerror(-rc));
+		return rc;
+	}
+	rc = nfqct_ruleset_load_fp(path, in, nworkers, rsp, errs);
+	fclose(in);
+	return rc;
+}
+
+struct nfqct_ruleset *nfqct_ruleset_accept_all(unsigned int nworkers)
+{
+	struct nfqct_ruleset *rs = NULL;
+
+	if (nfqct_ruleset_parse("(accept-all)", "", 0, nworkers ? nworkers : 1, &rs, NULL))
+		return NULL;
+	return rs;
+}

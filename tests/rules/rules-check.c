@@ -1,0 +1,74 @@
+/*
+ * rules-check - load a ruleset file as nfqctd would and print it in the
+ * normalised form (stdout, exit 0), or print its errors (stdout, exit 1).
+ * With -r, also load the printed form back and check that it prints the
+ * same (exit 3 when it does not).  Used by tests/rules/run.sh.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nfqct/rules.h"
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: rules-check [-r] FILE\n");
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	struct nfqct_ruleset *rs = NULL, *rs2 = NULL;
+	char *first = NULL, *second = NULL;
+	size_t flen = 0, slen = 0;
+	bool reparse = false;
+	FILE *m;
+	int opt, rc;
+
+	while ((opt = getopt(argc, argv, "r")) != -1) {
+		if (opt == 'r')
+			reparse = true;
+		else
+			return usage();
+	}
+	if (optind + 1 != argc)
+		return usage();
+
+	rc = nfqct_ruleset_load(argv[optind], 1, &rs, stdout);
+	if (rc == -EINVAL)
+		return 1;
+	if (rc) {
+		fprintf(stderr, "rules-check: %s: %s\n", argv[optind], strerror(-rc));
+		return 2;
+	}
+	m = open_memstream(&first, &flen);
+	if (!m || nfqct_ruleset_print(rs, m, false) || fclose(m))
+		return 2;
+	fputs(first, stdout);
+
+	rc = 0;
+	if (reparse) {
+		if (nfqct_ruleset_parse("(printed)", first, flen, 1, &rs2, stderr)) {
+			fprintf(stderr, "rules-check: the printed form does not load\n");
+			rc = 3;
+			goto out;
+		}
+		m = open_memstream(&second, &slen);
+		if (!m || nfqct_ruleset_print(rs2, m, false) || fclose(m))
+			return 2;
+		if (slen != flen || memcmp(first, second, flen)) {
+			fprintf(stderr, "rules-check: the printed form prints differently:\n%s", second);
+			rc = 3;
+		}
+	}
+out:
+	nfqct_ruleset_free(rs);
+	nfqct_ruleset_free(rs2);
+	free(first);
+	free(second);
+	return rc;
+}
