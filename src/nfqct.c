@@ -440,12 +440,10 @@ static int cmd_check(int argc, char **argv)
 
 	if (argc != 2)
 		return usage_error("check: %s", argc < 2 ? "missing FILE" : "too many arguments");
+	/* The loader reports every error itself, an unreadable file included. */
 	r = nfqct_ruleset_load(argv[1], 1, &rs, stderr);
-	if (r < 0) {
-		if (r != -EINVAL)
-			fprintf(stderr, "nfqct: cannot read %s: %s\n", argv[1], strerror(-r));
+	if (r < 0)
 		return 1;
-	}
 	nfqct_ruleset_free(rs);
 	printf("%s: ok\n", argv[1]);
 	return 0;
