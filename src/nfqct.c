@@ -1,7 +1,502 @@
-/* nfqct.c - placeholder until the client lands (issue 5). */
+/*
+ * nfqct.c - the command-line client (nfqct(8)).
+ *
+ * `stat` reads the stat tree (DIR/net/stat/...) and works whether or not
+ * the daemon runs; list/flush/reload/rules go through the control socket;
+ * `check` validates a ruleset file locally.
+ *
+ * Exit codes: 0 success, 1 failure (bad usage, the command failed, a
+ * malformed stat file, a bad ruleset), 2 the daemon or its stat tree
+ * cannot be reached.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
-int main(void)
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "nfqct/ctl.h"
+#include "nfqct/rules.h"
+#include "nfqct/statfile.h"
+
+#ifndef RUNSTATEDIR
+#define RUNSTATEDIR "/run"
+#endif
+#define DEFAULT_DIR RUNSTATEDIR "/nfqct"
+
+static volatile sig_atomic_t stop_requested;
+
+static void usage(FILE *f)
 {
-	fprintf(stderr, "nfqct: not built yet\n");
-	return 2;
+	fprintf(f,
+		"usage: nfqct [-s DIR] COMMAND [ARGS]\n"
+		"\n"
+		"commands:\n"
+		"  stat [-i SECONDS] [-c COUNT] [--per-worker] [--json]\n"
+		"                   counters from DIR/net/stat; with -i, rates per second\n"
+		"  list             the connection table, in the format of conntrack -L\n"
+		"  flush            empty the connection table\n"
+		"  reload           reload the rules and settings (as SIGHUP)\n"
+		"  rules [-c]       the running ruleset; -c with counters\n"
+		"  check FILE       validate a ruleset file\n"
+		"\n"
+		"options:\n"
+		"  -s, --stat-dir DIR   the daemon's stat directory (default %s)\n"
+		"  -h, --help           this help\n"
+		"  -V, --version        the version\n",
+		DEFAULT_DIR);
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fputs("nfqct: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	usage(stderr);
+	return 1;
+}
+
+/* ---- stat ---- */
+
+struct stat_opts {
+	double interval;	/* seconds; 0: one summary */
+	long count;		/* -1: until SIGINT */
+	bool per_worker;
+	bool json;
+};
+
+struct snapshot {
+	struct nfqct_stattab ct;
+	struct nfqct_stattab q;		/* nfields == 0: no nfqct_queue file */
+};
+
+static void snapshot_free(struct snapshot *s)
+{
+	nfqct_stattab_free(&s->ct);
+	nfqct_stattab_free(&s->q);
+}
+
+/* Read both files; returns 0, 1 (malformed) or 2 (missing). */
+static int snapshot_read(const char *dir, struct snapshot *s)
+{
+	char path[4096];
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	snprintf(path, sizeof(path), "%s/net/stat/nf_conntrack", dir);
+	r = nfqct_statfile_read(path, &s->ct);
+	if (r < 0) {
+		if (r == -EINVAL) {
+			fprintf(stderr, "nfqct: %s: not a stat file\n", path);
+			return 1;
+		}
+		fprintf(stderr, "nfqct: cannot read %s: %s (is nfqctd running with --stat-dir %s?)\n",
+			path, strerror(-r), dir);
+		return 2;
+	}
+	snprintf(path, sizeof(path), "%s/net/stat/nfqct_queue", dir);
+	r = nfqct_statfile_read(path, &s->q);
+	if (r == -ENOENT)
+		return 0;	/* an older daemon, or another writer: counters only */
+	if (r < 0) {
+		fprintf(stderr, "nfqct: cannot read %s: %s\n", path, strerror(-r));
+		nfqct_stattab_free(&s->ct);
+		return r == -EINVAL ? 1 : 2;
+	}
+	return 0;
+}
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", (unsigned char)*s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+/* Print fields [1, nfields) of @vals: "name=v" (text) or "\"name\":v" (json). */
+static void print_fields(const struct nfqct_stattab *t, const uint64_t *vals, bool json,
+			 const char *suffix, bool first)
+{
+	for (unsigned int j = 1; j < t->nfields; j++) {
+		if (json) {
+			if (!first)
+				putchar(',');
+			json_str(t->names[j]);
+			printf(":%" PRIu64, vals[j]);
+		} else {
+			printf("%s%s%s=%" PRIu64, first ? "" : " ", t->names[j], suffix, vals[j]);
+		}
+		first = false;
+	}
+}
+
+/* The text or JSON form of one table: totals, or per line. @key names the
+ * per-line first field in text ("cpu", "queue"). */
+static void print_table(const struct nfqct_stattab *t, const char *name, bool per_worker,
+			bool json, bool rates)
+{
+	uint64_t sum[NFQCT_STATTAB_MAXFIELDS];
+	bool is_ct = !strcmp(name, "nf_conntrack");
+	const char *suffix = rates ? "/s" : "";
+
+	nfqct_stattab_sum(t, sum);
+	if (json) {
+		json_str(name);
+		putchar(':');
+		putchar('{');
+		if (!rates) {
+			if (is_ct)
+				printf("\"entries\":%" PRIu64, sum[0]);
+			else
+				printf("\"queues\":%u", t->nlines);
+		}
+		print_fields(t, sum, true, "", rates);
+		if (per_worker) {
+			printf("%s\"workers\":[", t->nfields > 1 || !rates ? "," : "");
+			for (unsigned int i = 0; i < t->nlines; i++) {
+				const uint64_t *row = t->values + (size_t)i * t->nfields;
+
+				printf("%s{", i ? "," : "");
+				if (is_ct)
+					printf("\"cpu\":%u", i);
+				else
+					printf("\"queue\":%" PRIu64, row[0]);
+				print_fields(t, row, true, "", false);
+				putchar('}');
+			}
+			putchar(']');
+		}
+		putchar('}');
+		return;
+	}
+	if (!per_worker) {
+		if (is_ct)
+			printf("entries=%" PRIu64, sum[0]);
+		else
+			printf("queues=%u", t->nlines);
+		print_fields(t, sum, false, suffix, false);
+		putchar('\n');
+		return;
+	}
+	if (is_ct)
+		printf("entries=%" PRIu64 "\n", sum[0]);
+	for (unsigned int i = 0; i < t->nlines; i++) {
+		const uint64_t *row = t->values + (size_t)i * t->nfields;
+
+		/* conntrack -S style: "cpu=0   \tfound=..." */
+		if (is_ct)
+			printf("cpu=%-4u\t", i);
+		else
+			printf("queue=%-4" PRIu64 "\t", row[0]);
+		print_fields(t, row, false, suffix, true);
+		putchar('\n');
+	}
+}
+
+static void print_counts(const struct snapshot *s, const struct stat_opts *o)
+{
+	if (o->json)
+		putchar('{');
+	print_table(&s->ct, "nf_conntrack", o->per_worker, o->json, false);
+	if (s->q.nfields) {
+		if (o->json)
+			putchar(',');
+		print_table(&s->q, "nfqct_queue", o->per_worker, o->json, false);
+	}
+	if (o->json)
+		putchar('}');
+}
+
+/* Turn per-line deltas into per-second rates, in place (the first field is left alone). */
+static void to_rates(struct nfqct_stattab *d, uint64_t elapsed_ms)
+{
+	if (elapsed_ms == 0)
+		elapsed_ms = 1;
+	for (size_t k = 0; k < (size_t)d->nlines * d->nfields; k++)
+		if (k % d->nfields)
+			d->values[k] = (d->values[k] * 1000 + elapsed_ms / 2) / elapsed_ms;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+/* Sleep @seconds unless SIGINT/SIGTERM arrives; false when asked to stop. */
+static bool sleep_interval(double seconds)
+{
+	struct timespec ts = { (time_t)seconds, (long)((seconds - (time_t)seconds) * 1e9) };
+
+	while (!stop_requested && nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+	return !stop_requested;
+}
+
+static int stat_rates(const char *dir, const struct stat_opts *o)
+{
+	struct sigaction sa = { .sa_handler = on_sigint };
+	struct snapshot prev, cur;
+	uint64_t t_prev, t_cur;
+	int r;
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	r = snapshot_read(dir, &prev);
+	if (r)
+		return r;
+	t_prev = now_ms();
+	for (long n = 0; o->count < 0 || n < o->count; ) {
+		struct nfqct_stattab dct, dq = { 0 };
+
+		if (!sleep_interval(o->interval))
+			break;
+		r = snapshot_read(dir, &cur);
+		if (r)
+			goto out;
+		t_cur = now_ms();
+		r = nfqct_stattab_delta(&prev.ct, &cur.ct, &dct);
+		if (r == 0 && cur.q.nfields) {
+			r = nfqct_stattab_delta(&prev.q, &cur.q, &dq);
+			if (r < 0)
+				nfqct_stattab_free(&dct);
+		}
+		if (r == -EINVAL) {
+			/* Workers or layout changed (daemon restarted): start again from here. */
+			fprintf(stderr, "nfqct: the stat files changed shape; restarting the rates\n");
+		} else if (r < 0) {
+			fprintf(stderr, "nfqct: %s\n", strerror(-r));
+			snapshot_free(&cur);
+			r = 1;
+			goto out;
+		} else {
+			to_rates(&dct, t_cur - t_prev);
+			to_rates(&dq, t_cur - t_prev);
+			if (o->json) {
+				printf("{\"interval_ms\":%" PRIu64 ",\"counts\":", t_cur - t_prev);
+				print_counts(&cur, o);
+				printf(",\"rates\":{");
+				print_table(&dct, "nf_conntrack", o->per_worker, true, true);
+				if (dq.nfields) {
+					putchar(',');
+					print_table(&dq, "nfqct_queue", o->per_worker, true, true);
+				}
+				printf("}}\n");
+			} else {
+				uint64_t sum[NFQCT_STATTAB_MAXFIELDS];
+
+				nfqct_stattab_sum(&dct, sum);
+				if (o->per_worker) {
+					print_table(&dct, "nf_conntrack", true, false, true);
+					if (dq.nfields)
+						print_table(&dq, "nfqct_queue", true, false, true);
+				} else {
+					/* One line per interval, as lnstat. */
+					printf("entries=%" PRIu64, sum[0]);
+					print_fields(&dct, sum, false, "/s", false);
+					if (dq.nfields) {
+						nfqct_stattab_sum(&dq, sum);
+						print_fields(&dq, sum, false, "/s", false);
+					}
+					putchar('\n');
+				}
+			}
+			fflush(stdout);
+			nfqct_stattab_free(&dct);
+			nfqct_stattab_free(&dq);
+			n++;
+		}
+		snapshot_free(&prev);
+		prev = cur;
+		t_prev = t_cur;
+	}
+	r = 0;
+out:
+	snapshot_free(&prev);
+	return r;
+}
+
+static int cmd_stat(const char *dir, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "interval", required_argument, NULL, 'i' },
+		{ "count", required_argument, NULL, 'c' },
+		{ "per-worker", no_argument, NULL, 'w' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct stat_opts o = { 0, -1, false, false };
+	bool have_count = false;
+	struct snapshot s;
+	char *end;
+	int c, r;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+i:c:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			errno = 0;
+			o.interval = strtod(optarg, &end);
+			if (errno || *end || end == optarg || !(o.interval >= 0.01 && o.interval <= 86400))
+				return usage_error("stat: bad interval '%s' (seconds, 0.01 to 86400)", optarg);
+			break;
+		case 'c':
+			errno = 0;
+			o.count = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || o.count < 1)
+				return usage_error("stat: bad count '%s' (a positive number)", optarg);
+			have_count = true;
+			break;
+		case 'w':
+			o.per_worker = true;
+			break;
+		case 'j':
+			o.json = true;
+			break;
+		default:
+			usage(stderr);
+			return 1;
+		}
+	}
+	if (optind < argc)
+		return usage_error("stat: unexpected argument '%s'", argv[optind]);
+	if (have_count && o.interval == 0)
+		return usage_error("stat: -c needs -i");
+	if (o.interval > 0)
+		return stat_rates(dir, &o);
+
+	r = snapshot_read(dir, &s);
+	if (r)
+		return r;
+	print_counts(&s, &o);
+	if (o.json)
+		putchar('\n');
+	snapshot_free(&s);
+	return 0;
+}
+
+/* ---- control socket commands ---- */
+
+static int cmd_ctl(const char *dir, const char *name, int argc, char **argv)
+{
+	char cmd[64];
+	bool counters = false;
+
+	if (!strcmp(name, "rules")) {
+		static const struct option longopts[] = {
+			{ "counters", no_argument, NULL, 'c' },
+			{ NULL, 0, NULL, 0 },
+		};
+		int c;
+
+		optind = 0;
+		while ((c = getopt_long(argc, argv, "+c", longopts, NULL)) != -1) {
+			if (c != 'c') {
+				usage(stderr);
+				return 1;
+			}
+			counters = true;
+		}
+	} else {
+		optind = 1;
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	snprintf(cmd, sizeof(cmd), "%s%s", name, counters ? " -c" : "");
+	return nfqct_ctl_request(dir, cmd, stdout, stderr);
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	struct nfqct_ruleset *rs = NULL;
+	int r;
+
+	if (argc != 2)
+		return usage_error("check: %s", argc < 2 ? "missing FILE" : "too many arguments");
+	/* The loader reports every error itself, an unreadable file included. */
+	r = nfqct_ruleset_load(argv[1], 1, &rs, stderr);
+	if (r < 0)
+		return 1;
+	nfqct_ruleset_free(rs);
+	printf("%s: ok\n", argv[1]);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "stat-dir", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *dir = DEFAULT_DIR;
+	const char *cmd;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "+s:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			dir = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("nfqct %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 1;
+		}
+	}
+	if (optind >= argc)
+		return usage_error("missing command");
+	cmd = argv[optind];
+	argc -= optind;
+	argv += optind;
+
+	if (!strcmp(cmd, "stat"))
+		r = cmd_stat(dir, argc, argv);
+	else if (!strcmp(cmd, "list") || !strcmp(cmd, "flush") || !strcmp(cmd, "reload") ||
+		 !strcmp(cmd, "rules"))
+		r = cmd_ctl(dir, cmd, argc, argv);
+	else if (!strcmp(cmd, "check"))
+		r = cmd_check(argc, argv);
+	else if (!strcmp(cmd, "help"))
+		r = (usage(stdout), 0);
+	else
+		r = usage_error("unknown command '%s'", cmd);
+	if (fflush(stdout) != 0 && r == 0) {
+		fprintf(stderr, "nfqct: write error: %s\n", strerror(errno));
+		r = 1;
+	}
+	return r;
 }

@@ -1,0 +1,81 @@
+/*
+ * ctl.h - the control socket DIR/nfqct.sock (AF_UNIX, SOCK_STREAM, 0600).
+ *
+ * Protocol, one request per connection:
+ *   client -> server   one command line, at most NFQCT_CTL_MAXLINE bytes
+ *                      including its '\n': "list", "flush", "reload",
+ *                      "rules", "rules -c" (words separated by blanks)
+ *   server -> client   a status line, "ok\n" or "error\n", then the
+ *                      command's output (on "error", its error messages),
+ *                      then the server closes the connection.
+ * The server runs the command into a memory buffer first, so the status is
+ * known before anything is sent.  Unknown commands and bad arguments get
+ * "error" and a message naming the command.
+ *
+ * The daemon's main thread owns the listening socket and polls it; one
+ * nfqct_ctl_serve_one() per readable event serves one client.  A client
+ * gets NFQCT_CTL_TIMEOUT_MS to send its command and, while receiving the
+ * reply, that long between two chunks of progress; after that it is
+ * dropped, so a stuck client cannot hang the main thread.
+ */
+#ifndef NFQCT_CTL_H
+#define NFQCT_CTL_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#define NFQCT_CTL_SOCKET "nfqct.sock"
+#define NFQCT_CTL_MAXLINE 256
+#define NFQCT_CTL_TIMEOUT_MS 2000
+
+/*
+ * The commands, run by the main thread.  Each writes its output (or its
+ * error messages) to @out and returns 0 or -1 (failed).  A NULL member
+ * answers "error: command not supported".
+ */
+struct nfqct_ctl_ops {
+	int (*list)(void *arg, FILE *out);
+	int (*flush)(void *arg, FILE *out);
+	int (*reload)(void *arg, FILE *out);
+	int (*rules)(void *arg, FILE *out, bool counters);
+};
+
+/*
+ * nfqct_ctl_listen - bind and listen on DIR/nfqct.sock, mode 0600,
+ * non-blocking and close-on-exec.  A stale socket (nobody answers) is
+ * removed first.  Returns the listening fd, -EADDRINUSE when another
+ * process answers on the socket (another daemon with the same stat
+ * directory), -ENAMETOOLONG, or another -errno.  Errors are logged.
+ */
+int nfqct_ctl_listen(const char *dir);
+
+/*
+ * nfqct_ctl_close - close @listen_fd and remove DIR/nfqct.sock, so that a
+ * client gets "cannot connect" instead of waiting on a dead socket.
+ */
+void nfqct_ctl_close(int listen_fd, const char *dir);
+
+/*
+ * nfqct_ctl_serve_one - accept one client on @listen_fd (returns at once
+ * when none is waiting), read its command, run it through @ops with
+ * @arg, send the reply, close.  Never blocks longer than the timeouts
+ * above.  Failures concern only that client and are logged at debug level.
+ */
+void nfqct_ctl_serve_one(int listen_fd, const struct nfqct_ctl_ops *ops, void *arg);
+
+/* nfqct_ctl_serve_one_timeout - the same with a chosen timeout (tests). */
+void nfqct_ctl_serve_one_timeout(int listen_fd, const struct nfqct_ctl_ops *ops, void *arg,
+				 int timeout_ms);
+
+/*
+ * nfqct_ctl_request - the client side: send @cmd to the daemon of stat
+ * directory @dir and copy the reply's body to @out ("ok") or @err
+ * ("error").  Returns 0 (ok), 1 (the command failed) or 2 (the daemon
+ * cannot be reached or the reply is malformed; a message saying so, and
+ * how to fix it, goes to @err).  Waits up to NFQCT_CTL_CLIENT_TIMEOUT_MS
+ * without progress for the daemon.
+ */
+#define NFQCT_CTL_CLIENT_TIMEOUT_MS 30000
+int nfqct_ctl_request(const char *dir, const char *cmd, FILE *out, FILE *err);
+
+#endif

@@ -1,0 +1,389 @@
+/*
+ * ctl.c - the control socket: a one-command-per-connection server for the
+ * daemon's main thread, and the client nfqct uses.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nfqct/ctl.h"
+#include "nfqct/log.h"
+
+static int ctl_addr(const char *dir, struct sockaddr_un *sa)
+{
+	int n;
+
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	n = snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/%s", dir, NFQCT_CTL_SOCKET);
+	if (n < 0 || (size_t)n >= sizeof(sa->sun_path))
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* ---- server ---- */
+
+int nfqct_ctl_listen(const char *dir)
+{
+	struct sockaddr_un sa;
+	int fd, r;
+
+	r = ctl_addr(dir, &sa);
+	if (r < 0) {
+		log_warnx("ctl: socket path too long: %s/%s", dir, NFQCT_CTL_SOCKET);
+		return r;
+	}
+
+	/* Is somebody answering?  Then it is not ours to remove. */
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto err_log;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		close(fd);
+		log_warnx("ctl: another process answers on %s (another nfqctd with this stat directory?)",
+			  sa.sun_path);
+		return -EADDRINUSE;
+	}
+	r = errno;
+	close(fd);
+	if (r == ECONNREFUSED) {
+		/* A socket file nobody listens on: left by a daemon that died. */
+		if (unlink(sa.sun_path) < 0 && errno != ENOENT)
+			goto err_log;
+		log_debug("ctl: removed stale socket %s", sa.sun_path);
+	} else if (r != ENOENT) {
+		errno = r;
+		goto err_log;
+	}
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		goto err_log;
+	/* Linux creates the socket file with the socket inode's mode (minus
+	 * umask): set it before bind so there is no window with a wider mode. */
+	(void)fchmod(fd, 0600);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		goto err_close;
+	if (chmod(sa.sun_path, 0600) < 0 || listen(fd, 16) < 0) {
+		r = errno;
+		unlink(sa.sun_path);
+		errno = r;
+		goto err_close;
+	}
+	return fd;
+
+err_close:
+	r = errno;
+	close(fd);
+	errno = r;
+err_log:
+	r = errno;
+	log_warn("ctl: cannot listen on %s", sa.sun_path);
+	return -r;
+}
+
+void nfqct_ctl_close(int listen_fd, const char *dir)
+{
+	struct sockaddr_un sa;
+
+	if (listen_fd >= 0)
+		close(listen_fd);
+	if (ctl_addr(dir, &sa) == 0)
+		unlink(sa.sun_path);
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Read one line (without its '\n') into @buf before @deadline.  EOF
+ * ends the line too.  Returns 0, -ETIMEDOUT, -EMSGSIZE or -errno.
+ */
+static int read_line(int fd, char *buf, size_t len, int64_t deadline)
+{
+	size_t used = 0;
+
+	for (;;) {
+		int64_t left = deadline - mono_ms();
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+		char *nl;
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		n = poll(&pfd, 1, (int)left);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -ETIMEDOUT;
+		n = recv(fd, buf + used, len - 1 - used, 0);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -errno;
+		}
+		buf[used + (size_t)n] = '\0';
+		nl = memchr(buf + used, '\n', (size_t)n);
+		used += (size_t)n;
+		if (nl) {
+			*nl = '\0';
+			return 0;
+		}
+		if (n == 0)
+			return 0;
+		if (used == len - 1)
+			return -EMSGSIZE;
+	}
+}
+
+/* Send all of @data; give up after @timeout_ms without progress. */
+static int send_all(int fd, const char *data, size_t len, int timeout_ms)
+{
+	while (len > 0) {
+		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+		ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+
+		if (n >= 0) {
+			data += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return -errno;
+		n = poll(&pfd, 1, timeout_ms);
+		if (n == 0)
+			return -ETIMEDOUT;
+		if (n < 0 && errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+/* Split @line into at most @max words; returns their number, or -1 if there are more. */
+static int split_words(char *line, char **words, int max)
+{
+	char *save = NULL;
+	int n = 0;
+
+	for (char *w = strtok_r(line, " \t\r", &save); w; w = strtok_r(NULL, " \t\r", &save)) {
+		if (n == max)
+			return -1;
+		words[n++] = w;
+	}
+	return n;
+}
+
+static int run_command(char *line, const struct nfqct_ctl_ops *ops, void *arg, FILE *out)
+{
+	char *w[4];
+	int n = split_words(line, w, 4);
+
+	if (n == 0) {
+		fprintf(out, "empty command\n");
+		return -1;
+	}
+	if (n < 0) {
+		fprintf(out, "too many arguments\n");
+		return -1;
+	}
+	if (!strcmp(w[0], "rules")) {
+		bool counters = false;
+
+		for (int i = 1; i < n; i++) {
+			if (!strcmp(w[i], "-c") || !strcmp(w[i], "--counters")) {
+				counters = true;
+			} else {
+				fprintf(out, "rules: unknown option '%s'\n", w[i]);
+				return -1;
+			}
+		}
+		if (!ops->rules)
+			goto unsupported;
+		return ops->rules(arg, out, counters) == 0 ? 0 : -1;
+	}
+
+	int (*fn)(void *, FILE *) = NULL;
+
+	if (!strcmp(w[0], "list"))
+		fn = ops->list;
+	else if (!strcmp(w[0], "flush"))
+		fn = ops->flush;
+	else if (!strcmp(w[0], "reload"))
+		fn = ops->reload;
+	else {
+		fprintf(out, "unknown command '%s'\n", w[0]);
+		return -1;
+	}
+	if (n > 1) {
+		fprintf(out, "%s: unexpected argument '%s'\n", w[0], w[1]);
+		return -1;
+	}
+	if (!fn)
+		goto unsupported;
+	return fn(arg, out) == 0 ? 0 : -1;
+
+unsupported:
+	fprintf(out, "%s: command not supported\n", w[0]);
+	return -1;
+}
+
+void nfqct_ctl_serve_one_timeout(int listen_fd, const struct nfqct_ctl_ops *ops, void *arg,
+				 int timeout_ms)
+{
+	char line[NFQCT_CTL_MAXLINE];
+	char *body = NULL;
+	size_t len = 0;
+	FILE *m;
+	int fd, r, status;
+
+	fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd < 0) {
+		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			log_warn("ctl: accept");
+		return;
+	}
+	r = read_line(fd, line, sizeof(line), mono_ms() + timeout_ms);
+	if (r < 0) {
+		errno = -r;
+		log_debug("ctl: dropping client: %s", strerror(errno));
+		if (r == -EMSGSIZE)
+			send_all(fd, "error\ncommand too long\n", 23, timeout_ms);
+		goto out_close;
+	}
+	m = open_memstream(&body, &len);
+	if (!m) {
+		log_warn("ctl: open_memstream");
+		send_all(fd, "error\nout of memory\n", 20, timeout_ms);
+		goto out_close;
+	}
+	status = run_command(line, ops, arg, m);
+	if (fclose(m) != 0) {
+		log_warn("ctl: output of the command");
+		free(body);
+		send_all(fd, "error\nout of memory\n", 20, timeout_ms);
+		goto out_close;
+	}
+	r = send_all(fd, status == 0 ? "ok\n" : "error\n", status == 0 ? 3 : 6, timeout_ms);
+	if (r == 0)
+		r = send_all(fd, body, len, timeout_ms);
+	if (r < 0)
+		log_debug("ctl: reply not sent: %s", strerror(-r));
+	free(body);
+out_close:
+	close(fd);
+}
+
+void nfqct_ctl_serve_one(int listen_fd, const struct nfqct_ctl_ops *ops, void *arg)
+{
+	nfqct_ctl_serve_one_timeout(listen_fd, ops, arg, NFQCT_CTL_TIMEOUT_MS);
+}
+
+/* ---- client ---- */
+
+int nfqct_ctl_request(const char *dir, const char *cmd, FILE *out, FILE *err)
+{
+	struct timeval tv = { NFQCT_CTL_CLIENT_TIMEOUT_MS / 1000, 0 };
+	struct sockaddr_un sa;
+	char buf[4096];
+	char status[8];
+	size_t slen = 0;
+	FILE *dst = NULL;
+	int fd, ret = 2;
+
+	if (ctl_addr(dir, &sa) < 0) {
+		fprintf(err, "nfqct: socket path too long: %s/%s\n", dir, NFQCT_CTL_SOCKET);
+		return 2;
+	}
+	if (strchr(cmd, '\n') || strlen(cmd) + 1 > NFQCT_CTL_MAXLINE - 1) {
+		fprintf(err, "nfqct: invalid command\n");
+		return 2;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		fprintf(err, "nfqct: socket: %s\n", strerror(errno));
+		return 2;
+	}
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		fprintf(err, "nfqct: cannot connect to %s: %s (is nfqctd running with --stat-dir %s?)\n",
+			sa.sun_path, strerror(errno), dir);
+		goto out_close;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	snprintf(buf, sizeof(buf), "%s\n", cmd);
+	if (send_all(fd, buf, strlen(buf), NFQCT_CTL_CLIENT_TIMEOUT_MS) < 0) {
+		fprintf(err, "nfqct: cannot send to %s: %s\n", sa.sun_path, strerror(errno));
+		goto out_close;
+	}
+	shutdown(fd, SHUT_WR);
+
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		size_t off = 0;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				fprintf(err, "nfqct: no answer from the daemon on %s within %d s\n",
+					sa.sun_path, NFQCT_CTL_CLIENT_TIMEOUT_MS / 1000);
+			else
+				fprintf(err, "nfqct: reading from %s: %s\n", sa.sun_path, strerror(errno));
+			ret = 2;
+			goto out_close;
+		}
+		if (n == 0)
+			break;
+		/* The status line first, then the body to out or err. */
+		while (!dst && off < (size_t)n) {
+			char c = buf[off++];
+
+			if (c != '\n') {
+				if (slen == sizeof(status) - 1)
+					goto malformed;
+				status[slen++] = c;
+				continue;
+			}
+			status[slen] = '\0';
+			if (!strcmp(status, "ok")) {
+				dst = out;
+				ret = 0;
+			} else if (!strcmp(status, "error")) {
+				dst = err;
+				ret = 1;
+			} else {
+				goto malformed;
+			}
+		}
+		if (dst && off < (size_t)n)
+			fwrite(buf + off, 1, (size_t)n - off, dst);
+	}
+	if (!dst) {
+		fprintf(err, "nfqct: the daemon closed %s without answering\n", sa.sun_path);
+		ret = 2;
+	}
+	goto out_close;
+
+malformed:
+	fprintf(err, "nfqct: malformed reply on %s\n", sa.sun_path);
+	ret = 2;
+out_close:
+	close(fd);
+	return ret;
+}

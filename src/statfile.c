@@ -1,0 +1,521 @@
+/*
+ * statfile.c - the procfs-shaped stat tree (writer) and its parser (reader).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "nfqct/log.h"
+#include "nfqct/statfile.h"
+
+#define NETFILTER_PREFIX "net.netfilter."
+#define NFQCT_PREFIX "nfqct."
+
+struct nfqct_statfile {
+	char dir[PATH_MAX];
+	size_t nsettings;
+	char **cache;		/* last content written per setting; NULL: not written yet */
+};
+
+/* ---- writer side ---- */
+
+static int mkdir_p(char *path, mode_t mode)
+{
+	char *p;
+
+	/* Create each parent in turn; an existing directory is fine. */
+	for (p = path + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char saved = *p;
+		*p = '\0';
+		int r = mkdir(path, mode);
+		int err = errno;
+		*p = saved;
+		if (r < 0 && err != EEXIST)
+			return -err;
+		if (saved == '\0')
+			break;
+	}
+	return 0;
+}
+
+int nfqct_statfile_prepare(const char *dir)
+{
+	static const char *const subdirs[] = { "net/stat", "sys/net/netfilter", "sys/net/nfqct" };
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
+		int n = snprintf(path, sizeof(path), "%s/%s", dir, subdirs[i]);
+		if (n < 0 || (size_t)n >= sizeof(path))
+			return -ENAMETOOLONG;
+		int r = mkdir_p(path, 0755);
+		if (r < 0) {
+			errno = -r;
+			log_warn("stat: cannot create %s", path);
+			return r;
+		}
+	}
+	return 0;
+}
+
+int nfqct_statfile_open(const char *dir, struct nfqct_statfile **sfp)
+{
+	struct nfqct_statfile *sf;
+	int r;
+
+	if (strlen(dir) >= sizeof(sf->dir))
+		return -ENAMETOOLONG;
+	r = nfqct_statfile_prepare(dir);
+	if (r < 0)
+		return r;
+	sf = calloc(1, sizeof(*sf));
+	if (!sf)
+		return -ENOMEM;
+	strcpy(sf->dir, dir);
+	sf->nsettings = nfqct_settings_count();
+	sf->cache = calloc(sf->nsettings ? sf->nsettings : 1, sizeof(*sf->cache));
+	if (!sf->cache)
+		goto err_free_sf;
+	*sfp = sf;
+	return 0;
+
+err_free_sf:
+	free(sf);
+	return -ENOMEM;
+}
+
+void nfqct_statfile_close(struct nfqct_statfile *sf)
+{
+	if (!sf)
+		return;
+	for (size_t i = 0; i < sf->nsettings; i++)
+		free(sf->cache[i]);
+	free(sf->cache);
+	free(sf);
+}
+
+/*
+ * Replace @path with @len bytes of @data: temporary file in the same
+ * directory (so rename is atomic), then rename over.  Logs and returns
+ * -errno on failure, leaving no temporary file.
+ */
+static int write_atomic(const char *path, const char *data, size_t len, mode_t mode)
+{
+	char tmp[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	size_t dirlen = slash ? (size_t)(slash - path) + 1 : 0;
+	int fd, err, n;
+
+	n = snprintf(tmp, sizeof(tmp), "%.*s.%s.XXXXXX", (int)dirlen, path, path + dirlen);
+	if (n < 0 || (size_t)n >= sizeof(tmp)) {
+		err = ENAMETOOLONG;
+		goto err_log;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		err = errno;
+		goto err_log;
+	}
+	/* mkostemp makes 0600; readers (node exporter, users) need to read. */
+	if (fchmod(fd, mode) < 0)
+		goto err_close;
+	while (len > 0) {
+		ssize_t w = write(fd, data, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			goto err_close;
+		}
+		data += w;
+		len -= (size_t)w;
+	}
+	if (close(fd) < 0) {
+		err = errno;
+		goto err_unlink;
+	}
+	if (rename(tmp, path) < 0) {
+		err = errno;
+		goto err_unlink;
+	}
+	return 0;
+
+err_close:
+	err = errno;
+	close(fd);
+err_unlink:
+	unlink(tmp);
+err_log:
+	errno = err;
+	log_warn("stat: cannot write %s", path);
+	return -err;
+}
+
+/* Build DIR/SUB/NAME; -ENAMETOOLONG (logged) when it does not fit. */
+static int tree_path(char *buf, size_t len, const char *dir, const char *sub, const char *name)
+{
+	int n = snprintf(buf, len, "%s/%s/%s", dir, sub, name);
+
+	if (n < 0 || (size_t)n >= len) {
+		log_warnx("stat: path too long: %s/%s/%s", dir, sub, name);
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+/* Format with @fmt into a memory stream and replace DIR/SUB/NAME with it. */
+static int write_stream(struct nfqct_statfile *sf, const char *sub, const char *name,
+			int (*fmt)(FILE *, const void *), const void *ctx)
+{
+	char path[PATH_MAX];
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m;
+	int r;
+
+	r = tree_path(path, sizeof(path), sf->dir, sub, name);
+	if (r < 0)
+		return r;
+	m = open_memstream(&buf, &len);
+	if (!m) {
+		r = -errno;
+		log_warn("stat: cannot write %s", path);
+		return r;
+	}
+	r = fmt(m, ctx);
+	if (fclose(m) != 0 && r == 0)
+		r = -ENOMEM;
+	if (r < 0) {
+		errno = -r;
+		log_warn("stat: cannot write %s", path);
+		goto out;
+	}
+	r = write_atomic(path, buf, len, 0444);
+out:
+	free(buf);
+	return r;
+}
+
+struct ct_ctx {
+	const struct nfqct_stats_view *v;
+	uint32_t entries;
+	unsigned int layout;
+};
+
+static int fmt_ct(FILE *out, const void *p)
+{
+	const struct ct_ctx *c = p;
+
+	return nfqct_statfile_format_ct(out, c->v, c->entries, c->layout);
+}
+
+static int fmt_queue(FILE *out, const void *p)
+{
+	return nfqct_statfile_format_queue(out, p);
+}
+
+static int write_settings(struct nfqct_statfile *sf, const struct nfqct_settings *s)
+{
+	char path[PATH_MAX];
+	char value[128];
+	int ret = 0;
+
+	for (size_t i = 0; i < sf->nsettings; i++) {
+		const char *name = nfqct_settings_name(i);
+		const char *sub, *base;
+		int r;
+
+		if (!strncmp(name, NETFILTER_PREFIX, strlen(NETFILTER_PREFIX))) {
+			sub = "sys/net/netfilter";
+			base = name + strlen(NETFILTER_PREFIX);
+		} else if (!strncmp(name, NFQCT_PREFIX, strlen(NFQCT_PREFIX))) {
+			sub = "sys/net/nfqct";
+			base = name + strlen(NFQCT_PREFIX);
+		} else {
+			continue;	/* no place in the tree */
+		}
+		r = nfqct_settings_format(s, i, value, sizeof(value) - 1);
+		if (r < 0) {
+			log_warnx("stat: cannot format setting %s", name);
+			if (!ret)
+				ret = r;
+			continue;
+		}
+		strcat(value, "\n");
+		/* Settings rarely change: rewrite only what did. */
+		if (sf->cache[i] && !strcmp(sf->cache[i], value))
+			continue;
+		r = tree_path(path, sizeof(path), sf->dir, sub, base);
+		if (r == 0)
+			r = write_atomic(path, value, strlen(value), 0644);
+		if (r < 0) {
+			if (!ret)
+				ret = r;
+			continue;
+		}
+		free(sf->cache[i]);
+		sf->cache[i] = strdup(value);	/* on ENOMEM we only lose the cache */
+	}
+	return ret;
+}
+
+int nfqct_statfile_write(struct nfqct_statfile *sf, const struct nfqct_stats_view *v,
+			 uint32_t entries, const struct nfqct_settings *s)
+{
+	struct ct_ctx c = { v, entries, s->stat_layout };
+	char path[PATH_MAX];
+	char count[16];
+	int ret = 0, r;
+
+	r = write_stream(sf, "net/stat", "nf_conntrack", fmt_ct, &c);
+	if (r < 0 && !ret)
+		ret = r;
+	r = write_stream(sf, "net/stat", "nfqct_queue", fmt_queue, v);
+	if (r < 0 && !ret)
+		ret = r;
+	r = tree_path(path, sizeof(path), sf->dir, "sys/net/netfilter", "nf_conntrack_count");
+	if (r == 0) {
+		int n = snprintf(count, sizeof(count), "%u\n", entries);
+		r = write_atomic(path, count, (size_t)n, 0444);
+	}
+	if (r < 0 && !ret)
+		ret = r;
+	r = write_settings(sf, s);
+	if (r < 0 && !ret)
+		ret = r;
+	return ret;
+}
+
+/* ---- formatting ---- */
+
+/* Print @n values as %08x (truncated to 32 bits), with two spaces after the indices in @wide. */
+static void print_line(FILE *out, const uint64_t *vals, size_t n, int wide1, int wide2)
+{
+	for (size_t i = 0; i < n; i++) {
+		fprintf(out, "%08x", (unsigned int)(uint32_t)vals[i]);
+		if (i + 1 == n)
+			fputc('\n', out);
+		else if ((int)i == wide1 || (int)i == wide2)
+			fputs("  ", out);
+		else
+			fputc(' ', out);
+	}
+}
+
+int nfqct_statfile_format_ct(FILE *out, const struct nfqct_stats_view *v, uint32_t entries,
+			     unsigned int layout)
+{
+	bool legacy = layout == NFQCT_STAT_LAYOUT_LEGACY;
+	unsigned int lines = v->nworkers ? v->nworkers : 1;
+
+	fputs(legacy ? NFQCT_STATFILE_HDR_LEGACY : NFQCT_STATFILE_HDR_KERNEL6, out);
+	for (unsigned int w = 0; w < lines; w++) {
+		struct nfqct_ct_stats st = { 0 };
+		uint64_t f[17];
+
+		if (w < v->nworkers)
+			nfqct_ct_stats_add(&st, &v->workers[w].ct);
+		if (w == 0 && v->housekeeping)
+			nfqct_ct_stats_add(&st, v->housekeeping);
+
+		f[0] = entries;
+		f[1] = legacy ? st.searched : st.clashres;
+		f[2] = st.found;
+		f[3] = st.new;
+		f[4] = st.invalid;
+		f[5] = st.ignore;
+		f[6] = st.delete;
+		f[7] = legacy ? 0 : st.chainlength;	/* delete_list: no dying list here */
+		f[8] = st.insert;
+		f[9] = st.insert_failed;
+		f[10] = st.drop;
+		f[11] = st.early_drop;
+		f[12] = st.icmp_error;
+		f[13] = st.expect_new;
+		f[14] = st.expect_create;
+		f[15] = st.expect_delete;
+		f[16] = st.search_restart;
+		if (legacy)
+			print_line(out, f, 17, -1, -1);
+		else
+			print_line(out, f, 17, 0, 12);
+	}
+	return ferror(out) ? -EIO : 0;
+}
+
+int nfqct_statfile_format_queue(FILE *out, const struct nfqct_stats_view *v)
+{
+	fputs(NFQCT_STATFILE_HDR_QUEUE, out);
+	for (unsigned int w = 0; w < v->nworkers; w++) {
+		const struct nfqct_queue_stats *q = &v->workers[w].q;
+		struct nfqct_queue_stats st = { 0 };
+		uint64_t f[10];
+
+		nfqct_queue_stats_add(&st, q);
+		f[0] = NFQCT_STAT_READ(q->queue);	/* not added by _add */
+		f[1] = st.rx_packets;
+		f[2] = st.rx_bytes;
+		f[3] = st.accepted;
+		f[4] = st.dropped;
+		f[5] = st.batches;
+		f[6] = st.verdict_msgs;
+		f[7] = st.rx_errors;
+		f[8] = st.enobufs;
+		f[9] = st.tx_errors;
+		print_line(out, f, 10, -1, -1);
+	}
+	return ferror(out) ? -EIO : 0;
+}
+
+/* ---- reader side ---- */
+
+void nfqct_stattab_free(struct nfqct_stattab *t)
+{
+	free(t->values);
+	t->values = NULL;
+	t->nlines = 0;
+}
+
+static int parse_header(char *line, struct nfqct_stattab *t)
+{
+	char *save = NULL;
+
+	for (char *tok = strtok_r(line, " \t\n", &save); tok; tok = strtok_r(NULL, " \t\n", &save)) {
+		if (t->nfields == NFQCT_STATTAB_MAXFIELDS || strlen(tok) >= NFQCT_STATTAB_NAMELEN)
+			return -EINVAL;
+		strcpy(t->names[t->nfields++], tok);
+	}
+	return t->nfields ? 0 : -EINVAL;
+}
+
+static int parse_row(const char *line, unsigned int nfields, uint64_t *row)
+{
+	const char *p = line;
+
+	for (unsigned int j = 0; j < nfields; j++) {
+		char *end;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0' || *p == '\n' || *p == '-' || *p == '+')
+			return -EINVAL;
+		errno = 0;
+		row[j] = strtoull(p, &end, 16);
+		if (end == p || errno)
+			return -EINVAL;
+		p = end;
+		if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\0')
+			return -EINVAL;
+	}
+	while (*p == ' ' || *p == '\t' || *p == '\n')
+		p++;
+	return *p == '\0' ? 0 : -EINVAL;
+}
+
+int nfqct_statfile_parse(FILE *in, struct nfqct_stattab *t)
+{
+	char *line = NULL;
+	size_t cap = 0, rows_cap = 0;
+	int r = -EINVAL;
+
+	memset(t, 0, sizeof(*t));
+	if (getline(&line, &cap, in) < 0)
+		goto err;
+	r = parse_header(line, t);
+	if (r < 0)
+		goto err;
+	while (getline(&line, &cap, in) >= 0) {
+		if (line[0] == '\n')
+			continue;
+		if (t->nlines == rows_cap) {
+			size_t ncap = rows_cap ? rows_cap * 2 : 8;
+			uint64_t *nv = realloc(t->values, ncap * t->nfields * sizeof(*nv));
+			if (!nv) {
+				r = -ENOMEM;
+				goto err;
+			}
+			t->values = nv;
+			rows_cap = ncap;
+		}
+		r = parse_row(line, t->nfields, t->values + (size_t)t->nlines * t->nfields);
+		if (r < 0)
+			goto err;
+		t->nlines++;
+	}
+	if (ferror(in)) {
+		r = -EIO;
+		goto err;
+	}
+	free(line);
+	return 0;
+
+err:
+	free(line);
+	nfqct_stattab_free(t);
+	t->nfields = 0;
+	return r;
+}
+
+int nfqct_statfile_read(const char *path, struct nfqct_stattab *t)
+{
+	FILE *f = fopen(path, "re");
+	int r;
+
+	if (!f)
+		return -errno;
+	r = nfqct_statfile_parse(f, t);
+	fclose(f);
+	return r;
+}
+
+int nfqct_stattab_field(const struct nfqct_stattab *t, const char *name)
+{
+	for (unsigned int j = 0; j < t->nfields; j++)
+		if (!strcmp(t->names[j], name))
+			return (int)j;
+	return -1;
+}
+
+void nfqct_stattab_sum(const struct nfqct_stattab *t, uint64_t *out)
+{
+	memset(out, 0, t->nfields * sizeof(*out));
+	for (unsigned int i = 0; i < t->nlines; i++) {
+		const uint64_t *row = t->values + (size_t)i * t->nfields;
+
+		if (i == 0)
+			out[0] = row[0];
+		for (unsigned int j = 1; j < t->nfields; j++)
+			out[j] += row[j];
+	}
+}
+
+int nfqct_stattab_delta(const struct nfqct_stattab *prev, const struct nfqct_stattab *cur,
+			struct nfqct_stattab *out)
+{
+	size_t n = (size_t)cur->nlines * cur->nfields;
+
+	memset(out, 0, sizeof(*out));
+	if (prev->nfields != cur->nfields || prev->nlines != cur->nlines)
+		return -EINVAL;
+	for (unsigned int j = 0; j < cur->nfields; j++)
+		if (strcmp(prev->names[j], cur->names[j]))
+			return -EINVAL;
+	out->values = malloc(n ? n * sizeof(*out->values) : 1);
+	if (!out->values)
+		return -ENOMEM;
+	out->nfields = cur->nfields;
+	out->nlines = cur->nlines;
+	memcpy(out->names, cur->names, sizeof(out->names));
+	for (size_t k = 0; k < n; k++) {
+		if (k % cur->nfields == 0)
+			out->values[k] = cur->values[k];
+		else
+			out->values[k] = (cur->values[k] - prev->values[k]) & 0xffffffffu;
+	}
+	return 0;
+}
