@@ -30,6 +30,7 @@ struct setting {
 #define DAY 86400u
 
 static const char *const stat_layout_words[] = { "kernel6", "legacy", NULL };
+static const char *const stat_update_words[] = { "rename", "inplace", NULL };
 
 /* Defaults are the Linux 6.x kernel's (checked against /proc/sys/net/netfilter). */
 static const struct setting settings[] = {
@@ -60,6 +61,7 @@ static const struct setting settings[] = {
 	{ "nfqct.tcp_timeout_syn_sent2", TIMEOUT(NFQCT_TO_TCP_SYN_SENT2), 120, 1, 100 * DAY, true, NULL },
 	{ "nfqct.stat_interval_ms", FIELD(stat_interval_ms), 1000, 10, 3600 * 1000, true, NULL },
 	{ "nfqct.stat_layout", FIELD(stat_layout), NFQCT_STAT_LAYOUT_KERNEL6, 0, 1, true, stat_layout_words },
+	{ "nfqct.stat_update", FIELD(stat_update), NFQCT_STAT_UPDATE_RENAME, 0, 1, true, stat_update_words },
 	{ "nfqct.queue_maxlen", FIELD(queue_maxlen), 8192, 1, 1u << 20, false, NULL },
 	{ "nfqct.copy_range", FIELD(copy_range), 512, 64, 65535, false, NULL },
 	{ "nfqct.rcvbuf", FIELD(rcvbuf), 16u << 20, 64u << 10, 1u << 30, false, NULL },

@@ -20,6 +20,7 @@ struct nfqct_statfile {
 	char dir[PATH_MAX];
 	size_t nsettings;
 	char **cache;		/* last content written per setting; NULL: not written yet */
+	bool inplace;		/* nfqct.stat_update=inplace, from the last write's settings */
 };
 
 /* ---- writer side ---- */
@@ -168,6 +169,33 @@ static int tree_path(char *buf, size_t len, const char *dir, const char *sub, co
 	return 0;
 }
 
+/*
+ * nfqct.stat_update=inplace: overwrite @path with one pwrite() when it
+ * already has exactly @len bytes (the counter files keep their size: every
+ * field is %08x), so a reader that keeps the file open and rewinds, as
+ * lnstat -i does, sees the new figures; a rename would leave it reading the
+ * old inode forever.  The price: a reader racing the write may see a mix
+ * of old and new digits.  Returns 1 when done, 0 when the caller must fall
+ * back to write_atomic().
+ */
+static int write_inplace(const char *path, const char *data, size_t len)
+{
+	struct stat st;
+	ssize_t w;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size != len) {
+		close(fd);
+		return 0;
+	}
+	w = pwrite(fd, data, len, 0);
+	close(fd);
+	return w == (ssize_t)len;
+}
+
 /* Format with @fmt into a memory stream and replace DIR/SUB/NAME with it. */
 static int write_stream(struct nfqct_statfile *sf, const char *sub, const char *name,
 			int (*fmt)(FILE *, const void *), const void *ctx)
@@ -195,7 +223,10 @@ static int write_stream(struct nfqct_statfile *sf, const char *sub, const char *
 		log_warn("stat: cannot write %s", path);
 		goto out;
 	}
-	r = write_atomic(path, buf, len, 0444);
+	if (sf->inplace && write_inplace(path, buf, len))
+		r = 0;
+	else
+		r = write_atomic(path, buf, len, 0444);
 out:
 	free(buf);
 	return r;
@@ -272,6 +303,7 @@ int nfqct_statfile_write(struct nfqct_statfile *sf, const struct nfqct_stats_vie
 	char count[16];
 	int ret = 0, r;
 
+	sf->inplace = s->stat_update == NFQCT_STAT_UPDATE_INPLACE;
 	r = write_stream(sf, "net/stat", "nf_conntrack", fmt_ct, &c);
 	if (r < 0 && !ret)
 		ret = r;

@@ -45,6 +45,12 @@ enum nfqct_stat_layout {
 	NFQCT_STAT_LAYOUT_LEGACY = 1,	/* "entries searched found ... delete_list ..." */
 };
 
+enum nfqct_stat_update {
+	NFQCT_STAT_UPDATE_RENAME = 0,	/* new file + rename: never torn */
+	NFQCT_STAT_UPDATE_INPLACE = 1,	/* counter files rewritten in place when the size is
+					 * unchanged, for readers that keep them open (lnstat -i) */
+};
+
 struct nfqct_settings {
 	/* net.netfilter.* */
 	uint32_t ct_max;		/* nf_conntrack_max */
@@ -59,6 +65,7 @@ struct nfqct_settings {
 	/* nfqct.* */
 	uint32_t stat_interval_ms;	/* how often the stat tree is rewritten */
 	uint32_t stat_layout;		/* enum nfqct_stat_layout */
+	uint32_t stat_update;		/* enum nfqct_stat_update */
 	uint32_t queue_maxlen;		/* NFQA_CFG_QUEUE_MAXLEN */
 	uint32_t copy_range;		/* bytes of each packet copied to us */
 	uint32_t rcvbuf;		/* netlink socket receive buffer, bytes */

@@ -5,6 +5,7 @@
 #include <CUnit/Basic.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -516,6 +517,60 @@ static void test_atomic_replace(void)
 	nfqct_statfile_close(sf);
 }
 
+/* The first line after the header, read through an fd opened before the
+ * rewrite (pread: no stdio buffer in the way). */
+static void first_line_via(int fd, char *buf, size_t len)
+{
+	ssize_t n = pread(fd, buf, len - 1, 0);
+	char *nl;
+
+	CU_ASSERT_FATAL(n > 0);
+	buf[n] = '\0';
+	nl = strchr(buf, '\n');
+	CU_ASSERT_PTR_NOT_NULL_FATAL(nl);
+	memmove(buf, nl + 1, strlen(nl + 1) + 1);
+	nl = strchr(buf, '\n');
+	if (nl)
+		nl[1] = '\0';
+}
+
+/* rename: a reader that keeps the file open sees the old inode; inplace:
+ * it sees the new figures (what lnstat -i needs). */
+static void test_update_modes(void)
+{
+	struct nfqct_statfile *sf = NULL;
+	struct nfqct_settings s;
+	struct nfqct_stats_view v = { workers, 1, NULL };
+	char line[1024];
+	int fd;
+
+	nfqct_settings_init(&s);
+	memset(workers, 0, sizeof(workers));
+	CU_ASSERT_EQUAL_FATAL(nfqct_statfile_open(tmpdir, &sf), 0);
+	for (int mode = NFQCT_STAT_UPDATE_RENAME; mode <= NFQCT_STAT_UPDATE_INPLACE; mode++) {
+		s.stat_update = (uint32_t)mode;
+		workers[0].ct.found = 1;
+		CU_ASSERT_EQUAL_FATAL(nfqct_statfile_write(sf, &v, 7, &s), 0);
+		fd = open(tree("net/stat/nf_conntrack"), O_RDONLY);
+		CU_ASSERT_FATAL(fd >= 0);
+		first_line_via(fd, line, sizeof(line));
+		CU_ASSERT_STRING_EQUAL(line, "00000007  00000000 00000001 00000000 00000000 00000000 "
+			"00000000 00000000 00000000 00000000 00000000 00000000 00000000  00000000 "
+			"00000000 00000000 00000000\n");
+		workers[0].ct.found = 2;
+		CU_ASSERT_EQUAL(nfqct_statfile_write(sf, &v, 7, &s), 0);
+		first_line_via(fd, line, sizeof(line));
+		CU_ASSERT_STRING_EQUAL(line + 19, mode == NFQCT_STAT_UPDATE_INPLACE ?
+			"00000002 00000000 00000000 00000000 00000000 00000000 00000000 00000000 "
+			"00000000 00000000 00000000  00000000 00000000 00000000 00000000\n" :
+			"00000001 00000000 00000000 00000000 00000000 00000000 00000000 00000000 "
+			"00000000 00000000 00000000  00000000 00000000 00000000 00000000\n");
+		close(fd);
+	}
+	CU_ASSERT_EQUAL(temp_files("net/stat"), 0);
+	nfqct_statfile_close(sf);
+}
+
 static void test_prepare(void)
 {
 	char dir[PATH_MAX + 64];
@@ -557,6 +612,7 @@ int main(void)
 	CU_add_test(s, "prepare: mkdir -p", test_prepare);
 	CU_add_test(s, "write the tree", test_write_tree);
 	CU_add_test(s, "write error", test_write_error);
+	CU_add_test(s, "rename vs inplace for open readers", test_update_modes);
 	CU_add_test(s, "atomic replacement", test_atomic_replace);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
