@@ -33,6 +33,7 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 
@@ -57,8 +58,10 @@ enum {
 #define CT_EARLY_DROP_SCAN	64
 /* UDP: "still active after two seconds? extend timeout" */
 #define CT_UDP_STREAM_MS	2000
-/* Retries of an insertion that met an entry on its way out. */
+/* Lookups redone when the entry found dies under us. */
 #define CT_INSERT_RETRIES	4
+/* Waits for a dying entry to leave the table before an insertion gives up. */
+#define CT_DYING_SPINS		128
 
 /* 8-byte value with 4-byte alignment, so the union below stays at 52 bytes. */
 typedef uint64_t ct_u64_a4 __attribute__((aligned(4)));
@@ -782,6 +785,57 @@ static bool ct_allow_clash(uint8_t proto)
 	return proto == IPPROTO_UDP || proto == IPPROTO_UDPLITE;
 }
 
+/* Waiting for another worker's insertion: spin briefly, then yield. */
+static void ct_relax(unsigned int spins)
+{
+	if (spins < 64)
+		caa_cpu_relax();
+	else
+		sched_yield();
+}
+
+enum ct_clash { CT_CLASH_RETRY, CT_CLASH_RESOLVE, CT_CLASH_FAIL };
+
+/*
+ * ct_clash_first - node 0 met @w.  An insertion in progress (neither
+ * confirmed nor dying) finishes or backs off soon: retry.  A dying entry
+ * leaves the table soon (unless gc holds it): retry a few times.  An
+ * expired one is removed here.  A live one is the winner.
+ */
+static enum ct_clash ct_clash_first(struct nfqct_ct *ct, struct nfqct_ct_stats *st,
+				    struct nfqct_conn *w, uint64_t now, unsigned int spins)
+{
+	uint16_t ws = conn_status(w);
+
+	if (ws & CT_DYING) {
+		if (spins >= CT_DYING_SPINS)
+			return CT_CLASH_FAIL;
+		ct_relax(spins);
+		CT_STAT_INC(st, search_restart);
+		return CT_CLASH_RETRY;
+	}
+	if (!(ws & CT_CONFIRMED)) {
+		ct_relax(spins);
+		return CT_CLASH_RETRY;
+	}
+	if (conn_expires(w) <= now) {
+		ct_expire(ct, st, w, now);
+		CT_STAT_INC(st, search_restart);
+		return CT_CLASH_RETRY;
+	}
+	return CT_CLASH_RESOLVE;
+}
+
+/*
+ * nfqct_ct_confirm.  Both nodes go in with add_unique, node 0 first.  The
+ * kernel checks both tuples under two bucket locks; without locks, two
+ * workers inserting the two directions of one flow can each get node 0 in
+ * and then meet the other's node 0 with their node 1.  The tie is broken
+ * by address: the higher entry backs off (removes its node 0, marks itself
+ * dying), the lower one waits for that and goes on.  Waits only ever go
+ * from higher to lower entries, so they cannot form a cycle.  An entry is
+ * never merged into while its own insertion is still in progress.
+ */
 bool nfqct_ct_confirm(struct nfqct_ct *ct, struct nfqct_ct_stats *st, struct nfqct_ct_result *res,
 		      bool accepted, uint64_t now_ms)
 {
@@ -790,9 +844,9 @@ bool nfqct_ct_confirm(struct nfqct_ct *ct, struct nfqct_ct_stats *st, struct nfq
 	struct ct_key k0, k1;
 	struct cds_lfht_node *node;
 	unsigned long h0, h1;
-	unsigned int tries, dir;
+	unsigned int spins, dir;
 	bool published = false;
-	uint16_t status;
+	uint16_t status, ws;
 
 	if (!e)
 		return true;
@@ -817,53 +871,81 @@ bool nfqct_ct_confirm(struct nfqct_ct *ct, struct nfqct_ct_stats *st, struct nfq
 	h1 = ct_hash(ct, &reply, e->zone);
 	e->expires += now_ms;
 
-	for (tries = 0;; tries++) {
+	for (spins = 0;; spins++) {
 		node = cds_lfht_add_unique(ct->ht, h0, ct_match, &k0, &e->node0);
-		if (node == &e->node0) {
-			node = cds_lfht_add_unique(ct->ht, h1, ct_match, &k1, &e->node1);
-			if (node == &e->node1)
-				break;
-			/* reply tuple taken: undo the first insertion; the node
-			 * was visible, so the entry is freed after a grace period */
-			cds_lfht_del(ct->ht, &e->node0);
-			published = true;
-			/* our original packet is the reverse of the winner's node */
-			dir = !node_dir(node);
-		} else {
-			dir = node_dir(node);
-		}
+		if (node == &e->node0)
+			break;
 		w = node_conn(node);
-		status = conn_status(w);
-		if (!published && tries < CT_INSERT_RETRIES &&
-		    ((status & CT_DYING) || ((status & CT_CONFIRMED) && conn_expires(w) <= now_ms))) {
-			/* the clashing entry is on its way out: help, then retry */
-			if (!(status & CT_DYING))
-				ct_expire(ct, st, w, now_ms);
-			else
-				caa_cpu_relax();
+		switch (ct_clash_first(ct, st, w, now_ms, spins)) {
+		case CT_CLASH_RETRY:
+			continue;
+		case CT_CLASH_FAIL:
+			CT_STAT_INC(st, insert_failed);
+			CT_STAT_INC(st, drop);
+			goto fail;
+		case CT_CLASH_RESOLVE:
+			break;
+		}
+		dir = node_dir(node);
+		goto resolve;
+	}
+
+	for (spins = 0;; spins++) {
+		node = cds_lfht_add_unique(ct->ht, h1, ct_match, &k1, &e->node1);
+		if (node == &e->node1)
+			goto confirmed;
+		w = node_conn(node);
+		ws = conn_status(w);
+		if ((ws & CT_DYING) ||
+		    (!(ws & CT_CONFIRMED) && (uintptr_t)w > (uintptr_t)e)) {
+			/* leaving, or about to back off for us */
+			ct_relax(spins);
+			continue;
+		}
+		if ((ws & CT_CONFIRMED) && conn_expires(w) <= now_ms) {
+			ct_expire(ct, st, w, now_ms);
 			CT_STAT_INC(st, search_restart);
 			continue;
 		}
-		if (status & CT_DYING || !ct_allow_clash(e->tuple.proto)) {
-			/* nf_ct_resolve_clash: drop */
+		/* back off: the node was visible, so free after a grace period */
+		cds_lfht_del(ct->ht, &e->node0);
+		conn_set(e, CT_DYING);
+		published = true;
+		/* our original packet is the reverse of the winner's node */
+		dir = !node_dir(node);
+		for (spins = 0; !(conn_status(w) & (CT_CONFIRMED | CT_DYING)); spins++)
+			ct_relax(spins);
+		if (conn_status(w) & CT_DYING) {
+			/* the winner backed off too (a third worker): give up */
 			CT_STAT_INC(st, insert_failed);
 			CT_STAT_INC(st, drop);
 			goto fail;
 		}
-		/* __nf_ct_resolve_clash + nf_ct_acct_merge: the packet follows
-		 * the winner, which gets the loser's (one packet's) counters */
-		ct_lock(w);
-		if ((conn_status(w) & CT_ACCT) && (e->status & CT_ACCT)) {
-			w->packets[dir] += e->packets[0];
-			w->bytes[dir] += e->bytes[0];
-		}
-		ct_unlock(w);
-		CT_STAT_INC(st, clashres);
-		ct_discard(ct, e, published);
-		res->conn = w;
-		res->reply = dir == 1;
-		return true;
+		goto resolve;
 	}
+
+resolve:
+	if (!ct_allow_clash(e->tuple.proto)) {
+		/* nf_ct_resolve_clash: drop */
+		CT_STAT_INC(st, insert_failed);
+		CT_STAT_INC(st, drop);
+		goto fail;
+	}
+	/* __nf_ct_resolve_clash + nf_ct_acct_merge: the packet follows the
+	 * winner, which gets the loser's (one packet's) counters */
+	ct_lock(w);
+	if ((conn_status(w) & CT_ACCT) && (e->status & CT_ACCT)) {
+		w->packets[dir] += e->packets[0];
+		w->bytes[dir] += e->bytes[0];
+	}
+	ct_unlock(w);
+	CT_STAT_INC(st, clashres);
+	ct_discard(ct, e, published);
+	res->conn = w;
+	res->reply = dir == 1;
+	return true;
+
+confirmed:
 	conn_set(e, CT_CONFIRMED);
 	CT_STAT_INC(st, insert);
 	return true;

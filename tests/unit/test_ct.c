@@ -863,10 +863,24 @@ enum { RACE_ROUNDS = 3000 };
 
 struct race {
 	struct nfqct_ct *ct;
-	pthread_barrier_t barrier;
+	unsigned int arrived;	/* spin barrier: a pthread barrier wakes the */
+	unsigned int generation;	/* threads too far apart to collide */
 	struct nfqct_ct_stats st[2];
 	unsigned int failed;
 };
+
+static void race_barrier(struct race *race)
+{
+	unsigned int gen = __atomic_load_n(&race->generation, __ATOMIC_ACQUIRE);
+
+	if (__atomic_add_fetch(&race->arrived, 1, __ATOMIC_ACQ_REL) == 2) {
+		__atomic_store_n(&race->arrived, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&race->generation, gen + 1, __ATOMIC_RELEASE);
+		return;
+	}
+	while (__atomic_load_n(&race->generation, __ATOMIC_ACQUIRE) == gen)
+		caa_cpu_relax();
+}
 
 struct race_arg {
 	struct race *race;
@@ -896,9 +910,7 @@ static void *race_worker(void *p)
 		struct nfqct_pkt pkt = race_pkt(round, arg->id);
 		struct nfqct_ct_result r;
 
-		rcu_thread_offline();
-		pthread_barrier_wait(&race->barrier);
-		rcu_thread_online();
+		race_barrier(race);
 		nfqct_ct_in(race->ct, &race->st[arg->id], &pkt, 0, T0, &r);
 		if (!r.conn || !nfqct_ct_confirm(race->ct, &race->st[arg->id], &r, true, T0))
 			__atomic_add_fetch(&race->failed, 1, __ATOMIC_RELAXED);
@@ -917,14 +929,12 @@ static void test_clash_threads(void)
 	unsigned int round, bad = 0;
 	int i;
 
-	pthread_barrier_init(&race.barrier, NULL, 2);
 	rcu_thread_offline();
 	for (i = 0; i < 2; i++)
 		CU_ASSERT_FATAL(pthread_create(&th[i], NULL, race_worker, &args[i]) == 0);
 	for (i = 0; i < 2; i++)
 		pthread_join(th[i], NULL);
 	rcu_thread_online();
-	pthread_barrier_destroy(&race.barrier);
 
 	for (i = 0; i < 2; i++)
 		nfqct_ct_stats_add(&sum, &race.st[i]);
