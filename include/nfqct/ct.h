@@ -16,11 +16,54 @@
  *	   (filter table)
  *	nfqct_ct_confirm()  insert a new entry if the packet is accepted,
  *	                    discard it otherwise
+ *
+ * Semantics are Linux 6.x nf_conntrack's (nf_conntrack_core.c and the UDP,
+ * ICMP, ICMPv6 and generic trackers; TCP is proto_tcp.h).  Where nfqct
+ * differs, the function comment says so.  Known gaps: no IP reassembly
+ * (non-first fragments are INVALID), no expectations/helpers, no NAT; SCTP,
+ * DCCP and GRE use the generic tracker (generic timeout, no state machine)
+ * with their ports (SCTP, DCCP) or zero keys (GRE) in the tuple, where the
+ * kernel has trackers of their own.
+ *
+ * What the counters of struct nfqct_ct_stats mean here:
+ *  found          lookups (packet tuples, and the quoted tuple of ICMP
+ *                 errors) that found a live entry
+ *  new            entries created by nfqct_ct_in (unconfirmed, first packet
+ *                 accepted by the tracker)
+ *  invalid        packets the trackers judged INVALID (no entry, no
+ *                 accounting); ICMP errors quoting no flow count icmp_error
+ *                 only, as in the kernel
+ *  delete         entries removed: expiry (lookup or gc), TCP KILL/REOPEN,
+ *                 early drop, flush
+ *  insert         entries confirmed into the table
+ *  insert_failed  confirmations refused: clash on a protocol without clash
+ *                 resolution (TCP, ICMP, generic: 6.x allows it for UDP and
+ *                 UDP-Lite only), clash with a dying entry, or an entry
+ *                 killed before its confirmation
+ *  clashres       clashes resolved by merging into the winner
+ *  drop           packets that must be dropped: table full, allocation
+ *                 failure, or an unresolvable clash
+ *  early_drop     non-assured entries evicted to make room
+ *  icmp_error     ICMP/ICMPv6 errors that quote no tracked flow (or whose
+ *                 outer destination is not the flow's endpoint), ICMP types
+ *                 above 18
+ *  chainlength    the kernel counts insertions refused for a too long hash
+ *                 chain.  cds_lfht resizes itself and only calls our match
+ *                 function for nodes with an equal 64-bit keyed hash, so a
+ *                 long chain cannot be observed; we count lookups whose match
+ *                 function ran more than once (full keyed-hash collisions).
+ *                 Expected to stay 0; anything else means the hash is weak.
+ *  search_restart lookups redone because the entry found was killed by
+ *                 another thread between lookup and use, and insertions
+ *                 retried because the clashing entry was expiring
+ *  searched       (older layout) hash-table lookups done
+ *  ignore, expect_*  not counted here (NOTRACK is the worker's business)
  */
 #ifndef NFQCT_CT_H
 #define NFQCT_CT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -81,7 +124,11 @@ void nfqct_ct_in(struct nfqct_ct *ct, struct nfqct_ct_stats *st, const struct nf
 bool nfqct_ct_confirm(struct nfqct_ct *ct, struct nfqct_ct_stats *st, struct nfqct_ct_result *res,
 		      bool accepted, uint64_t now_ms);
 
-/* nfqct_ct_count - entries in the table (confirmed ones). */
+/*
+ * nfqct_ct_count - entries counted against nf_conntrack_max: the confirmed
+ * ones plus the few unconfirmed ones workers hold between nfqct_ct_in() and
+ * nfqct_ct_confirm(), as the kernel's nf_conntrack_count.  Exact (atomic).
+ */
 uint32_t nfqct_ct_count(const struct nfqct_ct *ct);
 
 /*
@@ -101,5 +148,37 @@ unsigned int nfqct_ct_dump(struct nfqct_ct *ct, FILE *out, uint64_t now_ms);
 
 /* nfqct_ct_flush - delete every entry (counted as `delete`). RCU reader. Returns entries deleted. */
 unsigned int nfqct_ct_flush(struct nfqct_ct *ct, struct nfqct_ct_stats *st);
+
+/*
+ * nfqct_ct_lookup - the live entry that @tuple belongs to in @zone at
+ * @now_ms, or NULL; *@reply tells the direction.  No side effect: no
+ * counters, no expiry.  RCU reader.
+ */
+struct nfqct_conn *nfqct_ct_lookup(struct nfqct_ct *ct, const struct nfqct_tuple *tuple,
+				   uint16_t zone, uint64_t now_ms, bool *reply);
+
+/* A snapshot of one entry, taken under its lock. */
+struct nfqct_ct_info {
+	struct nfqct_tuple orig;	/* original direction */
+	struct nfqct_tuple reply;	/* reply direction */
+	uint16_t zone;
+	uint8_t tcp_state;		/* enum nfqct_tcp_ct_state, TCP only */
+	bool seen_reply;		/* ![UNREPLIED] */
+	bool assured;			/* [ASSURED] */
+	bool confirmed;
+	bool dying;			/* removed, or about to be */
+	bool acct;			/* accounting was on when it was created */
+	uint32_t mark;
+	uint64_t expires_ms;		/* absolute, in the clock of now_ms; for an
+					 * unconfirmed entry: its timeout, relative */
+	uint64_t packets[2];		/* [0] original direction, [1] reply */
+	uint64_t bytes[2];
+};
+
+/* nfqct_ct_info - snapshot @conn into @out.  RCU reader (@conn from this section). */
+void nfqct_ct_info(const struct nfqct_conn *conn, struct nfqct_ct_info *out);
+
+/* nfqct_ct_entry_size - sizeof one entry (both hash nodes, tuple, state, counters). */
+size_t nfqct_ct_entry_size(void);
 
 #endif
