@@ -22,8 +22,13 @@
 
 #include <urcu-qsbr.h>
 
+#include "nfqct/ct.h"
+#include "nfqct/ctl.h"
+#include "nfqct/housekeeping.h"
 #include "nfqct/log.h"
+#include "nfqct/rules.h"
 #include "nfqct/settings.h"
+#include "nfqct/statfile.h"
 #include "nfqct/stats.h"
 #include "nfqct/worker.h"
 
@@ -48,10 +53,22 @@ struct options {
 
 struct daemon {
 	struct options opt;
+	/* Settings in force.  The main thread replaces them on reload under
+	 * settings_lock; the housekeeping thread copies them under it. */
 	struct nfqct_settings settings;
+	pthread_mutex_t settings_lock;
+	struct nfqct_ruleset *ruleset;		/* RCU-published */
+	struct nfqct_ct *ct;
 	unsigned int nworkers;
 	struct nfqct_worker_stats *stats;	/* nworkers blocks */
 	struct nfqct_worker **workers;
+	/* Conntrack counters of the threads that are not workers, one block
+	 * per writer: [0] housekeeping (expiry), [1] main thread (flush).
+	 * They are added into the stat file's first line. */
+	struct nfqct_ct_stats *extra_stats;
+	struct nfqct_housekeeping *hk;
+	struct nfqct_statfile *statfile;
+	int ctl_fd;
 	int stop_fd;
 	int signal_fd;
 };
@@ -205,11 +222,32 @@ static int load_settings(const struct options *o, struct nfqct_settings *s, FILE
 	return ret;
 }
 
+/*
+ * The ruleset: the file named by -r, or, when no -r was given and the
+ * default file does not exist, one that accepts everything (logged).
+ */
+static int load_ruleset(const struct options *o, unsigned int nworkers, struct nfqct_ruleset **rsp,
+			FILE *errs)
+{
+	if (!o->rules_explicit && access(o->rules_path, F_OK) < 0 && errno == ENOENT) {
+		fprintf(errs, "nfqctd: no ruleset at %s: every packet is accepted (and tracked)\n",
+			o->rules_path);
+		*rsp = nfqct_ruleset_accept_all(nworkers);
+		return *rsp ? 0 : -ENOMEM;
+	}
+	return nfqct_ruleset_load(o->rules_path, nworkers, rsp, errs);
+}
+
+static unsigned int queue_count(const struct options *o)
+{
+	return (unsigned int)(o->queue_last - o->queue_first + 1);
+}
+
 static int start_workers(struct daemon *d)
 {
 	char err[256];
 
-	d->nworkers = (unsigned int)(d->opt.queue_last - d->opt.queue_first + 1);
+	d->nworkers = queue_count(&d->opt);
 	d->stats = aligned_alloc(NFQCT_CACHELINE, d->nworkers * sizeof(*d->stats));
 	d->workers = calloc(d->nworkers, sizeof(*d->workers));
 	if (!d->stats || !d->workers) {
@@ -223,6 +261,8 @@ static int start_workers(struct daemon *d)
 			.index = i,
 			.queue_num = (uint16_t)(d->opt.queue_first + i),
 			.settings = &d->settings,
+			.ct = d->ct,
+			.ruleset = &d->ruleset,
 			.stats = &d->stats[i],
 			.stop_fd = d->stop_fd,
 		};
@@ -261,39 +301,146 @@ static void stop_threads(struct daemon *d)
 			nfqct_worker_join(d->workers[i]);
 }
 
-static void reload(struct daemon *d)
+/* Write the stat tree (housekeeping thread, and the main thread at exit). */
+static void publish(void *arg)
 {
-	struct nfqct_settings next;
+	struct daemon *d = arg;
+	struct nfqct_ct_stats extra = { 0 };
+	struct nfqct_stats_view view = {
+		.workers = d->stats,
+		.nworkers = d->nworkers,
+		.housekeeping = &extra,
+	};
+	struct nfqct_settings s;
 
-	log_info("reload: rereading settings");
-	if (load_settings(&d->opt, &next, stderr) < 0) {
-		log_warnx("reload: settings refused, keeping the running ones");
-		return;
-	}
-	nfqct_settings_reload_diff(&d->settings, &next, stderr);
-	/* Workers read only start-up settings so far; later modules take theirs here. */
-	d->settings = next;
-	log_info("reload: done");
+	nfqct_ct_stats_add(&extra, &d->extra_stats[0]);
+	nfqct_ct_stats_add(&extra, &d->extra_stats[1]);
+	pthread_mutex_lock(&d->settings_lock);
+	s = d->settings;
+	pthread_mutex_unlock(&d->settings_lock);
+	/* Errors are logged by the statfile module; the next interval retries. */
+	nfqct_statfile_write(d->statfile, &view, nfqct_ct_count(d->ct), &s);
 }
 
-/* The main thread's loop: signals.  Returns the exit code. */
+/*
+ * Reload settings and ruleset, both or neither: everything is built and
+ * checked aside first.  Errors go to @errs (the log, or a control client).
+ * The new ruleset is published with an RCU pointer swap; the old one is
+ * freed after a grace period, so no packet sees a half-built ruleset.
+ * Main thread only.  Returns 0 or -EINVAL.
+ */
+static int reload(struct daemon *d, FILE *errs)
+{
+	struct nfqct_ruleset *next_rs, *old_rs;
+	struct nfqct_settings next;
+	int bad = 0;
+
+	if (load_settings(&d->opt, &next, errs) < 0)
+		bad = 1;
+	if (load_ruleset(&d->opt, d->nworkers, &next_rs, errs) < 0) {
+		next_rs = NULL;
+		bad = 1;
+	}
+	if (bad) {
+		nfqct_ruleset_free(next_rs);
+		fprintf(errs, "reload: refused; the running ruleset and settings stay\n");
+		return -EINVAL;
+	}
+	nfqct_settings_reload_diff(&d->settings, &next, errs);
+	pthread_mutex_lock(&d->settings_lock);
+	d->settings = next;
+	pthread_mutex_unlock(&d->settings_lock);
+	nfqct_ct_apply_settings(d->ct, &next);
+	nfqct_housekeeping_set_intervals(d->hk, next.gc_interval_ms, next.stat_interval_ms);
+
+	old_rs = rcu_xchg_pointer(&d->ruleset, next_rs);
+	synchronize_rcu();	/* QSBR: goes offline itself while it waits */
+	nfqct_ruleset_free(old_rs);
+	fprintf(errs, "reload: done\n");
+	return 0;
+}
+
+/* Reload with its messages in the log, for SIGHUP. */
+static void reload_logged(struct daemon *d)
+{
+	char *msgs = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&msgs, &len);
+
+	if (!f) {
+		log_warn("reload: cannot buffer messages");
+		return;
+	}
+	reload(d, f);
+	fclose(f);
+	for (char *line = strtok(msgs, "\n"); line; line = strtok(NULL, "\n"))
+		log_warnx("%s", line);
+	free(msgs);
+}
+
+/* Control socket commands; the main thread serves them, RCU online. */
+static int ctl_list(void *arg, FILE *out)
+{
+	struct daemon *d = arg;
+
+	nfqct_ct_dump(d->ct, out, nfqct_now_ms());
+	return 0;
+}
+
+static int ctl_flush(void *arg, FILE *out)
+{
+	struct daemon *d = arg;
+	unsigned int n = nfqct_ct_flush(d->ct, &d->extra_stats[1]);
+
+	fprintf(out, "nfqct: %u connection tracking entries have been deleted.\n", n);
+	return 0;
+}
+
+static int ctl_reload(void *arg, FILE *out)
+{
+	return reload(arg, out) < 0 ? -1 : 0;
+}
+
+static int ctl_rules(void *arg, FILE *out, bool counters)
+{
+	struct daemon *d = arg;
+
+	return nfqct_ruleset_print(rcu_dereference(d->ruleset), out, counters) < 0 ? -1 : 0;
+}
+
+static const struct nfqct_ctl_ops ctl_ops = {
+	.list = ctl_list,
+	.flush = ctl_flush,
+	.reload = ctl_reload,
+	.rules = ctl_rules,
+};
+
+/* The main thread's loop: signals and the control socket.  Returns the exit code. */
 static int main_loop(struct daemon *d)
 {
 	for (;;) {
-		struct pollfd pfd[1] = { { .fd = d->signal_fd, .events = POLLIN } };
+		struct pollfd pfd[2] = {
+			{ .fd = d->signal_fd, .events = POLLIN },
+			{ .fd = d->ctl_fd, .events = POLLIN },
+		};
 		struct signalfd_siginfo si;
 
-		if (poll(pfd, 1, -1) < 0) {
+		rcu_thread_offline();	/* the main thread reads no RCU data while it waits */
+		if (poll(pfd, d->ctl_fd >= 0 ? 2 : 1, -1) < 0) {
+			rcu_thread_online();
 			if (errno == EINTR)
 				continue;
 			log_warn("poll");
 			return EXIT_RUNTIME;
 		}
-		if (read(d->signal_fd, &si, sizeof(si)) != sizeof(si))
+		rcu_thread_online();
+		if (pfd[1].revents & POLLIN)
+			nfqct_ctl_serve_one(d->ctl_fd, &ctl_ops, d);
+		if (!(pfd[0].revents & POLLIN) || read(d->signal_fd, &si, sizeof(si)) != sizeof(si))
 			continue;
 		switch (si.ssi_signo) {
 		case SIGHUP:
-			reload(d);
+			reload_logged(d);
 			break;
 		case SIGTERM:
 		case SIGINT:
@@ -308,32 +455,105 @@ static void cleanup(struct daemon *d)
 	if (d->workers)
 		for (unsigned int i = 0; i < d->nworkers; i++)
 			nfqct_worker_destroy(d->workers[i]);
+	if (d->ctl_fd >= 0)
+		nfqct_ctl_close(d->ctl_fd, d->opt.stat_dir);
+	nfqct_statfile_close(d->statfile);
 	free(d->workers);
 	free(d->stats);
+	free(d->extra_stats);
 	if (d->stop_fd >= 0)
 		close(d->stop_fd);
 	if (d->signal_fd >= 0)
 		close(d->signal_fd);
+	pthread_mutex_destroy(&d->settings_lock);
+}
+
+/* --check: settings and ruleset, every error reported; exit 0 or 1. */
+static int check_only(struct daemon *d)
+{
+	struct nfqct_ruleset *rs = NULL;
+	int bad = 0;
+
+	if (load_settings(&d->opt, &d->settings, stderr) < 0)
+		bad = 1;
+	if (load_ruleset(&d->opt, queue_count(&d->opt), &rs, stderr) < 0)
+		bad = 1;
+	nfqct_ruleset_free(rs);
+	if (bad) {
+		fprintf(stderr, "nfqctd: configuration refused\n");
+		return EXIT_CONFIG;
+	}
+	printf("nfqctd: configuration OK\n");
+	return 0;
+}
+
+/* Everything that can fail for a reason the operator must fix, before any thread. */
+static int setup(struct daemon *d)
+{
+	int ret;
+
+	d->ct = nfqct_ct_create(&d->settings);
+	if (!d->ct) {
+		log_warn("conntrack: cannot create the table");
+		return EXIT_RUNTIME;
+	}
+	d->extra_stats = aligned_alloc(NFQCT_CACHELINE, 2 * sizeof(*d->extra_stats));
+	if (!d->extra_stats)
+		return EXIT_RUNTIME;
+	memset(d->extra_stats, 0, 2 * sizeof(*d->extra_stats));
+	ret = nfqct_statfile_prepare(d->opt.stat_dir);
+	if (ret == 0)
+		ret = nfqct_statfile_open(d->opt.stat_dir, &d->statfile);
+	if (ret < 0) {
+		errno = -ret;
+		log_warn("stat: cannot prepare %s", d->opt.stat_dir);
+		return EXIT_RUNTIME;
+	}
+	d->ctl_fd = nfqct_ctl_listen(d->opt.stat_dir);
+	if (d->ctl_fd < 0) {
+		errno = -d->ctl_fd;
+		log_warn("control socket in %s", d->opt.stat_dir);
+		return d->ctl_fd == -EADDRINUSE ? EXIT_CONFIG : EXIT_RUNTIME;
+	}
+	if (start_workers(d) < 0)
+		return EXIT_RUNTIME;
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	struct daemon d = { .stop_fd = -1, .signal_fd = -1 };
+	struct daemon d = { .stop_fd = -1, .signal_fd = -1, .ctl_fd = -1 };
+	char *msgs = NULL;
+	size_t msglen = 0;
 	sigset_t sigs;
+	FILE *errs;
 	int ret;
 
+	pthread_mutex_init(&d.settings_lock, NULL);
 	ret = parse_options(argc, argv, &d.opt);
 	if (ret)
 		return ret;
+	if (d.opt.check)
+		return check_only(&d);
 	if (load_settings(&d.opt, &d.settings, stderr) < 0) {
 		fprintf(stderr, "nfqctd: bad settings\n");
 		return EXIT_CONFIG;
 	}
-	if (d.opt.check) {
-		printf("nfqctd: settings OK\n");
-		return 0;
-	}
 	log_init("nfqctd", d.opt.foreground, d.opt.verbose);
+
+	/* Messages of the ruleset load go to the log (stderr in the foreground). */
+	errs = open_memstream(&msgs, &msglen);
+	if (!errs)
+		fatal("cannot buffer messages");
+	ret = load_ruleset(&d.opt, queue_count(&d.opt), &d.ruleset, errs);
+	fclose(errs);
+	for (char *line = strtok(msgs, "\n"); line; line = strtok(NULL, "\n"))
+		log_warnx("%s", line);
+	free(msgs);
+	if (ret < 0) {
+		log_warnx("nfqctd: ruleset refused");
+		return EXIT_CONFIG;
+	}
 
 	/* Block the signals everywhere (threads inherit the mask); the main
 	 * thread reads them from a signalfd. */
@@ -352,12 +572,25 @@ int main(int argc, char **argv)
 	}
 
 	rcu_register_thread();
-	if (start_workers(&d) < 0) {
+	ret = setup(&d);
+	if (ret)
+		goto out_rcu;
+	if (!d.opt.foreground && daemon(0, 0) < 0) {
+		log_warn("cannot go to the background");
 		ret = EXIT_RUNTIME;
 		goto out_rcu;
 	}
-	if (!d.opt.foreground && daemon(0, 0) < 0) {
-		log_warn("cannot go to the background");
+	d.hk = nfqct_housekeeping_start(&(struct nfqct_housekeeping_config){
+		.ct = d.ct,
+		.stats = &d.extra_stats[0],
+		.gc_interval_ms = d.settings.gc_interval_ms,
+		.stat_interval_ms = d.settings.stat_interval_ms,
+		.publish = publish,
+		.arg = &d,
+		.stop_fd = d.stop_fd,
+	});
+	if (!d.hk) {
+		log_warn("cannot start the housekeeping thread");
 		ret = EXIT_RUNTIME;
 		goto out_rcu;
 	}
@@ -365,15 +598,24 @@ int main(int argc, char **argv)
 		ret = EXIT_RUNTIME;
 		goto out_stop;
 	}
-	log_info("nfqctd %s ready: queues %u-%u, %u worker%s", PACKAGE_VERSION, d.opt.queue_first,
-		 d.opt.queue_last, d.nworkers, d.nworkers == 1 ? "" : "s");
-	rcu_thread_offline();	/* the main thread reads no RCU data while it waits */
+	log_info("nfqctd %s ready: queues %u-%u, %u worker%s, stat dir %s", PACKAGE_VERSION,
+		 d.opt.queue_first, d.opt.queue_last, d.nworkers, d.nworkers == 1 ? "" : "s",
+		 d.opt.stat_dir);
 	ret = main_loop(&d);
-	rcu_thread_online();
 
 out_stop:
 	stop_threads(&d);
+	nfqct_housekeeping_stop(d.hk);
+	publish(&d);		/* the last figures, after every packet was answered */
 out_rcu:
+	/* Entries and rulesets go through call_rcu: wait for the callbacks
+	 * offline, or the grace periods would wait for us. */
+	rcu_thread_offline();
+	rcu_barrier();
+	rcu_thread_online();
+	if (d.ct)
+		nfqct_ct_destroy(d.ct);
+	nfqct_ruleset_free(d.ruleset);
 	rcu_unregister_thread();
 out:
 	cleanup(&d);

@@ -57,20 +57,57 @@ err_free:
 	return NULL;
 }
 
-/* Judge one packet and queue its verdict. */
+/*
+ * Judge one packet and queue its verdict: the pipeline of DESIGN.md 1.
+ * RCU: called online; the ruleset and any entry stay valid until the
+ * quiescent state after the batch.
+ */
 static void judge(struct nfqct_worker *w, struct nfqct_pkt *pkt, uint64_t now_ms)
 {
+	const struct nfqct_ruleset *rs = rcu_dereference(*w->cfg.ruleset);
 	struct nfqct_ct_stats *st = &w->cfg.stats->ct;
+	struct nfqct_ct_result res = { .ctstate = NFQCT_CTSTATE_INVALID };
+	struct nfqct_raw_verdict raw = { .notrack = false };
+	struct nfqct_filter_verdict fv;
+	bool mark_changed;
 	uint32_t suppressed;
 
-	(void)now_ms;
 	if (nfqct_pkt_parse(pkt) < 0) {
+		/* Not trackable: counted invalid, and judged by the filter table as
+		 * ct state INVALID (the operator's INVALID rule decides). */
 		NFQCT_STAT_INC(st->invalid);
 		if (log_ratelimit_ok(&w->rl_invalid, now_ms, &suppressed))
 			log_debug("queue %u: invalid packet: %s (%u more suppressed)",
 				  w->cfg.queue_num, pkt->invalid_reason, suppressed);
+	} else {
+		nfqct_ruleset_raw(rs, w->cfg.index, pkt, &raw);
+		if (raw.drop) {
+			/* A raw DROP: dropped before conntrack sees it, as in the kernel. */
+			nfqct_queue_verdict(w->q, pkt, false, false, 0);
+			return;
+		}
+		if (raw.set_mark)
+			pkt->mark = raw.mark;
+		if (raw.notrack) {
+			NFQCT_STAT_INC(st->ignore);
+			res.ctstate = NFQCT_CTSTATE_UNTRACKED;
+		} else {
+			nfqct_ct_in(w->cfg.ct, st, pkt, raw.zone, now_ms, &res);
+		}
 	}
-	nfqct_queue_verdict(w->q, pkt, true, false, 0);
+	if (res.drop) {
+		/* The table is full and nothing could be evicted: drop, as the kernel
+		 * does (counted `drop` and logged by the table). */
+		nfqct_queue_verdict(w->q, pkt, false, false, 0);
+		return;
+	}
+	nfqct_ruleset_filter(rs, w->cfg.index, pkt, res.ctstate, &fv);
+	/* A new entry enters the table only when its packet is accepted; a
+	 * failed insert drops the packet (insert_failed), as the kernel's confirm. */
+	if (!nfqct_ct_confirm(w->cfg.ct, st, &res, fv.accept, now_ms))
+		fv.accept = false;
+	mark_changed = raw.set_mark || fv.set_mark;
+	nfqct_queue_verdict(w->q, pkt, fv.accept, mark_changed, fv.set_mark ? fv.mark : pkt->mark);
 }
 
 /* Receive and answer one batch.  Returns packets handled, or -errno. */

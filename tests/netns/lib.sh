@@ -249,9 +249,16 @@ queue_field() {
 
 # stat_sum FILE NAME: a column of a stat file (header of names, %08x lines), summed.
 stat_sum() {
+	# Debian's awk is mawk: no strtonum(), so hex is converted by hand.
 	awk -v name="$2" '
+		function hex(x,   i, v) {
+			x = tolower(x)
+			for (i = 1; i <= length(x); i++)
+				v = v * 16 + index("0123456789abcdef", substr(x, i, 1)) - 1
+			return v
+		}
 		NR == 1 { for (i = 1; i <= NF; i++) if ($i == name) c = i; next }
-		c { s += strtonum("0x" $c) }
+		c { s += hex($c) }
 		END { if (!c) exit 1; printf "%d\n", s }' "$1"
 }
 
