@@ -73,19 +73,20 @@ union ct_proto {
 	} udp;
 };
 
+/* What gc reads (node 0, status, expiry) shares the first cache line. */
 struct nfqct_conn {
 	struct cds_lfht_node node0;	/* original direction */
 	uint8_t dir0;			/* 0: must follow node0 directly */
 	uint8_t lock;			/* per-entry spinlock, see ct_lock() */
 	uint16_t status;		/* CT_*, atomic bit operations */
 	uint32_t mark;			/* ct mark (nothing sets it yet) */
+	uint64_t expires;		/* ms; relative while unconfirmed */
 	struct cds_lfht_node node1;	/* reply direction */
 	uint8_t dir1;			/* 1: must follow node1 directly */
 	uint8_t pad0;
 	uint16_t zone;
 	uint32_t pad1;
 	struct nfqct_tuple tuple;	/* original direction */
-	uint64_t expires;		/* ms; relative while unconfirmed */
 	uint64_t packets[2];
 	uint64_t bytes[2];
 	union ct_proto proto;

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <urcu-qsbr.h>
 
@@ -112,10 +113,29 @@ int main(int argc, char **argv)
 			rcu_quiescent_state();
 	}
 	t1 = now_s();
+	/* let the resize worker finish growing the bucket array, then measure */
+	rcu_thread_offline();
+	sleep(2);
+	rcu_thread_online();
 	after = rss_kib();
 	printf("entries %lu, sizeof(entry) %zu, RSS %+ld KiB, %.1f bytes/entry resident, "
 	       "%.0f ns/insert\n", n, nfqct_ct_entry_size(), after - before,
 	       (after - before) * 1024.0 / n, (t1 - t0) * 1e9 / n);
+
+	/* one full gc sweep with nothing to expire: the cost per entry looked at */
+	{
+		unsigned long calls = 0;
+		double g0 = now_s(), g1;
+
+		do {
+			nfqct_ct_gc(ct, &st, 1000, 10000);
+			rcu_quiescent_state();
+			calls++;
+		} while (calls * 10000 < n + 10000);
+		g1 = now_s();
+		printf("gc: %lu calls of budget 10000, %.1f ns/entry, %.2f ms per call\n", calls,
+		       (g1 - g0) * 1e9 / n, (g1 - g0) * 1e3 / calls);
+	}
 	nfqct_ct_destroy(ct);
 	rcu_thread_offline();
 	rcu_barrier();
