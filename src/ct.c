@@ -431,8 +431,28 @@ static enum ct_verdict ct_track(struct nfqct_conn *e, const struct nfqct_setting
 		struct nfqct_tcp_verdict v = { 0 };
 
 		nfqct_tcp_packet(&e->proto.tcp, pkt, reply, seen_reply, status & CT_ASSURED, s, &v);
-		if (v.action == NFQCT_TCP_INVALID)
+		if (v.action == NFQCT_TCP_INVALID) {
+			/* nf_tcp_handle_invalid(): an out-of-window FIN/RST answering
+			 * one from the other side cuts a long remaining lifetime. */
+			if (v.shrink_timeout && (status & CT_CONFIRMED)) {
+				uint64_t left = conn_expires(e) > now ? conn_expires(e) - now : 0;
+				uint64_t to = (uint64_t)v.timeout_s * 1000u;
+
+				if (left >= 120000u && left > to)
+					__atomic_store_n(&e->expires, now + to, __ATOMIC_RELAXED);
+			}
 			return CT_INVALID;
+		}
+		if (v.action == NFQCT_TCP_IGNORE) {
+			/* Accepted with the entry's state, but neither refreshed nor
+			 * accounted; a reply still marks the entry replied.  A first
+			 * packet cannot be ignored (no state to keep): invalid. */
+			if (first)
+				return CT_INVALID;
+			if (reply && !seen_reply)
+				conn_set(e, CT_SEEN_REPLY);
+			return CT_ACCEPT;
+		}
 		if (v.action == NFQCT_TCP_REOPEN)
 			return CT_REOPEN;
 		if (v.action == NFQCT_TCP_KILL)

@@ -1096,6 +1096,32 @@ static void test_tcp_rst_kill(void)
 	ct_done(ct);
 }
 
+/* A retransmitted SYN is IGNORE for the tracker: the packet passes with the
+ * entry's state, but is neither accounted nor refreshes the timeout. */
+static void test_tcp_ignore_not_accounted(void)
+{
+	struct nfqct_ct_stats st = { 0 };
+	struct nfqct_ct *ct = ct_new_table();
+	struct tcp_buf b;
+	struct nfqct_pkt p;
+	struct nfqct_ct_result r;
+	unsigned int n;
+
+	p = pkt_tcp(&b, "198.18.0.2", "198.18.1.2", 40002, 82, 1000, 0, TH_SYN);
+	track(ct, &st, &p, 0, T0);
+	p = pkt_tcp(&b, "198.18.0.2", "198.18.1.2", 40002, 82, 1000, 0, TH_SYN);
+	r = track(ct, &st, &p, 0, T0 + 30000);
+	CU_ASSERT_EQUAL(r.ctstate, NFQCT_CTSTATE_NEW);
+	CU_ASSERT_EQUAL(info_of(r.conn).packets[0], 1);
+	CU_ASSERT_EQUAL(info_of(r.conn).bytes[0], 40);
+	/* not refreshed: 120 s from T0, so 90 s left at T0 + 30 s */
+	CU_ASSERT_STRING_EQUAL(dump_str(ct, T0 + 30000, &n),
+		"tcp      6 90 SYN_SENT src=198.18.0.2 dst=198.18.1.2 sport=40002 dport=82 packets=1 bytes=40 "
+		"[UNREPLIED] src=198.18.1.2 dst=198.18.0.2 sport=82 dport=40002 packets=0 bytes=0 "
+		"mark=0 use=1\n");
+	ct_done(ct);
+}
+
 static void test_tcp_no_clash_resolution(void)
 {
 	struct nfqct_ct_stats st = { 0 };
@@ -1142,6 +1168,7 @@ int main(void)
 #if CT_TEST_REAL_TCP
 		{ "tcp handshake and dump", test_tcp_handshake_dump },
 		{ "tcp rst kill", test_tcp_rst_kill },
+		{ "tcp ignored SYN retransmission not accounted", test_tcp_ignore_not_accounted },
 		{ "tcp no clash resolution", test_tcp_no_clash_resolution },
 #endif
 	};
