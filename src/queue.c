@@ -20,6 +20,9 @@
 /* Room for a packet message's attributes besides the payload. */
 #define NFQCT_MSG_OVERHEAD 1024
 
+/* Config and single verdict messages are a few dozen bytes. */
+#define NFQCT_CFG_MSG_SIZE 512
+
 struct verdict_run {
 	bool open;
 	bool accept;
@@ -73,7 +76,7 @@ static void put_flags(struct nlmsghdr *nlh, const struct nfqct_settings *s)
 static void repeat_early_packet(struct nfqct_queue *q, const struct nlmsghdr *pkt_nlh)
 {
 	struct nlattr *attr[NFQA_MAX + 1] = { NULL };
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	char buf[NFQCT_CFG_MSG_SIZE] = { 0 };	/* libmnl leaves attribute padding unset */
 	struct nfqnl_msg_packet_hdr *ph;
 	struct nlmsghdr *nlh;
 
@@ -122,7 +125,7 @@ static int config_and_ack(struct nfqct_queue *q, struct nlmsghdr *nlh)
 struct nfqct_queue *nfqct_queue_open(uint16_t num, const struct nfqct_settings *s,
 				     struct nfqct_queue_stats *st, char *err, size_t errlen)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	char buf[NFQCT_CFG_MSG_SIZE] = { 0 };	/* libmnl leaves attribute padding unset */
 	struct nfqct_queue *q;
 	struct nlmsghdr *nlh;
 	int rcvbuf = (int)s->rcvbuf;
@@ -209,7 +212,7 @@ err_free:
 
 void nfqct_queue_close(struct nfqct_queue *q)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	char buf[NFQCT_CFG_MSG_SIZE] = { 0 };	/* libmnl leaves attribute padding unset */
 	struct nlmsghdr *nlh;
 
 	if (!q)
@@ -231,7 +234,7 @@ void nfqct_queue_close(struct nfqct_queue *q)
 
 int nfqct_queue_stop_intake(struct nfqct_queue *q)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	char buf[NFQCT_CFG_MSG_SIZE] = { 0 };	/* libmnl leaves attribute padding unset */
 	struct nlmsghdr *nlh;
 
 	/* No ack requested: packets may be arriving on this socket, and the
