@@ -64,8 +64,9 @@ struct daemon {
 	struct nfqct_worker **workers;
 	/* Conntrack counters of the threads that are not workers, one block
 	 * per writer: [0] housekeeping (expiry), [1] main thread (flush).
-	 * They are added into the stat file's first line. */
-	struct nfqct_ct_stats *extra_stats;
+	 * They are added into the stat file's first line.  Whole aligned
+	 * blocks, so each writer has its own cache lines. */
+	struct nfqct_worker_stats *extra_stats;
 	struct nfqct_housekeeping *hk;
 	struct nfqct_statfile *statfile;
 	int ctl_fd;
@@ -313,8 +314,8 @@ static void publish(void *arg)
 	};
 	struct nfqct_settings s;
 
-	nfqct_ct_stats_add(&extra, &d->extra_stats[0]);
-	nfqct_ct_stats_add(&extra, &d->extra_stats[1]);
+	nfqct_ct_stats_add(&extra, &d->extra_stats[0].ct);
+	nfqct_ct_stats_add(&extra, &d->extra_stats[1].ct);
 	pthread_mutex_lock(&d->settings_lock);
 	s = d->settings;
 	pthread_mutex_unlock(&d->settings_lock);
@@ -390,7 +391,7 @@ static int ctl_list(void *arg, FILE *out)
 static int ctl_flush(void *arg, FILE *out)
 {
 	struct daemon *d = arg;
-	unsigned int n = nfqct_ct_flush(d->ct, &d->extra_stats[1]);
+	unsigned int n = nfqct_ct_flush(d->ct, &d->extra_stats[1].ct);
 
 	fprintf(out, "nfqct: %u connection tracking entries have been deleted.\n", n);
 	return 0;
@@ -582,7 +583,7 @@ int main(int argc, char **argv)
 	}
 	d.hk = nfqct_housekeeping_start(&(struct nfqct_housekeeping_config){
 		.ct = d.ct,
-		.stats = &d.extra_stats[0],
+		.stats = &d.extra_stats[0].ct,
 		.gc_interval_ms = d.settings.gc_interval_ms,
 		.stat_interval_ms = d.settings.stat_interval_ms,
 		.publish = publish,
