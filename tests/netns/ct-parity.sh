@@ -247,7 +247,7 @@ for t in kernel nfqct; do
 	assert_eq "$t ICMP echo entries" 2 "$(grep -cE '^(icmp 1|icmpv6 58) src=.* type=(8|128) code=0 ' "$f")"
 done
 
-for pid in ${HELD[@]+"${HELD[@]}"}; do kill "$pid" 2>/dev/null; done
+for pid in ${HELD[@]+"${HELD[@]}"}; do kill "$pid" 2>/dev/null; { wait "$pid"; } 2>/dev/null; done
 nfqctd_stop
 assert_eq "nfqctd exit status" 0 "$?"
 assert_eq "daemon: packets dropped" 0 "$(log_sum dropped)"
