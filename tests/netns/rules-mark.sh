@@ -9,6 +9,8 @@
 #   7003  the kernel marks 0x40 before the queue (nft     -> mark 0x41 (the queued mark is
 #         prerouting); filter -m mark --mark 0x40 XORs 1)     read and matched)
 #   7004  the kernel marks 0x40; no MARK rule             -> mark 0x40 (kept as it came)
+#   7005  raw MARK --set-mark 0x9 only                    -> mark 0x9 (a raw-table mark alone
+#                                                             goes out too)
 # Every count is exact, in packets and bytes (IPv4 44, IPv6 64 bytes a datagram), and every
 # port's packets all leave with the one expected mark.
 . "$(dirname "$0")/lib.sh"
@@ -17,8 +19,8 @@ topo_create
 kernel_rules router --queues 0 || { fail "kernel rules"; exit 1; }
 
 N=5
-PORTS="7000 7001 7002 7003 7004"
-declare -A WANT=([7000]=0x7 [7001]=0x0 [7002]=0x105 [7003]=0x41 [7004]=0x40)
+PORTS="7000 7001 7002 7003 7004 7005"
+declare -A WANT=([7000]=0x7 [7001]=0x0 [7002]=0x105 [7003]=0x41 [7004]=0x40 [7005]=0x9)
 {
 	echo 'table inet nfqcttest {'
 	for p in $PORTS; do
@@ -47,6 +49,7 @@ nft_count() {
 cat >"$TMP_DIR/mark.rules" <<'EOF'
 *raw
 -A PREROUTING -p udp --dport 7002 -j MARK --set-mark 0x5
+-A PREROUTING -p udp --dport 7005 -j MARK --set-mark 0x9
 COMMIT
 *filter
 -A FORWARD -p udp --dport 7000 -j MARK --set-mark 0x7
@@ -73,7 +76,7 @@ for p in $PORTS; do
 	done
 done
 for i in $(seq 30); do
-	[ "$(nft_count all7004)" = "$((2 * N)):$((N * 44 + N * 64))" ] && break
+	[ "$(nft_count all7005)" = "$((2 * N)):$((N * 44 + N * 64))" ] && break
 	sleep 0.1
 done
 in_router nft list table inet nfqcttest | grep counter | sed 's/^/    nft: /'
