@@ -5,7 +5,7 @@
 # nfqct.stat_update=inplace the files are rewritten in place, so lnstat, which keeps them open
 # and rewinds, sees new values: while a bounded ping flood crosses the router, a later sample
 # of `lnstat -f nf_conntrack -c 3 -i 1` shows a non-zero found/s rate, and
-# `lnstat -f nfqct_queue` a non-zero rx_packets/s rate.
+# `lnstat -f nfqct_queue` a non-zero rx_packets/s rate; so does `nfqct stat -i 1 -c 2`.
 . "$(dirname "$0")/lib.sh"
 require_root_netns ping unshare mount lnstat
 topo_create
@@ -47,7 +47,21 @@ for i in $(seq 50); do
 done
 
 # lnstat's first sample may straddle the start; the later ones must see the flood.
+# Meanwhile nfqct's own rates (it rereads the files, any update mode) see it too.
+timeout 20 "$NFQCT" -s "$STATDIR" stat -i 1 -c 2 --json >"$TMP_DIR/rates.json" 2>&1 &
+rates=$!
+PIDS+=("$rates")
 in_lnstat -f nf_conntrack -c 3 -i 1 >"$TMP_DIR/lnstat.ct" 2>&1
+wait "$rates"
+assert_eq "nfqct stat -i 1 -c 2 --json exit status" 0 "$?"
+assert_eq "nfqct stat -i 1 -c 2: samples with found/s > 0 and no drops" 2 "$(python3 -c '
+import json, sys
+n = 0
+for line in open(sys.argv[1]):
+    r = json.loads(line)["rates"]
+    if r["nf_conntrack"]["found"] > 0 and r["nfqct_queue"]["rx_packets"] > 0 and r["nfqct_queue"]["dropped"] == 0:
+        n += 1
+print(n)' "$TMP_DIR/rates.json")"
 sed 's/^/    lnstat: /' "$TMP_DIR/lnstat.ct"
 assert_eq "lnstat -f nf_conntrack: samples" 3 "$(grep -cE '^ *[0-9]+\|' "$TMP_DIR/lnstat.ct")"
 found=$(lnstat_col "$TMP_DIR/lnstat.ct" "$STATDIR/net/stat/nf_conntrack" found | tail -n +2)
