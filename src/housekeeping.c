@@ -32,24 +32,31 @@ static unsigned int gc_budget(struct nfqct_housekeeping *hk, uint32_t gc_ms)
 static void *housekeeping_main(void *arg)
 {
 	struct nfqct_housekeeping *hk = arg;
-	uint64_t next_stat = 0;
+	/* Deadlines; a job that does not exist is never due. */
+	uint64_t next_gc = hk->cfg.ct ? 0 : UINT64_MAX;
+	uint64_t next_stat = hk->cfg.publish ? 0 : UINT64_MAX;
 
 	rcu_register_thread();
 	for (;;) {
 		uint32_t gc_ms = __atomic_load_n(&hk->gc_ms, __ATOMIC_RELAXED);
 		uint32_t stat_ms = __atomic_load_n(&hk->stat_ms, __ATOMIC_RELAXED);
 		struct pollfd pfd = { .fd = hk->cfg.stop_fd, .events = POLLIN };
-		uint64_t now = nfqct_now_ms();
+		uint64_t now = nfqct_now_ms(), next;
 		int ret;
 
-		if (hk->cfg.ct)
+		if (now >= next_gc) {
 			nfqct_ct_gc(hk->cfg.ct, hk->cfg.stats, now, gc_budget(hk, gc_ms));
-		if (hk->cfg.publish && now >= next_stat) {
+			next_gc = now + gc_ms;
+		}
+		if (now >= next_stat) {
 			hk->cfg.publish(hk->cfg.arg);
 			next_stat = now + stat_ms;
 		}
+		/* Sleep until whichever of the two is due first. */
+		next = next_gc < next_stat ? next_gc : next_stat;
+		now = nfqct_now_ms();
 		rcu_thread_offline();
-		ret = poll(&pfd, 1, (int)gc_ms);
+		ret = poll(&pfd, 1, next == UINT64_MAX ? -1 : next > now ? (int)(next - now) : 0);
 		rcu_thread_online();
 		if (ret > 0)
 			break;
