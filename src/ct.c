@@ -1161,6 +1161,11 @@ unsigned int nfqct_ct_gc(struct nfqct_ct *ct, struct nfqct_ct_stats *st, uint64_
 	return expired;
 }
 
+bool nfqct_ct_gc_sweeping(const struct nfqct_ct *ct)
+{
+	return ct->gc_cursor != NULL;
+}
+
 unsigned int nfqct_ct_flush(struct nfqct_ct *ct, struct nfqct_ct_stats *st)
 {
 	struct cds_lfht_iter it;

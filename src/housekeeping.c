@@ -12,6 +12,11 @@
 #include "nfqct/log.h"
 
 #define GC_MIN_BUDGET 1024
+/* A new sweep of the whole table starts at most this often, and each sweep
+ * is given the budget to finish within it: an expired entry is removed
+ * within about twice this, and an idle daemon does not walk an empty
+ * table's buckets on every tick. */
+#define GC_SWEEP_MS 500
 
 struct nfqct_housekeeping {
 	struct nfqct_housekeeping_config cfg;
@@ -19,12 +24,12 @@ struct nfqct_housekeeping {
 	pthread_t thread;
 };
 
-/* Enough entries per tick to look at the whole table about once a second. */
+/* Enough entries per tick to finish a sweep within GC_SWEEP_MS. */
 static unsigned int gc_budget(struct nfqct_housekeeping *hk, uint32_t gc_ms)
 {
 	uint64_t count = hk->cfg.ct ? nfqct_ct_count(hk->cfg.ct) : 0;
-	uint64_t ticks_per_s = gc_ms >= 1000 ? 1 : 1000 / gc_ms;
-	uint64_t budget = count / ticks_per_s + 1;
+	uint64_t ticks = gc_ms >= GC_SWEEP_MS ? 1 : GC_SWEEP_MS / gc_ms;
+	uint64_t budget = count / ticks + 1;
 
 	return budget < GC_MIN_BUDGET ? GC_MIN_BUDGET : (unsigned int)budget;
 }
@@ -33,7 +38,7 @@ static void *housekeeping_main(void *arg)
 {
 	struct nfqct_housekeeping *hk = arg;
 	/* Deadlines; a job that does not exist is never due. */
-	uint64_t next_gc = hk->cfg.ct ? 0 : UINT64_MAX;
+	uint64_t next_gc = hk->cfg.ct ? 0 : UINT64_MAX, next_sweep = 0;
 	uint64_t next_stat = hk->cfg.publish ? 0 : UINT64_MAX;
 
 	rcu_register_thread();
@@ -45,7 +50,13 @@ static void *housekeeping_main(void *arg)
 		int ret;
 
 		if (now >= next_gc) {
-			nfqct_ct_gc(hk->cfg.ct, hk->cfg.stats, now, gc_budget(hk, gc_ms));
+			bool sweeping = nfqct_ct_gc_sweeping(hk->cfg.ct);
+
+			if (sweeping || now >= next_sweep) {
+				if (!sweeping)
+					next_sweep = now + GC_SWEEP_MS;
+				nfqct_ct_gc(hk->cfg.ct, hk->cfg.stats, now, gc_budget(hk, gc_ms));
+			}
 			next_gc = now + gc_ms;
 		}
 		if (now >= next_stat) {

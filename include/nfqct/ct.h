@@ -180,6 +180,11 @@ uint32_t nfqct_ct_count(const struct nfqct_ct *ct);
 unsigned int nfqct_ct_gc(struct nfqct_ct *ct, struct nfqct_ct_stats *st, uint64_t now_ms,
 			 unsigned int budget);
 
+/* nfqct_ct_gc_sweeping - true while a sweep is under way (the last
+ * nfqct_ct_gc() stopped on its budget); false once it reached the end.
+ * The gc thread only. */
+bool nfqct_ct_gc_sweeping(const struct nfqct_ct *ct);
+
 /*
  * nfqct_ct_dump - print every live entry, one line each, in the format of
  * `conntrack -L` (libnetfilter_conntrack's default output): protocol name

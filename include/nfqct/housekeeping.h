@@ -3,11 +3,12 @@
  * counters.
  *
  * Every nfqct.gc_interval_ms it runs one step of nfqct_ct_gc() with a
- * budget sized so that the whole table is looked at about once a second
- * (an entry disappears within a second of its timeout whatever the table's
- * size); every nfqct.stat_interval_ms it calls the publish callback (the
- * daemon writes the stat tree there).  It is a QSBR reader, offline while
- * it sleeps.  Its own counters (`delete` from expiry) are in @stats.
+ * budget sized so that a sweep of the whole table ends within 500 ms, and
+ * it starts a new sweep at most every 500 ms: an entry disappears within
+ * about a second of its timeout whatever the table's size, and an idle
+ * table is not walked on every tick.  Every nfqct.stat_interval_ms it
+ * calls the publish callback (the daemon writes the stat tree there).  It
+ * is a QSBR reader, offline while it sleeps.  Its own counters (`delete` from expiry) are in @stats.
  */
 #ifndef NFQCT_HOUSEKEEPING_H
 #define NFQCT_HOUSEKEEPING_H
