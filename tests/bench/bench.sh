@@ -367,6 +367,9 @@ bench_reload() {
 		timeout 60 "$NFQCT" -s "$STATDIR" reload >"$TMP_DIR/reload.out" 2>&1 ||
 			{ fail "nfqct reload"; cat "$TMP_DIR/reload.out" >&2; }
 		t1=$(now_ms); echo $((t1 - t0)) >>"$TMP_DIR/rl.n"
+		# the swap happened: the running ruleset has every rule (and the 2 of bench.rules)
+		assert_eq "rules running after reload $i" $((n + 2)) \
+			"$("$NFQCT" -s "$STATDIR" rules | grep -c '^-A')"
 		cp "$RULES" "$live"
 		timeout 60 "$NFQCT" -s "$STATDIR" reload >/dev/null 2>&1 || fail "nfqct reload back"
 		sleep 0.5
