@@ -16,6 +16,9 @@
 #   pps      udp_blast -> udp_sink, 18-byte datagrams, FLOWS flows, 1 and 2 queues
 #   cps      tcp_cps: CONC concurrent short connections (connect, 1 byte each way, close),
 #            IPv4 and IPv6, 2 queues
+#   (The kernel's --queue-balance hashes addresses and protocol, not ports: the client has
+#   FLOWS extra addresses, and the flows and connections use them in turn, so that they
+#   spread over the queues.  How they spread is shown per nfqctd run: "split".)
 #   bulk     iperf3, one TCP stream, 2 queues (GSO super-packets go through the queue whole)
 #   rr       tcp_cps -R: one connection, 1-byte ping-pong; p50 and p99 round trip, 2 queues
 #   table    bench_ct: the connection table alone, no netlink
@@ -142,10 +145,21 @@ nfqctd_up() {
 	nfqctd_start -q "$qspec" -r "$rules" "${NFQCTD_OPTS[@]}"
 }
 
-# Stops the daemon; sets NFQ_ENOBUFS from its last stat file.
+# Stops the daemon; sets NFQ_ENOBUFS from its last stat file, and NFQ_SPLIT: packets
+# received per queue, "a/b".
 nfqctd_down() {
 	nfqctd_stop || fail "nfqctd exit status $?"
 	NFQ_ENOBUFS=$(stat_sum "$STATDIR/net/stat/nfqct_queue" enobufs 2>/dev/null || echo "?")
+	NFQ_SPLIT=$(awk '
+		function hex(x,   i, v) {
+			x = tolower(x)
+			for (i = 1; i <= length(x); i++)
+				v = v * 16 + index("0123456789abcdef", substr(x, i, 1)) - 1
+			return v
+		}
+		NR == 1 { for (i = 1; i <= NF; i++) if ($i == "rx_packets") c = i; next }
+		c { s = s (s == "" ? "" : "/") hex($c) }
+		END { print s }' "$STATDIR/net/stat/nfqct_queue" 2>/dev/null)
 }
 
 # ---- workloads: each sets R=(figure...) ----
@@ -159,8 +173,8 @@ w_pps() {
 	PIDS+=("$pid")
 	R=(0)
 	wait_listen "$NS_S" udp $port || return
-	timeout $((DURATION + 10)) ip netns exec "$NS_C" "$BIN/udp_blast" -d "$S4" -p $port \
-		-n "$FLOWS" -t "$DURATION" >"$TMP_DIR/blast.out" || fail "udp_blast"
+	timeout $((DURATION + 10)) ip netns exec "$NS_C" "$BIN/udp_blast" -d "$S4" -a "$SRC4" \
+		-p $port -n "$FLOWS" -t "$DURATION" >"$TMP_DIR/blast.out" || fail "udp_blast"
 	wait "$pid" || fail "udp_sink status $?"
 	R=("$(kv pps <"$out")")
 	d=$(kv sink_drops <"$out")
@@ -169,16 +183,16 @@ w_pps() {
 
 # cps FAMILY: completed short connections per second.
 w_cps() {
-	local fam=$1 addr=$S4 port=9001 pid out=$TMP_DIR/cps.out e
-	[ "$fam" = 6 ] && { addr=$S6; port=9002; }
+	local fam=$1 addr=$S4 src=$SRC4 port=9001 pid out=$TMP_DIR/cps.out e
+	[ "$fam" = 6 ] && { addr=$S6; src=$SRC6; port=9002; }
 	timeout $((DURATION + 20)) ip netns exec "$NS_S" "$BIN/tcp_cps" -S -l "$addr" -p $port \
 		-t $((DURATION + 15)) &
 	pid=$!
 	PIDS+=("$pid")
 	R=(0)
 	wait_listen "$NS_S" tcp $port || return
-	timeout $((DURATION + 10)) ip netns exec "$NS_C" "$BIN/tcp_cps" -c "$addr" -p $port \
-		-k "$CONC" -t "$DURATION" >"$out" || fail "tcp_cps client"
+	timeout $((DURATION + 10)) ip netns exec "$NS_C" "$BIN/tcp_cps" -c "$addr" -a "$src" \
+		-p $port -k "$CONC" -t "$DURATION" >"$out" || fail "tcp_cps client"
 	kill -TERM "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	R=("$(kv cps <"$out")")
@@ -265,6 +279,7 @@ measure() {
 			read -r qd ud < <(queue_drops "$nq")
 			nfqctd_down
 			nqd=$((nqd + qd)); nud=$((nud + ud)); neno=$((neno + ${NFQ_ENOBUFS/\?/0}))
+			[ "$nq" -gt 1 ] && note "  nfqctd: packets per queue (split) $NFQ_SPLIT"
 			for j in "${!labels[@]}"; do echo "${R[j]:-0}" >>"$TMP_DIR/fig.n.$j"; done
 		fi
 	done
@@ -306,8 +321,8 @@ load_start() {
 		-t $((secs + 5)) >"$TMP_DIR/load.sink" &
 	LOAD_PIDS=($!)
 	wait_listen "$NS_S" udp 9004 || return 1
-	timeout $((secs + 5)) ip netns exec "$NS_C" "$BIN/udp_blast" -d "$S4" -p 9004 -n "$FLOWS" \
-		-b 1 -r "$RELOAD_PPS" -t "$secs" >/dev/null &
+	timeout $((secs + 5)) ip netns exec "$NS_C" "$BIN/udp_blast" -d "$S4" -a "$SRC4" -p 9004 \
+		-n "$FLOWS" -b 1 -r "$RELOAD_PPS" -t "$secs" >/dev/null &
 	LOAD_PIDS+=($!)
 	PIDS+=("${LOAD_PIDS[@]}")
 }
@@ -388,6 +403,14 @@ START=$(date +%s)
 topo_create
 # Room for tcp_cps: every client port usable (TIME_WAIT stays on the server's side).
 in_client sysctl -qw net.ipv4.ip_local_port_range="1024 65535" >/dev/null
+# The client's extra source addresses, one per flow (see the header).
+SRC4= SRC6=
+for i in $(seq 0 $((FLOWS - 1))); do
+	in_client ip addr add "198.18.0.$((10 + i))/24" dev c0
+	in_client ip -6 addr add "2001:db8::$(printf %x $((16 + i)))/64" dev c0 nodad
+	SRC4=$SRC4${SRC4:+,}198.18.0.$((10 + i))
+	SRC6=$SRC6${SRC6:+,}2001:db8::$(printf %x $((16 + i)))
+done
 note "RUNS=$RUNS DURATION=${DURATION}s ONLY=$ONLY; $(nproc) CPUs, kernel $(uname -r)"
 
 wants pps && measure 1 w_pps "UDP pps, 1 queue"

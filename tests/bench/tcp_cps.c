@@ -6,9 +6,11 @@
  *	    server: accept; answer every byte received with one byte; after a
  *	    'c' byte, close (the server closes first, so TIME_WAIT stays on its
  *	    side and the client's ports are free again at once).
- *	tcp_cps -c ADDR [-p PORT] [-k CONCURRENT] [-t SECONDS]
+ *	tcp_cps -c ADDR [-a SRC[,SRC...]] [-p PORT] [-k CONCURRENT] [-t SECONDS]
  *	    connections: keep K connections in flight; each connects, sends 'c',
- *	    reads the 1-byte reply and closes.  Prints
+ *	    reads the 1-byte reply and closes.  -a: connection i binds to source
+ *	    address i modulo the list's length (--queue-balance hashes addresses,
+ *	    not ports, so only this spreads connections over queues).  Prints
  *	    "completed=N seconds=T cps=X errors=E".
  *	tcp_cps -R -c ADDR [-p PORT] [-t SECONDS]
  *	    latency: one connection, 1-byte ping-pong ('p') back to back for T
@@ -32,6 +34,7 @@
 #include <unistd.h>
 
 #define MAX_CONC	1024
+#define MAX_SRC		64
 
 static volatile sig_atomic_t stop;
 
@@ -149,14 +152,33 @@ struct conn {
 	int connected;
 };
 
+/* Source addresses for -a, used round-robin. */
+static struct sockaddr_storage src[MAX_SRC];
+static socklen_t srclen[MAX_SRC];
+static unsigned int nsrc, next_src;
+
 static int conn_start(int ep, struct conn *c, const struct sockaddr_storage *ss, socklen_t len)
 {
 	struct epoll_event ev;
+	int one = 1;
 
 	c->fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	if (c->fd < 0)
 		return -errno;
 	c->connected = 0;
+	if (nsrc) {
+		unsigned int i = next_src++ % nsrc;
+
+		/* the port is chosen at connect(), per destination, not at bind() */
+		setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+		if (bind(c->fd, (const struct sockaddr *)&src[i], srclen[i]) < 0) {
+			int e = errno;
+
+			close(c->fd);
+			c->fd = -1;
+			return -e;
+		}
+	}
 	if (connect(c->fd, (const struct sockaddr *)ss, len) < 0 && errno != EINPROGRESS) {
 		int e = errno;
 
@@ -293,6 +315,7 @@ static int client_rr(const struct sockaddr_storage *ss, socklen_t len, double se
 int main(int argc, char **argv)
 {
 	const char *addr = NULL;
+	char *srcs = NULL, *save = NULL;
 	unsigned int port = 9001, conc = 16;
 	double secs = 3;
 	int mode = 0, opt;	/* 'S' server, 'c' client (-R: latency) */
@@ -301,12 +324,13 @@ int main(int argc, char **argv)
 	socklen_t len;
 	struct sigaction sa = { .sa_handler = on_signal };
 
-	while ((opt = getopt(argc, argv, "Sl:c:Rp:k:t:h")) != -1) {
+	while ((opt = getopt(argc, argv, "Sl:c:Ra:p:k:t:h")) != -1) {
 		switch (opt) {
 		case 'S': mode = 'S'; break;
 		case 'l': addr = optarg; break;
 		case 'c': addr = optarg; if (!mode) mode = 'c'; break;
 		case 'R': rr = true; break;
+		case 'a': srcs = optarg; break;
 		case 'p': port = (unsigned int)strtoul(optarg, NULL, 10); break;
 		case 'k': conc = (unsigned int)strtoul(optarg, NULL, 10); break;
 		case 't': secs = strtod(optarg, NULL); break;
@@ -319,6 +343,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tcp_cps: bad address '%s'\n", addr);
 		return 2;
 	}
+	for (char *a = srcs ? strtok_r(srcs, ",", &save) : NULL; a && nsrc < MAX_SRC;
+	     a = strtok_r(NULL, ",", &save), nsrc++) {
+		if (parse_addr(a, 0, &src[nsrc], &srclen[nsrc]) < 0 ||
+		    src[nsrc].ss_family != ss.ss_family) {
+			fprintf(stderr, "tcp_cps: bad source address '%s'\n", a);
+			return 2;
+		}
+	}
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
@@ -328,7 +360,7 @@ int main(int argc, char **argv)
 
 usage:
 	fprintf(stderr, "usage: tcp_cps -S -l ADDR [-p PORT] [-t MAX_SECONDS]\n"
-		"       tcp_cps -c ADDR [-p PORT] [-k CONCURRENT] [-t SECONDS]\n"
+		"       tcp_cps -c ADDR [-a SRC[,SRC...]] [-p PORT] [-k CONCURRENT] [-t SECONDS]\n"
 		"       tcp_cps -R -c ADDR [-p PORT] [-t SECONDS]\n");
 	return 2;
 }

@@ -1,10 +1,13 @@
 /*
  * udp_blast.c - send small UDP datagrams as fast as possible for a fixed
- * time, over N flows (one connected socket each, so N distinct source
- * ports: --queue-balance spreads them over the queues).
+ * time, over N flows (one connected socket each, N distinct source ports).
  *
- *	udp_blast -d ADDR [-p PORT] [-n FLOWS] [-t SECONDS] [-s BYTES] [-b BATCH]
- *		  [-r PPS]
+ *	udp_blast -d ADDR [-a SRC[,SRC...]] [-p PORT] [-n FLOWS] [-t SECONDS]
+ *		  [-s BYTES] [-b BATCH] [-r PPS]
+ *
+ * -a binds flow i to source address i modulo the list's length.  The
+ * kernel's --queue-balance hashes addresses and protocol only, not ports:
+ * flows reach different queues only from different addresses.
  *
  * Defaults: port 9000, 8 flows, 3 s, 18-byte payloads (a 64-byte Ethernet
  * frame over IPv4), batches of 32 datagrams per sendmmsg(), no rate limit
@@ -23,6 +26,7 @@
 
 #define MAX_FLOWS	256
 #define MAX_BATCH	256
+#define MAX_SRC		64
 
 static double now_s(void)
 {
@@ -57,6 +61,10 @@ static int parse_addr(const char *s, unsigned int port, struct sockaddr_storage 
 int main(int argc, char **argv)
 {
 	const char *dst = NULL;
+	char *srcs = NULL, *save = NULL;
+	struct sockaddr_storage src[MAX_SRC];
+	socklen_t srclen[MAX_SRC];
+	unsigned int nsrc = 0;
 	unsigned int port = 9000, flows = 8, batch = 32, size = 18;
 	double seconds = 3, rate = 0, t0, t1, now;
 	struct sockaddr_storage ss;
@@ -69,9 +77,10 @@ int main(int argc, char **argv)
 	unsigned int i, f;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "d:p:n:t:s:b:r:h")) != -1) {
+	while ((opt = getopt(argc, argv, "d:a:p:n:t:s:b:r:h")) != -1) {
 		switch (opt) {
 		case 'd': dst = optarg; break;
+		case 'a': srcs = optarg; break;
 		case 'p': port = (unsigned int)strtoul(optarg, NULL, 10); break;
 		case 'n': flows = (unsigned int)strtoul(optarg, NULL, 10); break;
 		case 't': seconds = strtod(optarg, NULL); break;
@@ -88,8 +97,21 @@ int main(int argc, char **argv)
 		fprintf(stderr, "udp_blast: bad address '%s'\n", dst);
 		return 2;
 	}
+	for (char *a = srcs ? strtok_r(srcs, ",", &save) : NULL; a && nsrc < MAX_SRC;
+	     a = strtok_r(NULL, ",", &save), nsrc++) {
+		if (parse_addr(a, 0, &src[nsrc], &srclen[nsrc]) < 0 ||
+		    src[nsrc].ss_family != ss.ss_family) {
+			fprintf(stderr, "udp_blast: bad source address '%s'\n", a);
+			return 2;
+		}
+	}
 	for (f = 0; f < flows; f++) {
 		fds[f] = socket(ss.ss_family, SOCK_DGRAM, 0);
+		if (fds[f] >= 0 && nsrc &&
+		    bind(fds[f], (struct sockaddr *)&src[f % nsrc], srclen[f % nsrc]) < 0) {
+			perror("udp_blast: bind");
+			return 1;
+		}
 		if (fds[f] < 0 || connect(fds[f], (struct sockaddr *)&ss, sslen) < 0) {
 			perror("udp_blast: socket");
 			return 1;
@@ -134,7 +156,7 @@ int main(int argc, char **argv)
 	return 0;
 
 usage:
-	fprintf(stderr, "usage: udp_blast -d ADDR [-p PORT] [-n FLOWS] [-t SECONDS] [-s BYTES] "
-		"[-b BATCH] [-r PPS]\n");
+	fprintf(stderr, "usage: udp_blast -d ADDR [-a SRC[,SRC...]] [-p PORT] [-n FLOWS] "
+		"[-t SECONDS] [-s BYTES] [-b BATCH] [-r PPS]\n");
 	return 2;
 }
