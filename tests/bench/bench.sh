@@ -53,6 +53,17 @@ done
 
 wants() { case ",$ONLY," in *",$1,"*) return 0 ;; esac; return 1; }
 
+# reap PID: wait for a background process and drop it from lib.sh's clean-up list, so
+# that the EXIT trap never signals a PID the system has given to someone else since.
+reap() {
+	local p keep=()
+	wait "$1" 2>/dev/null
+	local rc=$?
+	for p in ${PIDS[@]+"${PIDS[@]}"}; do [ "$p" = "$1" ] || keep+=("$p"); done
+	PIDS=(${keep[@]+"${keep[@]}"})
+	return "$rc"
+}
+
 # kv KEY: the value of KEY=VALUE in the tools' one-line reports on stdin.
 kv() { tr ' ' '\n' | awk -F= -v k="$1" '$1 == k { print $2; exit }'; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
@@ -129,7 +140,7 @@ minimal_stop() {
 	for pid in "${MIN_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
 	for pid in "${MIN_PIDS[@]}"; do
 		timeout 5 tail --pid="$pid" -f /dev/null 2>/dev/null || kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
+		reap "$pid"
 	done
 	MIN_ENOBUFS=$(cat "$TMP_DIR"/min.*.err | awk '/enobufs/ { for (i = 1; i < NF; i++)
 		if ($i == "enobufs") { gsub(/,/, "", $(i + 1)); s += $(i + 1) } } END { print s + 0 }')
@@ -175,7 +186,7 @@ w_pps() {
 	wait_listen "$NS_S" udp $port || return
 	timeout $((DURATION + 10)) ip netns exec "$NS_C" "$BIN/udp_blast" -d "$S4" -a "$SRC4" \
 		-p $port -n "$FLOWS" -t "$DURATION" >"$TMP_DIR/blast.out" || fail "udp_blast"
-	wait "$pid" || fail "udp_sink status $?"
+	reap "$pid" || fail "udp_sink status $?"
 	R=("$(kv pps <"$out")")
 	d=$(kv sink_drops <"$out")
 	[ "${d:-0}" -eq 0 ] || note "  (udp_sink's own socket dropped $d datagrams: the sink limits)"
@@ -194,7 +205,7 @@ w_cps() {
 	timeout $((DURATION + 10)) ip netns exec "$NS_C" "$BIN/tcp_cps" -c "$addr" -a "$src" \
 		-p $port -k "$CONC" -t "$DURATION" >"$out" || fail "tcp_cps client"
 	kill -TERM "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
+	reap "$pid"
 	R=("$(kv cps <"$out")")
 	e=$(kv errors <"$out")
 	[ "${e:-0}" -eq 0 ] || note "  (tcp_cps: $e failed connections)"
@@ -213,7 +224,7 @@ w_bulk() {
 	wait_listen "$NS_S" tcp $port || return
 	timeout $((DURATION + 15)) ip netns exec "$NS_C" iperf3 -c "$S4" -p $port \
 		-t "$DURATION" -f m >"$out" 2>&1 || { fail "iperf3"; cat "$out" >&2; }
-	wait "$pid" 2>/dev/null
+	reap "$pid"
 	R=("$(awk '/receiver/ { for (i = 2; i <= NF; i++) if ($i == "Mbits/sec") v = $(i - 1) }
 		END { print v + 0 }' "$out")")
 }
@@ -230,7 +241,7 @@ w_rr() {
 	timeout $((DURATION + 10)) ip netns exec "$NS_C" "$BIN/tcp_cps" -R -c "$S4" -p $port \
 		-t "$DURATION" >"$out" || fail "tcp_cps -R"
 	kill -TERM "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
+	reap "$pid"
 	R=("$(kv p50_us <"$out")" "$(kv p99_us <"$out")")
 }
 
@@ -320,16 +331,17 @@ load_start() {
 	timeout $((secs + 10)) ip netns exec "$NS_S" "$BIN/udp_sink" -l "$S4" -p 9004 \
 		-t $((secs + 5)) >"$TMP_DIR/load.sink" &
 	LOAD_PIDS=($!)
+	PIDS+=($!)
 	wait_listen "$NS_S" udp 9004 || return 1
 	timeout $((secs + 5)) ip netns exec "$NS_C" "$BIN/udp_blast" -d "$S4" -a "$SRC4" -p 9004 \
 		-n "$FLOWS" -b 1 -r "$RELOAD_PPS" -t "$secs" >/dev/null &
 	LOAD_PIDS+=($!)
-	PIDS+=("${LOAD_PIDS[@]}")
+	PIDS+=($!)
 }
 load_stop() {
 	local pid
 	for pid in "${LOAD_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-	for pid in "${LOAD_PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+	for pid in "${LOAD_PIDS[@]}"; do reap "$pid"; done
 	LOAD_PIDS=()
 	[ "$(kv received <"$TMP_DIR/load.sink")" -gt 0 ] 2>/dev/null ||
 		fail "reload: no traffic arrived during the reloads"

@@ -13,7 +13,9 @@
  *  lookups/s   nfqct_ct_lookup() of random existing tuples (no side effect);
  *  packets/s   nfqct_ct_in() of random existing tuples: lookup, UDP
  *              tracker, timeout refresh and accounting under the entry's
- *              lock, what a worker pays per packet of a known flow;
+ *              lock, what a worker pays per packet of a known flow; each
+ *              thread draws from its own share of the entries, as each
+ *              worker sees its own flows;
  *  bytes/entry VmRSS growth from before nfqct_ct_create() to the filled
  *              table, over ENTRIES (entry, malloc overhead, buckets).
  *
@@ -57,7 +59,7 @@ enum op { OP_INSERT, OP_LOOKUP, OP_TRACK };
 struct job {
 	struct nfqct_ct *ct;
 	enum op op;
-	unsigned long first, count;	/* OP_INSERT: keys [first, first + count) */
+	unsigned long first, count;	/* this thread's keys: [first, first + count) */
 	unsigned long entries;		/* lookups: keys drawn from [0, entries) */
 	unsigned long ops;
 	unsigned int seed;
@@ -145,7 +147,9 @@ static void *job_main(void *arg)
 		break;
 	case OP_TRACK:
 		for (i = 0; i < j->ops; i++) {
-			key_pkt(xorshift(&j->seed) % j->entries, &p);
+			/* each thread its own flows, as each worker gets its own from
+			 * --queue-balance: no entry is written by two threads */
+			key_pkt(j->first + xorshift(&j->seed) % j->count, &p);
 			nfqct_ct_in(j->ct, &j->st, &p, 0, NOW_MS, &r);
 			if (!r.conn || r.ctstate != NFQCT_CTSTATE_NEW)
 				j->errors++;	/* must find the entry (no reply yet: NEW) */
