@@ -65,6 +65,7 @@ struct job {
 	unsigned int seed;
 	pthread_barrier_t *start;
 	unsigned long errors;
+	double t0, t1;			/* this thread's start and end */
 	struct nfqct_ct_stats st;
 };
 
@@ -125,6 +126,7 @@ static void *job_main(void *arg)
 
 	rcu_register_thread();
 	pthread_barrier_wait(j->start);
+	j->t0 = now_s();
 	switch (j->op) {
 	case OP_INSERT:
 		for (i = 0; i < j->count; i++) {
@@ -158,6 +160,7 @@ static void *job_main(void *arg)
 		}
 		break;
 	}
+	j->t1 = now_s();
 	rcu_unregister_thread();
 	return NULL;
 }
@@ -169,7 +172,7 @@ static double run_threads(struct nfqct_ct *ct, enum op op, unsigned int n, unsig
 	struct job jobs[MAX_THREADS];
 	pthread_t tid[MAX_THREADS];
 	pthread_barrier_t start;
-	double t0, t1, total = 0;
+	double t0 = 0, t1 = 0, total = 0;
 
 	pthread_barrier_init(&start, NULL, n + 1);
 	for (unsigned int t = 0; t < n; t++) {
@@ -187,13 +190,16 @@ static double run_threads(struct nfqct_ct *ct, enum op op, unsigned int n, unsig
 	/* QSBR: an online thread that waits would stall every grace period. */
 	rcu_thread_offline();
 	pthread_barrier_wait(&start);
-	t0 = now_s();
 	for (unsigned int t = 0; t < n; t++) {
 		pthread_join(tid[t], NULL);
 		*errors += jobs[t].errors;
 		total += (double)(op == OP_INSERT ? jobs[t].count : jobs[t].ops);
+		/* the threads' own clocks: the first start to the last end */
+		if (t == 0 || jobs[t].t0 < t0)
+			t0 = jobs[t].t0;
+		if (t == 0 || jobs[t].t1 > t1)
+			t1 = jobs[t].t1;
 	}
-	t1 = now_s();
 	rcu_thread_online();
 	pthread_barrier_destroy(&start);
 	return total / (t1 - t0);
