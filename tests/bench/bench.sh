@@ -290,7 +290,8 @@ measure() {
 			read -r qd ud < <(queue_drops "$nq")
 			nfqctd_down
 			nqd=$((nqd + qd)); nud=$((nud + ud)); neno=$((neno + ${NFQ_ENOBUFS/\?/0}))
-			[ "$nq" -gt 1 ] && note "  nfqctd: packets per queue (split) $NFQ_SPLIT"
+			note "  nfqctd run $i: drops $qd/$ud/$NFQ_ENOBUFS (qd/ud/eb)$([ "$nq" -gt 1 ] &&
+				echo ", packets per queue (split) $NFQ_SPLIT")"
 			for j in "${!labels[@]}"; do echo "${R[j]:-0}" >>"$TMP_DIR/fig.n.$j"; done
 		fi
 	done
