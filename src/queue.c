@@ -155,6 +155,14 @@ struct nfqct_queue *nfqct_queue_open(uint16_t num, const struct nfqct_settings *
 		errno = ENOMEM;
 		goto err_free;
 	}
+	/* One buffer per message; the kernel only writes msg_len and msg_flags,
+	 * so the headers are set once here, not per receive. */
+	for (unsigned int i = 0; i < q->max_batch; i++) {
+		q->iov[i].iov_base = q->rx_bufs + (size_t)i * q->msg_size;
+		q->iov[i].iov_len = q->msg_size;
+		q->mmsg[i].msg_hdr.msg_iov = &q->iov[i];
+		q->mmsg[i].msg_hdr.msg_iovlen = 1;
+	}
 	q->tx = mnl_nlmsg_batch_start(q->tx_buf, q->tx_limit);
 	if (!q->tx) {
 		snprintf(err, errlen, "queue %u: out of memory", num);
@@ -300,13 +308,6 @@ int nfqct_queue_recv(struct nfqct_queue *q, struct nfqct_pkt *pkts, unsigned int
 
 	if (max > q->max_batch)
 		max = q->max_batch;
-	for (unsigned int i = 0; i < max; i++) {
-		q->iov[i].iov_base = q->rx_bufs + (size_t)i * q->msg_size;
-		q->iov[i].iov_len = q->msg_size;
-		memset(&q->mmsg[i].msg_hdr, 0, sizeof(q->mmsg[i].msg_hdr));
-		q->mmsg[i].msg_hdr.msg_iov = &q->iov[i];
-		q->mmsg[i].msg_hdr.msg_iovlen = 1;
-	}
 	got = recvmmsg(nfqct_queue_fd(q), q->mmsg, max, wait ? MSG_WAITFORONE : MSG_DONTWAIT, NULL);
 	if (got < 0) {
 		int e = errno;

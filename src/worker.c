@@ -59,12 +59,12 @@ err_free:
 
 /*
  * Judge one packet and queue its verdict: the pipeline of DESIGN.md 1.
- * RCU: called online; the ruleset and any entry stay valid until the
- * quiescent state after the batch.
+ * RCU: called online; @rs (read once per batch, so a batch sees one
+ * ruleset) and any entry stay valid until the quiescent state after the batch.
  */
-static void judge(struct nfqct_worker *w, struct nfqct_pkt *pkt, uint64_t now_ms)
+static void judge(struct nfqct_worker *w, const struct nfqct_ruleset *rs, struct nfqct_pkt *pkt,
+		  uint64_t now_ms)
 {
-	const struct nfqct_ruleset *rs = rcu_dereference(*w->cfg.ruleset);
 	struct nfqct_ct_stats *st = &w->cfg.stats->ct;
 	struct nfqct_ct_result res = { .ctstate = NFQCT_CTSTATE_INVALID };
 	struct nfqct_raw_verdict raw = { .notrack = false };
@@ -113,6 +113,7 @@ static void judge(struct nfqct_worker *w, struct nfqct_pkt *pkt, uint64_t now_ms
 /* Receive and answer one batch.  Returns packets handled, or -errno. */
 static int run_batch(struct nfqct_worker *w)
 {
+	const struct nfqct_ruleset *rs;
 	uint64_t now_ms;
 	int n;
 
@@ -120,8 +121,9 @@ static int run_batch(struct nfqct_worker *w)
 	if (n <= 0)
 		return n;
 	now_ms = nfqct_now_ms();	/* once per batch */
+	rs = rcu_dereference(*w->cfg.ruleset);
 	for (int i = 0; i < n; i++)
-		judge(w, &w->pkts[i], now_ms);
+		judge(w, rs, &w->pkts[i], now_ms);
 	/* A failed send is counted in tx_errors; the kernel keeps those packets
 	 * queued, and the next batch verdict (ids up to its last) answers them. */
 	nfqct_queue_flush(w->q);
