@@ -17,141 +17,7 @@
 #include <CUnit/Basic.h>
 
 #include "nfqct/pkt.h"
-
-/* ---- packet builder ---- */
-
-struct pb {
-	uint8_t b[4096];
-	uint32_t n;
-	int ip;		/* offset of the (outermost unfixed) IP header, -1 none */
-	int ipv;	/* its version */
-};
-
-static void pb_init(struct pb *p)
-{
-	memset(p, 0, sizeof(*p));
-	p->ip = -1;
-}
-
-static uint8_t *pb_put(struct pb *p, uint32_t n)
-{
-	uint8_t *r = p->b + p->n;
-
-	CU_ASSERT_FATAL(p->n + n <= sizeof(p->b));
-	memset(r, 0, n);
-	p->n += n;
-	return r;
-}
-
-static void put16(uint8_t *at, uint16_t v)
-{
-	v = htons(v);
-	memcpy(at, &v, 2);
-}
-
-static void pb_bytes(struct pb *p, const void *src, uint32_t n)
-{
-	memcpy(pb_put(p, n), src, n);
-}
-
-/* IPv4 header with optlen bytes of options (NOPs), fragment field as given. */
-static void pb_ip4(struct pb *p, uint8_t proto, const char *src, const char *dst,
-		   uint32_t optlen, uint16_t frag)
-{
-	int off = (int)p->n;
-	uint8_t *h = pb_put(p, 20 + optlen);
-
-	h[0] = (uint8_t)(0x40 | ((20 + optlen) / 4));
-	put16(h + 6, frag);
-	h[8] = 64;
-	h[9] = proto;
-	CU_ASSERT_FATAL(inet_pton(AF_INET, src, h + 12) == 1);
-	CU_ASSERT_FATAL(inet_pton(AF_INET, dst, h + 16) == 1);
-	memset(h + 20, 1, optlen);	/* NOP options */
-	p->ip = off;
-	p->ipv = 4;
-}
-
-static void pb_ip6(struct pb *p, uint8_t nh, const char *src, const char *dst)
-{
-	int off = (int)p->n;
-	uint8_t *h = pb_put(p, 40);
-
-	h[0] = 0x60;
-	h[6] = nh;
-	h[7] = 64;
-	CU_ASSERT_FATAL(inet_pton(AF_INET6, src, h + 8) == 1);
-	CU_ASSERT_FATAL(inet_pton(AF_INET6, dst, h + 24) == 1);
-	p->ip = off;
-	p->ipv = 6;
-}
-
-/* Hop-by-hop, routing or destination options header of len bytes (multiple of 8). */
-static void pb_ext(struct pb *p, uint8_t nh, uint32_t len)
-{
-	uint8_t *h = pb_put(p, len);
-
-	h[0] = nh;
-	h[1] = (uint8_t)(len / 8 - 1);
-}
-
-static void pb_ah(struct pb *p, uint8_t nh, uint32_t len)
-{
-	uint8_t *h = pb_put(p, len);
-
-	h[0] = nh;
-	h[1] = (uint8_t)(len / 4 - 2);
-}
-
-static void pb_frag6(struct pb *p, uint8_t nh, uint16_t offset_bytes, int more)
-{
-	uint8_t *h = pb_put(p, 8);
-
-	h[0] = nh;
-	put16(h + 2, (uint16_t)(offset_bytes | (more ? 1 : 0)));
-	h[4] = 0xab;	/* identification */
-}
-
-static void pb_tcp(struct pb *p, uint16_t sp, uint16_t dp, uint8_t doff_words)
-{
-	uint8_t *h = pb_put(p, doff_words >= 5 ? doff_words * 4u : 20);
-
-	put16(h, sp);
-	put16(h + 2, dp);
-	h[12] = (uint8_t)(doff_words << 4);
-	h[13] = 0x02;	/* SYN */
-}
-
-static void pb_udp(struct pb *p, uint16_t sp, uint16_t dp, uint16_t ulen)
-{
-	uint8_t *h = pb_put(p, 8);
-
-	put16(h, sp);
-	put16(h + 2, dp);
-	put16(h + 4, ulen);
-}
-
-static void pb_icmp(struct pb *p, uint8_t type, uint8_t code, uint16_t id)
-{
-	uint8_t *h = pb_put(p, 8);
-
-	h[0] = type;
-	h[1] = code;
-	put16(h + 4, id);
-	put16(h + 6, 1);	/* sequence */
-}
-
-/* Set the length field of the IP header at p->ip to cover everything. */
-static void pb_fix(struct pb *p)
-{
-	uint8_t *h = p->b + p->ip;
-	uint32_t n = p->n - (uint32_t)p->ip;
-
-	if (p->ipv == 4)
-		put16(h + 2, (uint16_t)n);
-	else
-		put16(h + 4, (uint16_t)(n - 40));
-}
+#include "unit.h"
 
 /* ---- parsing from an exactly sized copy ---- */
 
@@ -1546,10 +1412,7 @@ static void test_proto_name(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct unit_test tests[] = {
 		{ "tcp over ipv4", test_tcp4 },
 		{ "ipv4 options, udp", test_ip4_options_udp },
 		{ "copy range cuts payload", test_copy_range },
@@ -1571,26 +1434,6 @@ int main(void)
 		{ "parse then invert", test_parse_invert },
 		{ "protocol names", test_proto_name },
 	};
-	CU_pSuite suite;
-	unsigned int failures;
-	size_t i;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	suite = CU_add_suite("pkt", NULL, NULL);
-	if (suite == NULL)
-		goto err_registry;
-	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (CU_add_test(suite, tests[i].name, tests[i].fn) == NULL)
-			goto err_registry;
-
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-
-err_registry:
-	CU_cleanup_registry();
-	return 2;
+	return unit_main("pkt", tests, UNIT_COUNT(tests));
 }
