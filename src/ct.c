@@ -692,6 +692,7 @@ static void ct_new(struct nfqct_ct *ct, struct nfqct_ct_stats *st, const struct 
 	res->conn = e;
 	res->ctstate = NFQCT_CTSTATE_NEW;
 	res->reply = false;
+	res->unconfirmed = true;
 	return;
 
 invalid_free:

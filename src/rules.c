@@ -132,6 +132,29 @@ int nfqct_ruleset_counters(const struct nfqct_ruleset *rs, const char *table, co
 	return 0;
 }
 
+int nfqct_ruleset_ref_name(const struct nfqct_ruleset *rs, const char *table,
+			   const struct nfqct_rule_ref *ref, char *buf, size_t len)
+{
+	const struct rules_table *t = NULL;
+	const struct rules_chain *c;
+
+	for (int id = 0; id < RULES_T_MAX; id++)
+		if (!strcmp(table, rules_table_name[id]))
+			t = &rs->t[id];
+	if (!t)
+		return -ENOENT;
+	if (ref->chain < 0)
+		return snprintf(buf, len, "-");
+	if ((unsigned int)ref->chain >= t->nchains)
+		return -ENOENT;
+	c = &t->chains[ref->chain];
+	if (ref->rule < 0)
+		return c->builtin ? snprintf(buf, len, "%s policy", c->name) : -ENOENT;
+	if ((uint32_t)ref->rule >= c->count)
+		return -ENOENT;
+	return snprintf(buf, len, "%s#%d", c->name, ref->rule + 1);
+}
+
 /* ---- printing ---- */
 
 static void print_addr(FILE *out, bool neg, const char *opt, const uint64_t a[2], uint8_t plen,

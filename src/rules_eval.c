@@ -11,7 +11,6 @@
 
 #include <arpa/inet.h>
 #include <string.h>
-#include <time.h>
 
 #include "nfqct/ct.h"
 #include "nfqct/ifname.h"
@@ -22,18 +21,10 @@ struct evctx {
 	const struct nfqct_ruleset *rs;
 	const struct nfqct_pkt *pkt;
 	unsigned int worker;
-	uint64_t now_ms;	/* read on the first interface test, 0 before */
+	uint64_t now_ms;	/* the caller's clock, for the interface-name cache */
 	bool have_in, have_out;
 	uint64_t in[2], out[2];	/* interface names, NUL-padded */
 };
-
-static uint64_t coarse_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + 1;
-}
 
 static void ifname_load(struct evctx *cx, uint32_t ifindex, uint64_t name[2])
 {
@@ -43,8 +34,6 @@ static void ifname_load(struct evctx *cx, uint32_t ifindex, uint64_t name[2])
 		name[0] = name[1] = 0;
 		return;
 	}
-	if (!cx->now_ms)
-		cx->now_ms = coarse_now_ms();
 	s = nfqct_ifname_get(&cx->rs->ifc[cx->worker], ifindex, cx->now_ms);
 	memcpy(name, s, 16);
 }
@@ -131,21 +120,15 @@ static inline void count(struct rules_counter *c, uint32_t len)
 			 __ATOMIC_RELAXED);
 }
 
-struct walk_out {
-	uint32_t mark;
-	bool set_mark;
-	bool ct_done;		/* a NOTRACK / CT target has run */
-	bool notrack;
-	uint16_t zone;
-};
-
-/* Run chain @chain of table @tid; returns RT_ACCEPT or RT_DROP. */
-static unsigned int walk(struct evctx *cx, const struct rules_table *t, int chain,
-			 unsigned int ctstate, struct walk_out *wo)
+/* Run chain @chain of @t with the mark at @mark; fills @out (accept, notrack, zone,
+ * set_mark, by). */
+static void walk(struct evctx *cx, const struct rules_table *t, int chain, unsigned int ctstate,
+		 uint32_t *mark, struct nfqct_rules_verdict *out)
 {
 	struct {
 		uint32_t ret;	/* index of the jump rule */
 		uint32_t end;	/* end of the caller's chain */
+		int32_t chain;	/* the caller's chain */
 	} stack[NFQCT_RULES_MAX_DEPTH];
 	const struct rules_chain *bc = &t->chains[chain];
 	struct rules_counter *ctr = rules_worker_ctr(cx->rs, cx->worker);
@@ -154,51 +137,58 @@ static unsigned int walk(struct evctx *cx, const struct rules_table *t, int chai
 	uint32_t len = cx->pkt->len;
 	unsigned int depth = 0;
 	uint32_t i = bc->first, end = bc->first + bc->count;
+	int32_t cur = chain;	/* the chain rule i belongs to */
+	bool ct_done = false;	/* a NOTRACK / CT target has run */
 
 	for (;;) {
 		for (; i < end; i++) {
 			const struct rules_rule *r = &rules[i];
 			const struct rules_chain *to;
 
-			if (!rule_match(r, cx, wo->mark, ctstate))
+			if (!rule_match(r, cx, *mark, ctstate))
 				continue;
 			count(&rctr[i], len);
 			switch (r->target) {
 			case RT_NONE:
 				break;
 			case RT_ACCEPT:
-				return RT_ACCEPT;
 			case RT_DROP:
-				return RT_DROP;
+				out->accept = r->target == RT_ACCEPT;
+				out->by.chain = cur;
+				out->by.rule = (int32_t)(i - t->chains[cur].first);
+				return;
 			case RT_RETURN:
 				if (depth == 0)
 					goto policy;
 				depth--;
 				i = stack[depth].ret;
 				end = stack[depth].end;
+				cur = stack[depth].chain;
 				break;
 			case RT_JUMP:
 				/* The loader keeps nesting within the stack. */
 				stack[depth].ret = i;
 				stack[depth].end = end;
+				stack[depth].chain = cur;
 				depth++;
-				to = &t->chains[r->tval];
+				cur = (int32_t)r->tval;
+				to = &t->chains[cur];
 				i = to->first - 1;	/* wraps to UINT32_MAX for 0; i++ follows */
 				end = to->first + to->count;
 				break;
 			case RT_MARK:
-				wo->mark = (wo->mark & ~r->tmask) ^ r->tval;
-				wo->set_mark = true;
+				*mark = (*mark & ~r->tmask) ^ r->tval;
+				out->set_mark = true;
 				break;
 			case RT_NOTRACK:
 			case RT_CT:
 				/* The first one decides, later ones are no-ops (the kernel
 				 * ignores CT on a packet that already has a ct). */
-				if (!wo->ct_done) {
-					wo->ct_done = true;
-					wo->notrack = r->target == RT_NOTRACK || (r->tmask & 1);
-					wo->zone = wo->notrack ? 0 : (uint16_t)r->tval;
-					if (wo->notrack)
+				if (!ct_done) {
+					ct_done = true;
+					out->notrack = r->target == RT_NOTRACK || (r->tmask & 1);
+					out->zone = out->notrack ? 0 : (uint16_t)r->tval;
+					if (out->notrack)
 						ctstate = NFQCT_CTSTATE_UNTRACKED;
 				}
 				break;
@@ -209,43 +199,41 @@ static unsigned int walk(struct evctx *cx, const struct rules_table *t, int chai
 		depth--;
 		i = stack[depth].ret + 1;
 		end = stack[depth].end;
+		cur = stack[depth].chain;
 	}
 policy:
 	count(&ctr[bc->pol_slot], len);
-	return bc->policy;
+	out->accept = bc->policy == RT_ACCEPT;
+	out->by.chain = chain;
+	out->by.rule = -1;
+}
+
+/* Run @t's chain for pkt->hook; a hook without a chain accepts. */
+static void run_table(const struct nfqct_ruleset *rs, const struct rules_table *t,
+		      unsigned int worker, const struct nfqct_pkt *pkt, unsigned int ctstate,
+		      uint64_t now_ms, uint32_t *mark, struct nfqct_rules_verdict *out)
+{
+	struct evctx cx = { .rs = rs, .pkt = pkt, .worker = worker, .now_ms = now_ms };
+
+	*out = (struct nfqct_rules_verdict){ .accept = true, .by = { -1, -1 } };
+	if (pkt->hook < NFQCT_HOOK_MAX && t->hook_chain[pkt->hook] >= 0)
+		walk(&cx, t, t->hook_chain[pkt->hook], ctstate, mark, out);
 }
 
 void nfqct_ruleset_raw(const struct nfqct_ruleset *rs, unsigned int worker,
-		       const struct nfqct_pkt *pkt, struct nfqct_raw_verdict *out)
+		       const struct nfqct_pkt *pkt, uint64_t now_ms, uint32_t *mark,
+		       struct nfqct_rules_verdict *out)
 {
-	const struct rules_table *t = &rs->t[RULES_T_RAW];
-	struct evctx cx = { .rs = rs, .pkt = pkt, .worker = worker };
-	struct walk_out wo = { .mark = pkt->mark };
-	unsigned int v = RT_ACCEPT;
-
-	/* An unknown hook runs no raw chain: track normally. */
-	if (pkt->hook < NFQCT_HOOK_MAX && t->hook_chain[pkt->hook] >= 0)
-		v = walk(&cx, t, t->hook_chain[pkt->hook], NFQCT_CTSTATE_INVALID, &wo);
-	out->notrack = wo.notrack;
-	out->zone = wo.zone;
-	out->drop = v == RT_DROP;
-	out->set_mark = wo.set_mark;
-	out->mark = wo.mark;
+	/* The raw table runs before conntrack: no ct state yet (-m conntrack
+	 * there sees INVALID, as the kernel's raw table sees no ct). */
+	run_table(rs, &rs->t[RULES_T_RAW], worker, pkt, NFQCT_CTSTATE_INVALID, now_ms, mark, out);
 }
 
 void nfqct_ruleset_filter(const struct nfqct_ruleset *rs, unsigned int worker,
-			  const struct nfqct_pkt *pkt, unsigned int ctstate,
-			  struct nfqct_filter_verdict *out)
+			  const struct nfqct_pkt *pkt, unsigned int ctstate, uint64_t now_ms,
+			  uint32_t *mark, struct nfqct_rules_verdict *out)
 {
-	const struct rules_table *t = &rs->t[RULES_T_FILTER];
-	struct evctx cx = { .rs = rs, .pkt = pkt, .worker = worker };
-	struct walk_out wo = { .mark = pkt->mark };
-	unsigned int v = RT_ACCEPT;
-
-	/* PREROUTING and POSTROUTING have no filter chain: accept. */
-	if (pkt->hook < NFQCT_HOOK_MAX && t->hook_chain[pkt->hook] >= 0)
-		v = walk(&cx, t, t->hook_chain[pkt->hook], ctstate, &wo);
-	out->accept = v == RT_ACCEPT;
-	out->set_mark = wo.set_mark;
-	out->mark = wo.mark;
+	/* NOTRACK and CT are raw-table targets (the loader refuses them here),
+	 * so notrack and zone stay false and 0. */
+	run_table(rs, &rs->t[RULES_T_FILTER], worker, pkt, ctstate, now_ms, mark, out);
 }

@@ -1,5 +1,6 @@
 /*
- * worker.c - the per-queue packet loop.
+ * worker.c - the per-queue packet loop: I/O only.  Receive a batch, judge
+ * each packet with nfqct_judge(), send the verdicts in order.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -10,8 +11,8 @@
 
 #include <urcu-qsbr.h>
 
+#include "nfqct/judge.h"
 #include "nfqct/log.h"
-#include "nfqct/pkt.h"
 #include "nfqct/queue.h"
 #include "nfqct/worker.h"
 
@@ -57,63 +58,14 @@ err_free:
 	return NULL;
 }
 
-/*
- * Judge one packet and queue its verdict: the pipeline of DESIGN.md 1.
- * RCU: called online; @rs (read once per batch, so a batch sees one
- * ruleset) and any entry stay valid until the quiescent state after the batch.
- */
-static void judge(struct nfqct_worker *w, const struct nfqct_ruleset *rs, struct nfqct_pkt *pkt,
-		  uint64_t now_ms)
-{
-	struct nfqct_ct_stats *st = &w->cfg.stats->ct;
-	struct nfqct_ct_result res = { .ctstate = NFQCT_CTSTATE_INVALID };
-	struct nfqct_raw_verdict raw = { .notrack = false };
-	struct nfqct_filter_verdict fv;
-	bool mark_changed;
-	uint32_t suppressed;
-
-	if (nfqct_pkt_parse(pkt) < 0) {
-		/* Not trackable: counted invalid, and judged by the filter table as
-		 * ct state INVALID (the operator's INVALID rule decides). */
-		NFQCT_STAT_INC(st->invalid);
-		if (log_ratelimit_ok(&w->rl_invalid, now_ms, &suppressed))
-			log_debug("queue %u: invalid packet: %s (%u more suppressed)",
-				  w->cfg.queue_num, pkt->invalid_reason, suppressed);
-	} else {
-		nfqct_ruleset_raw(rs, w->cfg.index, pkt, &raw);
-		if (raw.drop) {
-			/* A raw DROP: dropped before conntrack sees it, as in the kernel. */
-			nfqct_queue_verdict(w->q, pkt, false, false, 0);
-			return;
-		}
-		if (raw.set_mark)
-			pkt->mark = raw.mark;
-		if (raw.notrack) {
-			NFQCT_STAT_INC(st->ignore);
-			res.ctstate = NFQCT_CTSTATE_UNTRACKED;
-		} else {
-			nfqct_ct_in(w->cfg.ct, st, pkt, raw.zone, now_ms, &res);
-		}
-	}
-	if (res.drop) {
-		/* The table is full and nothing could be evicted: drop, as the kernel
-		 * does (counted `drop` and logged by the table). */
-		nfqct_queue_verdict(w->q, pkt, false, false, 0);
-		return;
-	}
-	nfqct_ruleset_filter(rs, w->cfg.index, pkt, res.ctstate, &fv);
-	/* A new entry enters the table only when its packet is accepted; a
-	 * failed insert drops the packet (insert_failed), as the kernel's confirm. */
-	if (!nfqct_ct_confirm(w->cfg.ct, st, &res, fv.accept, now_ms))
-		fv.accept = false;
-	mark_changed = raw.set_mark || fv.set_mark;
-	nfqct_queue_verdict(w->q, pkt, fv.accept, mark_changed, fv.set_mark ? fv.mark : pkt->mark);
-}
-
 /* Receive and answer one batch.  Returns packets handled, or -errno. */
 static int run_batch(struct nfqct_worker *w)
 {
-	const struct nfqct_ruleset *rs;
+	struct nfqct_judge_ctx cx = {
+		.ct = w->cfg.ct,
+		.st = &w->cfg.stats->ct,
+		.worker = w->cfg.index,
+	};
 	uint64_t now_ms;
 	int n;
 
@@ -121,9 +73,20 @@ static int run_batch(struct nfqct_worker *w)
 	if (n <= 0)
 		return n;
 	now_ms = nfqct_now_ms();	/* once per batch */
-	rs = rcu_dereference(*w->cfg.ruleset);
-	for (int i = 0; i < n; i++)
-		judge(w, rs, &w->pkts[i], now_ms);
+	/* RCU: one ruleset for the whole batch; it and the entries the
+	 * verdicts point at stay valid until the quiescent state after it. */
+	cx.rs = rcu_dereference(*w->cfg.ruleset);
+	for (int i = 0; i < n; i++) {
+		struct nfqct_pkt *pkt = &w->pkts[i];
+		struct nfqct_verdict v;
+		uint32_t suppressed;
+
+		nfqct_judge(&cx, pkt, now_ms, &v);
+		if (v.invalid_reason && log_ratelimit_ok(&w->rl_invalid, now_ms, &suppressed))
+			log_debug("queue %u: invalid packet: %s (%u more suppressed)",
+				  w->cfg.queue_num, v.invalid_reason, suppressed);
+		nfqct_queue_verdict(w->q, pkt, v.accept, v.set_mark, v.mark);
+	}
 	/* A failed send is counted in tx_errors; the kernel keeps those packets
 	 * queued, and the next batch verdict (ids up to its last) answers them. */
 	nfqct_queue_flush(w->q);

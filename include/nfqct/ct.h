@@ -90,6 +90,7 @@ struct nfqct_ct_result {
 					 * caller until nfqct_ct_confirm() */
 	unsigned int ctstate;		/* one enum nfqct_ctstate bit */
 	bool reply;			/* the packet goes in the reply direction */
+	bool unconfirmed;		/* conn is a new entry, not yet in the table */
 	bool drop;			/* conntrack requires a drop (table full) */
 };
 

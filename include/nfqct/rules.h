@@ -31,46 +31,56 @@ struct nfqct_ruleset *nfqct_ruleset_accept_all(unsigned int nworkers);
 
 void nfqct_ruleset_free(struct nfqct_ruleset *rs);
 
-struct nfqct_raw_verdict {
-	bool notrack;		/* NOTRACK / CT --notrack: do not track */
-	uint16_t zone;		/* CT --zone N, else 0 */
-	/* Added with the parser: the raw table can also decide these. */
-	bool drop;		/* a DROP rule or a DROP policy: drop, do not track */
-	bool set_mark;		/* a MARK target ran: mark is the packet's new mark */
-	uint32_t mark;
+/* Where a traversal ended: a rule (0-based within its chain) or a chain's policy. */
+struct nfqct_rule_ref {
+	int32_t chain;		/* chain index in its table; -1: the hook runs no chain */
+	int32_t rule;		/* rule index within that chain; -1: the chain's policy */
+};
+
+/* The outcome of one table traversal. */
+struct nfqct_rules_verdict {
+	bool accept;		/* false: a DROP rule or a DROP policy decided */
+	bool notrack;		/* raw: NOTRACK / CT --notrack ran: do not track */
+	uint16_t zone;		/* raw: CT --zone N, else 0 */
+	bool set_mark;		/* a MARK target changed *mark: send it with the verdict */
+	struct nfqct_rule_ref by;	/* what decided accept */
 };
 
 /*
  * nfqct_ruleset_raw - run the raw chain for pkt->hook (PREROUTING for
  * packets queued at PREROUTING, INPUT or FORWARD; OUTPUT for OUTPUT and
  * POSTROUTING).  @worker < the load's nworkers; it indexes the counters and
- * the interface-name cache, so one thread per worker index.  Fills every
- * field of @out.  The first NOTRACK / CT target that matches decides
- * notrack and zone; later ones are counted but change nothing (the
- * kernel's "already has a ct" rule).  When out->drop, the caller drops the
- * packet without tracking it.  When out->set_mark, the caller stores
- * out->mark in pkt->mark before nfqct_ruleset_filter() and sends it with
- * the verdict even if the filter sets no mark.  Allocation-free; reads the
- * monotonic clock at most once, and only when an interface match is met.
+ * the interface-name cache, so one thread per worker index.  @now_ms is the
+ * caller's clock (the interface-name cache ages by it).  *@mark is the
+ * packet's mark: -m mark tests it and MARK targets change it in place.
+ * Fills every field of @out.  The first NOTRACK / CT target that matches
+ * decides notrack and zone; later ones are counted but change nothing (the
+ * kernel's "already has a ct" rule).  When !out->accept, the caller drops
+ * the packet without tracking it.  Allocation-free, no clock reads.
  */
 void nfqct_ruleset_raw(const struct nfqct_ruleset *rs, unsigned int worker,
-		       const struct nfqct_pkt *pkt, struct nfqct_raw_verdict *out);
-
-struct nfqct_filter_verdict {
-	bool accept;
-	bool set_mark;		/* a MARK target ran: send mark with the verdict */
-	uint32_t mark;
-};
+		       const struct nfqct_pkt *pkt, uint64_t now_ms, uint32_t *mark,
+		       struct nfqct_rules_verdict *out);
 
 /* nfqct_ruleset_filter - run the filter chain for pkt->hook with the packet's ct state
  * (one NFQCT_CTSTATE_* bit).  INPUT, FORWARD and OUTPUT run their chain;
- * PREROUTING and POSTROUTING have none and are accepted (no mark).
- * out->mark starts from pkt->mark, so -m mark sees earlier MARK targets of
- * the same traversal and out->mark is the mark to send when set_mark.
- * Same worker and allocation rules as nfqct_ruleset_raw(). */
+ * PREROUTING and POSTROUTING have none and are accepted (out->by.chain -1).
+ * *@mark as for nfqct_ruleset_raw(): pass the mark the raw table left, so
+ * -m mark sees earlier MARK targets.  notrack and zone are false and 0.
+ * Same worker, clock and allocation rules as nfqct_ruleset_raw(). */
 void nfqct_ruleset_filter(const struct nfqct_ruleset *rs, unsigned int worker,
-			  const struct nfqct_pkt *pkt, unsigned int ctstate,
-			  struct nfqct_filter_verdict *out);
+			  const struct nfqct_pkt *pkt, unsigned int ctstate, uint64_t now_ms,
+			  uint32_t *mark, struct nfqct_rules_verdict *out);
+
+/*
+ * nfqct_ruleset_ref_name - name what @ref points at in table @table ("raw"
+ * or "filter") as the operator reads it: "FORWARD#3" (rules count from 1,
+ * as `iptables -L --line-numbers`), "FORWARD policy", or "-" when no chain
+ * ran.  Returns the length snprintf() would write, or -ENOENT for a
+ * reference the ruleset does not have.
+ */
+int nfqct_ruleset_ref_name(const struct nfqct_ruleset *rs, const char *table,
+			   const struct nfqct_rule_ref *ref, char *buf, size_t len);
 
 /* nfqct_ruleset_print - iptables-save form; with @counters, "[packets:bytes]" as iptables-save -c.
  * Both tables are printed, every built-in chain, options in a fixed order;

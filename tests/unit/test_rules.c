@@ -82,12 +82,53 @@ static struct nfqct_pkt mkpkt(const char *src, const char *dst, uint8_t proto, u
 	return p;
 }
 
+/* A traversal's verdict with the mark it leaves, as the tests read it. */
+struct tv {
+	bool accept, drop, notrack, set_mark;
+	uint16_t zone;
+	uint32_t mark;
+	struct nfqct_rule_ref by;
+};
+
+static void tv_fill(struct tv *v, const struct nfqct_rules_verdict *r, uint32_t mark)
+{
+	v->accept = r->accept;
+	v->drop = !r->accept;
+	v->notrack = r->notrack;
+	v->set_mark = r->set_mark;
+	v->zone = r->zone;
+	v->mark = mark;
+	v->by = r->by;
+}
+
+static void run_filter(const struct nfqct_ruleset *rs, unsigned int worker, const struct nfqct_pkt *p,
+		       unsigned int ctstate, struct tv *v)
+{
+	struct nfqct_rules_verdict r;
+	uint32_t mark = p->mark;
+
+	memset(&r, 0xaa, sizeof(r));
+	nfqct_ruleset_filter(rs, worker, p, ctstate, 1, &mark, &r);
+	tv_fill(v, &r, mark);
+}
+
+static void run_raw(const struct nfqct_ruleset *rs, unsigned int worker, const struct nfqct_pkt *p,
+		    struct tv *v)
+{
+	struct nfqct_rules_verdict r;
+	uint32_t mark = p->mark;
+
+	memset(&r, 0xaa, sizeof(r));
+	nfqct_ruleset_raw(rs, worker, p, 1, &mark, &r);
+	tv_fill(v, &r, mark);
+}
+
 static bool filt(const struct nfqct_ruleset *rs, const struct nfqct_pkt *p, unsigned int ctstate)
 {
-	struct nfqct_filter_verdict v;
+	struct tv v;
 
 	memset(&v, 0xaa, sizeof(v));
-	nfqct_ruleset_filter(rs, 0, p, ctstate, &v);
+	run_filter(rs, 0, p, ctstate, &v);
 	return v.accept;
 }
 
@@ -369,7 +410,7 @@ static void test_mark(void)
 {
 	struct nfqct_ruleset *rs = accept_if("-m mark --mark 0x10/0xf0");
 	struct nfqct_pkt p = mkpkt("10.0.0.1", "10.0.0.2", IPPROTO_TCP, 1, 2, IN);
-	struct nfqct_filter_verdict v;
+	struct tv v;
 
 	p.mark = 0x1f;
 	CU_ASSERT_TRUE(filt(rs, &p, NEW));
@@ -390,12 +431,12 @@ static void test_mark(void)
 		  "-A INPUT -m mark --mark 0x103 -j ACCEPT\n"
 		  "COMMIT\n");
 	p.mark = 0x10c;
-	nfqct_ruleset_filter(rs, 0, &p, NEW, &v);
+	run_filter(rs, 0, &p, NEW, &v);
 	CU_ASSERT_TRUE(v.accept);
 	CU_ASSERT_TRUE(v.set_mark);
 	CU_ASSERT_EQUAL(v.mark, 0x103);
 	p.mark = 0x20c;
-	nfqct_ruleset_filter(rs, 0, &p, NEW, &v);
+	run_filter(rs, 0, &p, NEW, &v);
 	CU_ASSERT_FALSE(v.accept);
 	CU_ASSERT_TRUE(v.set_mark);
 	CU_ASSERT_EQUAL(v.mark, 0x203);
@@ -411,10 +452,10 @@ static void test_mark(void)
 		  "COMMIT\n");
 	p = mkpkt("10.0.0.1", "10.0.0.2", IPPROTO_UDP, 1, 2, NFQCT_HOOK_OUTPUT);
 	p.mark = 0x1234;
-	nfqct_ruleset_filter(rs, 1, &p, NEW, &v);
+	run_filter(rs, 1, &p, NEW, &v);
 	CU_ASSERT_EQUAL(v.mark, 0x1205);
 	p.tuple.proto = 47;
-	nfqct_ruleset_filter(rs, 1, &p, NEW, &v);
+	run_filter(rs, 1, &p, NEW, &v);
 	CU_ASSERT_TRUE(v.accept);
 	CU_ASSERT_FALSE(v.set_mark);
 	CU_ASSERT_EQUAL(v.mark, 0x1234);
@@ -426,14 +467,14 @@ static void test_mark(void)
 		  "-A OUTPUT -j MARK --xor-mark 0x3\n"
 		  "COMMIT\n");
 	p.mark = 0x1234;
-	nfqct_ruleset_filter(rs, 1, &p, NEW, &v);
+	run_filter(rs, 1, &p, NEW, &v);
 	CU_ASSERT_EQUAL(v.mark, ((0x1234u & 0xf0) | 1) ^ 3);
 	nfqct_ruleset_free(rs);
 
 	/* --set-xmark clears only the mask, then xors (5's bits are not cleared). */
 	rs = load("*filter\n:OUTPUT ACCEPT\n-A OUTPUT -j MARK --set-xmark 0x5/0x1\nCOMMIT\n");
 	p.mark = 0x1234;
-	nfqct_ruleset_filter(rs, 1, &p, NEW, &v);
+	run_filter(rs, 1, &p, NEW, &v);
 	CU_ASSERT_EQUAL(v.mark, 0x1231);
 	nfqct_ruleset_free(rs);
 
@@ -442,7 +483,7 @@ static void test_mark(void)
 		  "-A OUTPUT -m mark --mark 0x400 -j MARK --set-mark 0x7/0x0\n"
 		  "COMMIT\n");
 	p.mark = 0xffff;
-	nfqct_ruleset_filter(rs, 1, &p, NEW, &v);
+	run_filter(rs, 1, &p, NEW, &v);
 	CU_ASSERT_EQUAL(v.mark, 0x407);
 	nfqct_ruleset_free(rs);
 }
@@ -544,10 +585,10 @@ static void test_raw(void)
 		"-A OUTPUT -p tcp --sport 80 -j NOTRACK\n"
 		"COMMIT\n");
 	struct nfqct_pkt p = mkpkt("10.1.1.1", "10.0.0.2", IPPROTO_TCP, 1, 80, NFQCT_HOOK_PREROUTING);
-	struct nfqct_raw_verdict v;
+	struct tv v;
 
 	memset(&v, 0xaa, sizeof(v));
-	nfqct_ruleset_raw(rs, 0, &p, &v);
+	run_raw(rs, 0, &p, &v);
 	CU_ASSERT_TRUE(v.notrack);
 	CU_ASSERT_EQUAL(v.zone, 0);
 	CU_ASSERT_FALSE(v.drop);
@@ -556,48 +597,48 @@ static void test_raw(void)
 
 	/* INPUT and FORWARD packets run raw PREROUTING too. */
 	p.hook = NFQCT_HOOK_FORWARD;
-	nfqct_ruleset_raw(rs, 0, &p, &v);
+	run_raw(rs, 0, &p, &v);
 	CU_ASSERT_TRUE(v.notrack);
 	p.hook = NFQCT_HOOK_INPUT;
 	p.tuple.dp.port = htons(81);
-	nfqct_ruleset_raw(rs, 0, &p, &v);
+	run_raw(rs, 0, &p, &v);
 	CU_ASSERT_FALSE(v.notrack);
 	CU_ASSERT_EQUAL(v.zone, 7);
 	CU_ASSERT_FALSE(v.set_mark);
 	CU_ASSERT_EQUAL(v.mark, 0);
 
 	p = mkpkt("2001:db8::1", "2001:db8::2", IPPROTO_ICMPV6, 128, 0, NFQCT_HOOK_PREROUTING);
-	nfqct_ruleset_raw(rs, 0, &p, &v);
+	run_raw(rs, 0, &p, &v);
 	CU_ASSERT_FALSE(v.notrack);
 	CU_ASSERT_EQUAL(v.zone, 2);
 	p = mkpkt("10.0.0.1", "10.0.0.2", IPPROTO_UDP, 1, 2, NFQCT_HOOK_PREROUTING);
-	nfqct_ruleset_raw(rs, 0, &p, &v);
+	run_raw(rs, 0, &p, &v);
 	CU_ASSERT_TRUE(v.notrack);
 	CU_ASSERT_FALSE(v.drop);
 	p.tuple.proto = 47;
-	nfqct_ruleset_raw(rs, 0, &p, &v);
+	run_raw(rs, 0, &p, &v);
 	CU_ASSERT_FALSE(v.notrack);
 	CU_ASSERT_TRUE(v.drop);
 
 	/* OUTPUT and POSTROUTING packets run raw OUTPUT. */
 	p = mkpkt("10.0.0.2", "10.1.1.1", IPPROTO_TCP, 80, 1, NFQCT_HOOK_OUTPUT);
-	nfqct_ruleset_raw(rs, 0, &p, &v);
+	run_raw(rs, 0, &p, &v);
 	CU_ASSERT_TRUE(v.notrack);
 	p.hook = NFQCT_HOOK_POSTROUTING;
-	nfqct_ruleset_raw(rs, 0, &p, &v);
+	run_raw(rs, 0, &p, &v);
 	CU_ASSERT_TRUE(v.notrack);
 	p.tuple.sp.port = htons(81);
-	nfqct_ruleset_raw(rs, 0, &p, &v);
+	run_raw(rs, 0, &p, &v);
 	CU_ASSERT_FALSE(v.notrack);
 	CU_ASSERT_FALSE(v.drop);
 	nfqct_ruleset_free(rs);
 
 	rs = load("*raw\n:PREROUTING DROP\n-A PREROUTING -p tcp -j ACCEPT\nCOMMIT\n");
 	p = mkpkt("10.0.0.1", "10.0.0.2", IPPROTO_TCP, 1, 2, NFQCT_HOOK_PREROUTING);
-	nfqct_ruleset_raw(rs, 0, &p, &v);
+	run_raw(rs, 0, &p, &v);
 	CU_ASSERT_FALSE(v.drop);
 	p.tuple.proto = IPPROTO_UDP;
-	nfqct_ruleset_raw(rs, 0, &p, &v);
+	run_raw(rs, 0, &p, &v);
 	CU_ASSERT_TRUE(v.drop);
 	nfqct_ruleset_free(rs);
 }
@@ -614,7 +655,7 @@ static void test_counters(void)
 	struct nfqct_pkt t = mkpkt("10.0.0.1", "10.0.0.2", IPPROTO_TCP, 1, 2, IN);
 	struct nfqct_pkt u = mkpkt("10.0.0.1", "10.0.0.2", IPPROTO_UDP, 1, 2, IN);
 	struct nfqct_pkt g = mkpkt("10.0.0.1", "10.0.0.2", 47, 1, 2, IN);
-	struct nfqct_filter_verdict v;
+	struct tv v;
 	uint64_t pk, by;
 	char *text = NULL;
 	size_t len = 0;
@@ -625,12 +666,12 @@ static void test_counters(void)
 	t.len = 60;
 	u.len = 1000;
 	g.len = 7;
-	nfqct_ruleset_filter(rs, 0, &t, NEW, &v);
-	nfqct_ruleset_filter(rs, 2, &t, NEW, &v);
-	nfqct_ruleset_filter(rs, 2, &t, NEW, &v);
-	nfqct_ruleset_filter(rs, 1, &u, NEW, &v);
-	nfqct_ruleset_filter(rs, 1, &g, NEW, &v);
-	nfqct_ruleset_filter(rs, 1, &g, NEW, &v);
+	run_filter(rs, 0, &t, NEW, &v);
+	run_filter(rs, 2, &t, NEW, &v);
+	run_filter(rs, 2, &t, NEW, &v);
+	run_filter(rs, 1, &u, NEW, &v);
+	run_filter(rs, 1, &g, NEW, &v);
+	run_filter(rs, 1, &g, NEW, &v);
 
 	CU_ASSERT_EQUAL(nfqct_ruleset_counters(rs, "filter", "INPUT", 0, 0, &pk, &by), 0);
 	CU_ASSERT_EQUAL(pk, 1);

@@ -1,0 +1,67 @@
+/*
+ * judge.c - the packet pipeline (judge.h).
+ *
+ * Every return below leaves a complete verdict in @v; the comment at each
+ * early exit says why it drops.
+ */
+#include "nfqct/judge.h"
+
+void nfqct_judge(const struct nfqct_judge_ctx *cx, struct nfqct_pkt *pkt, uint64_t now_ms,
+		 struct nfqct_verdict *v)
+{
+	struct nfqct_ct_result res = { .ctstate = NFQCT_CTSTATE_INVALID };
+	struct nfqct_rules_verdict rv;
+	struct nfqct_conn *fresh;
+	bool parsed;
+
+	*v = (struct nfqct_verdict){ .mark = pkt->mark, .ctstate = NFQCT_CTSTATE_INVALID };
+	parsed = nfqct_pkt_parse(pkt) == 0;
+	v->invalid_reason = pkt->invalid_reason;
+
+	nfqct_ruleset_raw(cx->rs, cx->worker, pkt, now_ms, &v->mark, &rv);
+	v->set_mark = rv.set_mark;
+	if (!rv.accept) {
+		/* A raw DROP: dropped before conntrack sees it, as in the kernel. */
+		v->by = NFQCT_BY_RAW;
+		v->rule = rv.by;
+		return;
+	}
+
+	if (rv.notrack) {
+		/* The kernel's nf_conntrack_in() returns before parsing an
+		 * untracked packet: UNTRACKED even when it would not parse. */
+		NFQCT_STAT_INC(cx->st->ignore);
+		res.ctstate = NFQCT_CTSTATE_UNTRACKED;
+	} else if (!parsed) {
+		/* Not trackable: INVALID, and the filter table's INVALID rule decides. */
+		NFQCT_STAT_INC(cx->st->invalid);
+	} else {
+		nfqct_ct_in(cx->ct, cx->st, pkt, rv.zone, now_ms, &res);
+		if (res.drop) {
+			/* Table full and nothing to evict (counted `drop` by the
+			 * table): dropped, as the kernel does. */
+			v->by = NFQCT_BY_TABLE_FULL;
+			return;
+		}
+	}
+
+	nfqct_ruleset_filter(cx->rs, cx->worker, pkt, res.ctstate, now_ms, &v->mark, &rv);
+	v->set_mark |= rv.set_mark;
+	v->accept = rv.accept;
+	v->by = NFQCT_BY_FILTER;
+	v->rule = rv.by;
+	v->ctstate = res.ctstate;
+
+	/* A new entry enters the table only when its packet is accepted; a
+	 * failed insertion drops the packet (insert_failed), as the kernel's
+	 * confirm does.  A refused packet's new entry is discarded. */
+	fresh = res.unconfirmed ? res.conn : NULL;
+	if (!nfqct_ct_confirm(cx->ct, cx->st, &res, v->accept, now_ms)) {
+		v->accept = false;
+		v->by = NFQCT_BY_INSERT_FAILED;
+	}
+	/* A clash merged into another worker's entry confirms none of ours. */
+	v->confirmed = fresh && res.conn == fresh;
+	v->conn = res.conn;
+	v->reply = res.reply;
+}

@@ -1,0 +1,500 @@
+/*
+ * test_judge.c - the packet pipeline, nfqct_judge(), without root: real
+ * rulesets parsed from text, a real table, packets built byte by byte.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <urcu-qsbr.h>
+
+#include "nfqct/judge.h"
+#include "unit.h"
+
+#define T0 1000000ULL	/* an arbitrary start of the injected clock */
+
+enum {
+	NEW = NFQCT_CTSTATE_NEW,
+	EST = NFQCT_CTSTATE_ESTABLISHED,
+	INV = NFQCT_CTSTATE_INVALID,
+	UNT = NFQCT_CTSTATE_UNTRACKED,
+};
+
+struct bench {
+	struct nfqct_ct *ct;
+	struct nfqct_ruleset *rs;
+	struct nfqct_ct_stats st;
+	struct nfqct_judge_ctx cx;
+	struct nfqct_settings s;
+};
+
+static void bench_open(struct bench *b, const char *rules, uint32_t ct_max)
+{
+	memset(b, 0, sizeof(*b));
+	unit_settings(&b->s);
+	b->s.ct_max = ct_max;
+	b->ct = nfqct_ct_create(&b->s);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b->ct);
+	CU_ASSERT_EQUAL_FATAL(nfqct_ruleset_parse("test.rules", rules, strlen(rules), 2, &b->rs, stderr), 0);
+	b->cx = (struct nfqct_judge_ctx){ .ct = b->ct, .rs = b->rs, .st = &b->st, .worker = 0 };
+}
+
+static void bench_close(struct bench *b)
+{
+	nfqct_ct_destroy(b->ct);
+	nfqct_ruleset_free(b->rs);
+	rcu_quiescent_state();
+}
+
+/* Judge the bytes of @p as queued at @hook with @mark, at @now. */
+static struct nfqct_verdict judge(struct bench *b, const struct pb *p, uint8_t hook, uint32_t mark,
+				  uint64_t now)
+{
+	struct nfqct_pkt pkt = {
+		.data = p->b, .caplen = p->n, .len = p->n, .mark = mark, .hook = hook,
+	};
+	struct nfqct_verdict v;
+
+	memset(&v, 0xa5, sizeof(v));	/* every field must be written */
+	nfqct_judge(&b->cx, &pkt, now, &v);
+	return v;
+}
+
+static const char *rule_name(const struct bench *b, const struct nfqct_verdict *v)
+{
+	static char buf[64];
+	const char *table = v->by == NFQCT_BY_RAW ? "raw" : "filter";
+
+	if (nfqct_ruleset_ref_name(b->rs, table, &v->rule, buf, sizeof(buf)) < 0)
+		return "(bad reference)";
+	return buf;
+}
+
+static uint64_t rule_packets(const struct bench *b, const char *table, const char *chain, int i)
+{
+	uint64_t pk = 0, by = 0;
+
+	CU_ASSERT_EQUAL(nfqct_ruleset_counters(b->rs, table, chain, i, NFQCT_RULES_ALL_WORKERS, &pk, &by), 0);
+	return pk;
+}
+
+/* ---- order ---- */
+
+static const char *forward_rules =
+	"*raw\n"
+	":PREROUTING ACCEPT\n"
+	":OUTPUT ACCEPT\n"
+	"-A PREROUTING -p udp --dport 9 -j DROP\n"
+	"-A PREROUTING -p udp --dport 7 -j NOTRACK\n"
+	"-A PREROUTING -p udp --dport 5 -j MARK --set-mark 0x5\n"
+	"-A PREROUTING -p udp --dport 6 -j CT --zone 6\n"
+	"-A PREROUTING -s 198.18.0.66 -j NOTRACK\n"
+	"COMMIT\n"
+	"*filter\n"
+	":INPUT ACCEPT\n"
+	":FORWARD DROP\n"
+	":OUTPUT ACCEPT\n"
+	":fw - [0:0]\n"
+	"-A FORWARD -m conntrack --ctstate INVALID -j DROP\n"
+	"-A FORWARD -m conntrack --ctstate ESTABLISHED,UNTRACKED -j ACCEPT\n"
+	"-A FORWARD -j fw\n"
+	"-A fw -m mark --mark 0x5 -j MARK --set-mark 0x7\n"
+	"-A fw -p udp --dport 53 -j ACCEPT\n"
+	"-A fw -p udp --dport 5 -j ACCEPT\n"
+	"-A fw -p udp --dport 6 -j ACCEPT\n"
+	"-A fw -p tcp -j ACCEPT\n"
+	"COMMIT\n";
+
+static void test_raw_drop_before_tracking(void)
+{
+	struct bench b;
+	struct nfqct_verdict v;
+	struct pb p;
+
+	bench_open(&b, forward_rules, 0);
+	pb_udp_packet(&p, "198.18.0.1", "198.19.0.1", 1000, 9, 10);
+	v = judge(&b, &p, NFQCT_HOOK_FORWARD, 0, T0);
+	CU_ASSERT_FALSE(v.accept);
+	CU_ASSERT_EQUAL(v.by, NFQCT_BY_RAW);
+	CU_ASSERT_STRING_EQUAL(rule_name(&b, &v), "PREROUTING#1");
+	CU_ASSERT_EQUAL(v.ctstate, INV);
+	CU_ASSERT_PTR_NULL(v.conn);
+	CU_ASSERT_FALSE(v.confirmed);
+	CU_ASSERT_FALSE(v.set_mark);
+	/* conntrack never saw it */
+	CU_ASSERT_EQUAL(b.st.new + b.st.found + b.st.invalid + b.st.ignore, 0);
+	CU_ASSERT_EQUAL(nfqct_ct_count(b.ct), 0);
+	/* nor did the filter table */
+	CU_ASSERT_EQUAL(rule_packets(&b, "filter", "FORWARD", 0), 0);
+	CU_ASSERT_EQUAL(rule_packets(&b, "filter", "FORWARD", -1), 0);
+	bench_close(&b);
+}
+
+static void test_notrack_untracked(void)
+{
+	struct bench b;
+	struct nfqct_verdict v;
+	struct pb p;
+
+	bench_open(&b, forward_rules, 0);
+	pb_udp_packet(&p, "198.18.0.1", "198.19.0.1", 1000, 7, 10);
+	v = judge(&b, &p, NFQCT_HOOK_FORWARD, 0, T0);
+	CU_ASSERT_TRUE(v.accept);
+	CU_ASSERT_EQUAL(v.by, NFQCT_BY_FILTER);
+	CU_ASSERT_EQUAL(v.ctstate, UNT);
+	CU_ASSERT_STRING_EQUAL(rule_name(&b, &v), "FORWARD#2");
+	CU_ASSERT_PTR_NULL(v.conn);
+	CU_ASSERT_FALSE(v.confirmed);
+	CU_ASSERT_EQUAL(b.st.ignore, 1);
+	CU_ASSERT_EQUAL(b.st.new + b.st.invalid, 0);
+	CU_ASSERT_EQUAL(nfqct_ct_count(b.ct), 0);
+
+	/* NOTRACK wins over a packet that would not parse: UNTRACKED, not invalid */
+	pb_udp_packet(&p, "198.18.0.66", "198.19.0.1", 1000, 7, 10);
+	p.n = 20 + 4;	/* the UDP header cut in half */
+	put16(p.b + 2, (uint16_t)p.n);
+	v = judge(&b, &p, NFQCT_HOOK_FORWARD, 0, T0);
+	CU_ASSERT_PTR_NOT_NULL(v.invalid_reason);
+	CU_ASSERT_TRUE(v.accept);
+	CU_ASSERT_EQUAL(v.ctstate, UNT);
+	CU_ASSERT_EQUAL(b.st.ignore, 2);
+	CU_ASSERT_EQUAL(b.st.invalid, 0);
+	bench_close(&b);
+}
+
+static void test_unparsable_sees_raw_and_filter(void)
+{
+	struct bench b;
+	struct nfqct_verdict v;
+	struct pb p;
+
+	bench_open(&b, "*raw\n:PREROUTING ACCEPT\n:OUTPUT ACCEPT\n"
+		   "-A PREROUTING -s 198.18.0.1 -j MARK --set-mark 0x9\n"
+		   "COMMIT\n"
+		   "*filter\n:INPUT ACCEPT\n:FORWARD DROP\n:OUTPUT ACCEPT\n"
+		   "-A FORWARD -m conntrack --ctstate INVALID -m mark --mark 0x9 -j ACCEPT\n"
+		   "COMMIT\n", 0);
+	/* a TCP header cut short: the IP header is fine, the L4 header is not */
+	pb_init(&p);
+	pb_ip4(&p, IPPROTO_TCP, "198.18.0.1", "198.19.0.1", 0, 0);
+	pb_put(&p, 10);
+	pb_fix(&p);
+	v = judge(&b, &p, NFQCT_HOOK_FORWARD, 0, T0);
+	CU_ASSERT_PTR_NOT_NULL(v.invalid_reason);
+	/* the raw table saw it (its MARK ran), the filter judged it INVALID */
+	CU_ASSERT_EQUAL(rule_packets(&b, "raw", "PREROUTING", 0), 1);
+	CU_ASSERT_TRUE(v.set_mark);
+	CU_ASSERT_EQUAL(v.mark, 9);
+	CU_ASSERT_EQUAL(v.ctstate, INV);
+	CU_ASSERT_TRUE(v.accept);
+	CU_ASSERT_STRING_EQUAL(rule_name(&b, &v), "FORWARD#1");
+	CU_ASSERT_EQUAL(b.st.invalid, 1);
+	CU_ASSERT_EQUAL(b.st.new, 0);
+	bench_close(&b);
+}
+
+static void test_confirm_only_when_accepted(void)
+{
+	struct bench b;
+	struct nfqct_verdict v;
+	struct pb p, r;
+
+	bench_open(&b, forward_rules, 0);
+	/* dropped by the FORWARD policy: counted new, never inserted */
+	pb_udp_packet(&p, "198.18.0.1", "198.19.0.1", 1000, 99, 10);
+	v = judge(&b, &p, NFQCT_HOOK_FORWARD, 0, T0);
+	CU_ASSERT_FALSE(v.accept);
+	CU_ASSERT_EQUAL(v.by, NFQCT_BY_FILTER);
+	CU_ASSERT_STRING_EQUAL(rule_name(&b, &v), "FORWARD policy");
+	CU_ASSERT_EQUAL(v.ctstate, NEW);
+	CU_ASSERT_FALSE(v.confirmed);
+	CU_ASSERT_PTR_NULL(v.conn);
+	CU_ASSERT_EQUAL(b.st.new, 1);
+	CU_ASSERT_EQUAL(b.st.insert, 0);
+	CU_ASSERT_EQUAL(nfqct_ct_count(b.ct), 0);
+
+	/* accepted in a user chain: confirmed */
+	pb_udp_packet(&p, "198.18.0.1", "198.19.0.1", 1000, 53, 10);
+	v = judge(&b, &p, NFQCT_HOOK_FORWARD, 0, T0);
+	CU_ASSERT_TRUE(v.accept);
+	CU_ASSERT_STRING_EQUAL(rule_name(&b, &v), "fw#2");
+	CU_ASSERT_EQUAL(v.ctstate, NEW);
+	CU_ASSERT_TRUE(v.confirmed);
+	CU_ASSERT_PTR_NOT_NULL(v.conn);
+	CU_ASSERT_FALSE(v.reply);
+	CU_ASSERT_EQUAL(b.st.new, 2);
+	CU_ASSERT_EQUAL(b.st.insert, 1);
+	CU_ASSERT_EQUAL(nfqct_ct_count(b.ct), 1);
+
+	/* the same direction again: found, still NEW, nothing new confirmed */
+	v = judge(&b, &p, NFQCT_HOOK_FORWARD, 0, T0 + 10);
+	CU_ASSERT_TRUE(v.accept);
+	CU_ASSERT_EQUAL(v.ctstate, NEW);
+	CU_ASSERT_FALSE(v.confirmed);
+	CU_ASSERT_EQUAL(b.st.found, 1);
+	CU_ASSERT_EQUAL(b.st.insert, 1);
+
+	/* the reply: ESTABLISHED, accepted by FORWARD#2 */
+	pb_udp_packet(&r, "198.19.0.1", "198.18.0.1", 53, 1000, 30);
+	v = judge(&b, &r, NFQCT_HOOK_FORWARD, 0, T0 + 20);
+	CU_ASSERT_TRUE(v.accept);
+	CU_ASSERT_EQUAL(v.ctstate, EST);
+	CU_ASSERT_TRUE(v.reply);
+	CU_ASSERT_STRING_EQUAL(rule_name(&b, &v), "FORWARD#2");
+	CU_ASSERT_EQUAL(nfqct_ct_count(b.ct), 1);
+	bench_close(&b);
+}
+
+static void test_final_mark(void)
+{
+	struct bench b;
+	struct nfqct_verdict v;
+	struct pb p;
+
+	bench_open(&b, forward_rules, 0);
+	/* raw sets 0x5, the filter's -m mark sees it and sets 0x7: one mark */
+	pb_udp_packet(&p, "198.18.0.1", "198.19.0.1", 1000, 5, 10);
+	v = judge(&b, &p, NFQCT_HOOK_FORWARD, 0x100, T0);
+	CU_ASSERT_TRUE(v.accept);
+	CU_ASSERT_TRUE(v.set_mark);
+	CU_ASSERT_EQUAL(v.mark, 0x7);
+	CU_ASSERT_STRING_EQUAL(rule_name(&b, &v), "fw#3");
+
+	/* no MARK target: the packet's own mark, not to be sent */
+	pb_udp_packet(&p, "198.18.0.1", "198.19.0.1", 1000, 53, 10);
+	v = judge(&b, &p, NFQCT_HOOK_FORWARD, 0x100, T0);
+	CU_ASSERT_FALSE(v.set_mark);
+	CU_ASSERT_EQUAL(v.mark, 0x100);
+	bench_close(&b);
+}
+
+static void test_zone(void)
+{
+	struct bench b;
+	struct nfqct_verdict v;
+	struct nfqct_ct_info ci;
+	struct pb p;
+
+	bench_open(&b, forward_rules, 0);
+	pb_udp_packet(&p, "198.18.0.1", "198.19.0.1", 1000, 6, 10);
+	v = judge(&b, &p, NFQCT_HOOK_FORWARD, 0, T0);
+	CU_ASSERT_TRUE(v.confirmed);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v.conn);
+	nfqct_ct_info(v.conn, &ci);
+	CU_ASSERT_EQUAL(ci.zone, 6);
+	bench_close(&b);
+}
+
+/* PREROUTING and POSTROUTING have no filter chain: accepted, tracked. */
+static void test_hook_without_filter_chain(void)
+{
+	struct bench b;
+	struct nfqct_verdict v;
+	struct pb p;
+
+	bench_open(&b, forward_rules, 0);
+	pb_udp_packet(&p, "198.18.0.1", "198.19.0.1", 1000, 99, 10);
+	v = judge(&b, &p, NFQCT_HOOK_PREROUTING, 0, T0);
+	CU_ASSERT_TRUE(v.accept);
+	CU_ASSERT_EQUAL(v.rule.chain, -1);
+	CU_ASSERT_STRING_EQUAL(rule_name(&b, &v), "-");
+	CU_ASSERT_TRUE(v.confirmed);
+	bench_close(&b);
+}
+
+/* ---- error paths ---- */
+
+static void test_table_full_drops(void)
+{
+	struct bench b;
+	struct nfqct_verdict v;
+	struct pb p;
+
+	bench_open(&b, forward_rules, 1);
+	/* one assured TCP entry fills the table; early drop cannot evict it */
+	pb_tcp_packet(&p, "198.18.0.1", "198.19.0.1", 40000, 80, PB_SYN, 100, 0, 0);
+	CU_ASSERT_TRUE(judge(&b, &p, NFQCT_HOOK_FORWARD, 0, T0).confirmed);
+	pb_tcp_packet(&p, "198.19.0.1", "198.18.0.1", 80, 40000, PB_SYN | PB_ACK, 500, 101, 0);
+	CU_ASSERT_TRUE(judge(&b, &p, NFQCT_HOOK_FORWARD, 0, T0 + 1).accept);
+	pb_tcp_packet(&p, "198.18.0.1", "198.19.0.1", 40000, 80, PB_ACK, 101, 501, 0);
+	v = judge(&b, &p, NFQCT_HOOK_FORWARD, 0, T0 + 2);
+	CU_ASSERT_TRUE(v.accept);
+	CU_ASSERT_EQUAL(v.ctstate, EST);
+
+	pb_udp_packet(&p, "198.18.0.2", "198.19.0.1", 1000, 53, 10);
+	v = judge(&b, &p, NFQCT_HOOK_FORWARD, 0, T0 + 3);
+	CU_ASSERT_FALSE(v.accept);
+	CU_ASSERT_EQUAL(v.by, NFQCT_BY_TABLE_FULL);
+	CU_ASSERT_PTR_NULL(v.conn);
+	CU_ASSERT_FALSE(v.confirmed);
+	CU_ASSERT_EQUAL(b.st.drop, 1);
+	CU_ASSERT_EQUAL(b.st.early_drop, 0);
+	/* the filter table never ran */
+	CU_ASSERT_EQUAL(rule_packets(&b, "filter", "FORWARD", 2), 1);
+	CU_ASSERT_EQUAL(nfqct_ct_count(b.ct), 1);
+	bench_close(&b);
+}
+
+static void test_invalid_tracker_verdict(void)
+{
+	struct bench b;
+	struct nfqct_verdict v;
+	struct pb p;
+
+	bench_open(&b, forward_rules, 0);
+	/* an ACK with no flow (nf_conntrack_tcp_loose is on: picked up), then a
+	 * SYN/ACK answering nothing, which the tracker calls INVALID */
+	pb_tcp_packet(&p, "198.19.0.9", "198.18.0.9", 80, 40000, PB_SYN | PB_ACK | PB_FIN | PB_RST,
+		      1, 1, 0);
+	v = judge(&b, &p, NFQCT_HOOK_FORWARD, 0, T0);
+	CU_ASSERT_FALSE(v.accept);
+	CU_ASSERT_EQUAL(v.ctstate, INV);
+	CU_ASSERT_STRING_EQUAL(rule_name(&b, &v), "FORWARD#1");
+	CU_ASSERT_PTR_NULL(v.conn);
+	CU_ASSERT_EQUAL(b.st.invalid, 1);
+	CU_ASSERT_EQUAL(nfqct_ct_count(b.ct), 0);
+	bench_close(&b);
+}
+
+/* Two workers judge the same TCP SYN at once: TCP has no clash
+ * resolution, so when both create an entry one confirmation fails and
+ * its packet must be dropped, by INSERT_FAILED. */
+enum { RACE_ROUNDS = 4000 };
+
+struct race {
+	struct bench *b;
+	unsigned int arrived, generation;	/* spin barrier */
+	struct nfqct_ct_stats st[2];
+	unsigned int failed[2];			/* INSERT_FAILED verdicts */
+	unsigned int wrong[2];			/* verdicts breaking the contract */
+};
+
+struct race_arg {
+	struct race *race;
+	int id;
+};
+
+static void race_barrier(struct race *race)
+{
+	unsigned int gen = __atomic_load_n(&race->generation, __ATOMIC_ACQUIRE);
+
+	if (__atomic_add_fetch(&race->arrived, 1, __ATOMIC_ACQ_REL) == 2) {
+		__atomic_store_n(&race->arrived, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&race->generation, gen + 1, __ATOMIC_RELEASE);
+		return;
+	}
+	while (__atomic_load_n(&race->generation, __ATOMIC_ACQUIRE) == gen)
+		caa_cpu_relax();
+}
+
+static void *race_worker(void *p)
+{
+	struct race_arg *arg = p;
+	struct race *race = arg->race;
+	struct nfqct_judge_ctx cx = race->b->cx;
+
+	cx.st = &race->st[arg->id];
+	cx.worker = (unsigned int)arg->id;
+	rcu_register_thread();
+	for (unsigned int round = 0; round < RACE_ROUNDS; round++) {
+		char src[32];
+		struct nfqct_pkt pkt;
+		struct nfqct_verdict v;
+		struct pb pb;
+
+		snprintf(src, sizeof(src), "198.18.%u.%u", 100 + (round >> 8), round & 0xff);
+		pb_tcp_packet(&pb, src, "198.19.5.5", 40000, 80, PB_SYN, 1, 0, 0);
+		pkt = (struct nfqct_pkt){ .data = pb.b, .caplen = pb.n, .len = pb.n,
+					  .hook = NFQCT_HOOK_FORWARD };
+		race_barrier(race);
+		nfqct_judge(&cx, &pkt, T0, &v);
+		if (v.by == NFQCT_BY_INSERT_FAILED) {
+			race->failed[arg->id]++;
+			if (v.accept || v.conn || v.confirmed || v.ctstate != NEW)
+				race->wrong[arg->id]++;
+		} else if (!v.accept || !v.conn) {
+			race->wrong[arg->id]++;
+		}
+		rcu_quiescent_state();
+	}
+	rcu_unregister_thread();
+	return NULL;
+}
+
+static void test_failed_confirm_drops(void)
+{
+	struct bench b;
+	struct race race = { .b = &b };
+	struct race_arg args[2] = { { &race, 0 }, { &race, 1 } };
+	pthread_t th[2];
+
+	bench_open(&b, forward_rules, 0);
+	rcu_thread_offline();
+	for (int i = 0; i < 2; i++)
+		CU_ASSERT_FATAL(pthread_create(&th[i], NULL, race_worker, &args[i]) == 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	rcu_thread_online();
+	CU_ASSERT_EQUAL(race.wrong[0] + race.wrong[1], 0);
+	/* every failed confirmation was counted, and dropped its packet */
+	CU_ASSERT_EQUAL(race.failed[0], race.st[0].insert_failed);
+	CU_ASSERT_EQUAL(race.failed[1], race.st[1].insert_failed);
+	CU_ASSERT_EQUAL(race.st[0].insert + race.st[1].insert, RACE_ROUNDS);
+	CU_ASSERT_EQUAL(nfqct_ct_count(b.ct), RACE_ROUNDS);
+	/* two threads meeting at a barrier collide often; none would be a
+	 * broken test, not luck */
+	CU_ASSERT(race.failed[0] + race.failed[1] > 0);
+	printf("(%u of %u rounds raced into insert_failed) ", race.failed[0] + race.failed[1],
+	       RACE_ROUNDS);
+	bench_close(&b);
+}
+
+/* ---- time comes in ---- */
+
+static void test_time_is_the_callers(void)
+{
+	struct bench b;
+	struct nfqct_verdict v;
+	struct pb p, r;
+
+	bench_open(&b, forward_rules, 0);
+	pb_udp_packet(&p, "198.18.0.1", "198.19.0.1", 1000, 53, 10);
+	pb_udp_packet(&r, "198.19.0.1", "198.18.0.1", 53, 1000, 10);
+	CU_ASSERT_TRUE(judge(&b, &p, NFQCT_HOOK_FORWARD, 0, T0).confirmed);
+	/* 29.999 s later the unreplied UDP entry (30 s) is alive ... */
+	v = judge(&b, &r, NFQCT_HOOK_FORWARD, 0, T0 + 29999);
+	CU_ASSERT_EQUAL(v.ctstate, EST);
+	/* ... refreshed by the reply to 30 s from then; past that it is gone,
+	 * and the reply direction's packet starts a flow of its own */
+	v = judge(&b, &r, NFQCT_HOOK_FORWARD, 0, T0 + 29999 + 30000);
+	CU_ASSERT_EQUAL(v.ctstate, NEW);
+	CU_ASSERT_FALSE(v.reply);
+	CU_ASSERT_EQUAL(b.st.delete, 1);
+	bench_close(&b);
+}
+
+int main(void)
+{
+	static const struct unit_test tests[] = {
+		{ "raw DROP before tracking", test_raw_drop_before_tracking },
+		{ "NOTRACK: UNTRACKED, ignore", test_notrack_untracked },
+		{ "unparsable: raw and filter see it", test_unparsable_sees_raw_and_filter },
+		{ "confirm only when accepted", test_confirm_only_when_accepted },
+		{ "one mark through both tables", test_final_mark },
+		{ "CT --zone", test_zone },
+		{ "hook without a filter chain", test_hook_without_filter_chain },
+		{ "table full drops", test_table_full_drops },
+		{ "tracker INVALID", test_invalid_tracker_verdict },
+		{ "failed confirm drops", test_failed_confirm_drops },
+		{ "time is the caller's", test_time_is_the_callers },
+	};
+	int ret;
+
+	rcu_register_thread();
+	ret = unit_main("judge", tests, UNIT_COUNT(tests));
+	rcu_barrier();
+	rcu_unregister_thread();
+	return ret;
+}
