@@ -1210,28 +1210,28 @@ void nfqct_ct_info(const struct nfqct_conn *conn, struct nfqct_ct_info *out)
 }
 
 /* libnetfilter_conntrack's __snprintf_address and __snprintf_proto */
-static void dump_tuple(FILE *out, const struct nfqct_tuple *t)
+void nfqct_tuple_print(FILE *out, const struct nfqct_tuple *t)
 {
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
 	int af = t->family == AF_INET6 ? AF_INET6 : AF_INET;
 
 	inet_ntop(af, &t->src, src, sizeof(src));
 	inet_ntop(af, &t->dst, dst, sizeof(dst));
-	fprintf(out, "src=%s dst=%s ", src, dst);
+	fprintf(out, "src=%s dst=%s", src, dst);
 	switch (t->proto) {
 	case IPPROTO_TCP:
 	case IPPROTO_UDP:
 	case IPPROTO_UDPLITE:
 	case IPPROTO_SCTP:
 	case IPPROTO_DCCP:
-		fprintf(out, "sport=%u dport=%u ", ntohs(t->sp.port), ntohs(t->dp.port));
+		fprintf(out, " sport=%u dport=%u", ntohs(t->sp.port), ntohs(t->dp.port));
 		break;
 	case IPPROTO_GRE:
-		fprintf(out, "srckey=0x%x dstkey=0x%x ", ntohs(t->sp.port), ntohs(t->dp.port));
+		fprintf(out, " srckey=0x%x dstkey=0x%x", ntohs(t->sp.port), ntohs(t->dp.port));
 		break;
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
-		fprintf(out, "type=%d code=%d id=%d ", t->dp.icmp.type, t->dp.icmp.code,
+		fprintf(out, " type=%d code=%d id=%d", t->dp.icmp.type, t->dp.icmp.code,
 			ntohs(t->sp.icmp_id));
 		break;
 	default:
@@ -1254,13 +1254,15 @@ static void dump_conn(FILE *out, const struct nfqct_ct_info *ci, uint64_t now)
 	fprintf(out, "%-8s %u %llu ", name ? name : "unknown", ci->orig.proto, (unsigned long long)left);
 	if (ci->orig.proto == IPPROTO_TCP)
 		fprintf(out, "%s ", nfqct_tcp_state_name(ci->tcp_state));
-	dump_tuple(out, &ci->orig);
+	nfqct_tuple_print(out, &ci->orig);
+	fputc(' ', out);
 	if (ci->acct)
 		fprintf(out, "packets=%llu bytes=%llu ", (unsigned long long)ci->packets[0],
 			(unsigned long long)ci->bytes[0]);
 	if (!ci->seen_reply)
 		fputs("[UNREPLIED] ", out);
-	dump_tuple(out, &ci->reply);
+	nfqct_tuple_print(out, &ci->reply);
+	fputc(' ', out);
 	if (ci->acct)
 		fprintf(out, "packets=%llu bytes=%llu ", (unsigned long long)ci->packets[1],
 			(unsigned long long)ci->bytes[1]);

@@ -21,9 +21,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <strings.h>
+
+#include <urcu-qsbr.h>
 
 #include "nfqct/ctl.h"
 #include "nfqct/rules.h"
+#include "nfqct/settings.h"
+#include "nfqct/simulate.h"
 #include "nfqct/statfile.h"
 
 #ifndef RUNSTATEDIR
@@ -46,6 +53,9 @@ static void usage(FILE *f)
 		"  reload           reload the rules and settings (as SIGHUP)\n"
 		"  rules [-c]       the running ruleset; -c with counters\n"
 		"  check FILE       validate a ruleset file\n"
+		"  simulate [-r RULES] [-c CONFIG] [-o NAME=VALUE]... [--hook HOOK]\n"
+		"           [--in IFNAME] [--out IFNAME] [--ifname INDEX=NAME]... [--list] [--json] FILE...\n"
+		"                   run the ruleset and the table on pcap/pcapng captures, a line per packet\n"
 		"\n"
 		"options:\n"
 		"  -s, --stat-dir DIR   the daemon's stat directory (default %s)\n"
@@ -449,6 +459,172 @@ static int cmd_check(int argc, char **argv)
 	return 0;
 }
 
+/* ---- simulate ---- */
+
+static const char *const hook_names[NFQCT_HOOK_MAX] = {
+	"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING",
+};
+
+/* The table and the counters at the end, as `nfqct list` and `nfqct stat` print them. */
+static int simulate_list(struct nfqct_sim *sim, const struct nfqct_settings *s, bool json)
+{
+	struct nfqct_worker_stats block = { .ct = *nfqct_sim_stats(sim) };
+	struct nfqct_stats_view view = { .workers = &block, .nworkers = 1 };
+	struct nfqct_stattab tab;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	int r;
+
+	if (!json) {
+		nfqct_sim_list(sim, stdout);
+	} else {
+		f = open_memstream(&text, &len);
+		if (!f)
+			return -ENOMEM;
+		nfqct_sim_list(sim, f);
+		fclose(f);
+		for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+			fputs("{\"entry\":", stdout);
+			json_str(line);
+			fputs("}\n", stdout);
+		}
+		free(text);
+		text = NULL;
+	}
+	/* the counters go through the stat file's own format and reader */
+	f = open_memstream(&text, &len);
+	if (!f)
+		return -ENOMEM;
+	nfqct_statfile_format_ct(f, &view, nfqct_sim_entries(sim), s->stat_layout);
+	rewind(f);
+	r = nfqct_statfile_parse(f, &tab);
+	fclose(f);
+	free(text);
+	if (r < 0)
+		return r;
+	if (json)
+		putchar('{');
+	print_table(&tab, "nf_conntrack", false, json, false);
+	if (json)
+		fputs("}\n", stdout);
+	nfqct_stattab_free(&tab);
+	return 0;
+}
+
+static int cmd_simulate(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "rules", required_argument, NULL, 'r' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "set", required_argument, NULL, 'o' },
+		{ "hook", required_argument, NULL, 'H' },
+		{ "in", required_argument, NULL, 'i' },
+		{ "out", required_argument, NULL, 'O' },
+		{ "ifname", required_argument, NULL, 'n' },
+		{ "list", no_argument, NULL, 'l' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *rules_path = SYSCONFDIR "/nfqct/nfqct.rules";
+	struct nfqct_sim_config cfg = { .hook = -1 };
+	struct nfqct_ruleset *rs = NULL;
+	struct nfqct_settings s;
+	struct nfqct_sim *sim = NULL;
+	bool rules_explicit = false, list = false, bad = false;
+	int c, r, ret = 1;
+
+	nfqct_settings_init(&s);
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "r:c:o:", longopts, NULL)) != -1) {
+		char *eq, *end;
+		unsigned long idx;
+		int h;
+
+		switch (c) {
+		case 'r':
+			rules_path = optarg;
+			rules_explicit = true;
+			break;
+		case 'c':
+			if (nfqct_settings_load_file(&s, optarg, stderr) < 0)
+				bad = true;
+			break;
+		case 'o':
+			if (nfqct_settings_set(&s, optarg, "-o", stderr) < 0)
+				bad = true;
+			break;
+		case 'H':
+			for (h = 0; h < NFQCT_HOOK_MAX && strcasecmp(optarg, hook_names[h]); h++)
+				;
+			if (h == NFQCT_HOOK_MAX)
+				return usage_error("simulate: bad hook '%s': expected PREROUTING, INPUT, "
+						   "FORWARD, OUTPUT or POSTROUTING", optarg);
+			cfg.hook = h;
+			break;
+		case 'i':
+		case 'O':
+			if (!*optarg || strlen(optarg) >= IF_NAMESIZE)
+				return usage_error("simulate: bad interface name '%s'", optarg);
+			*(c == 'i' ? &cfg.in : &cfg.out) = optarg;
+			break;
+		case 'n':
+			eq = strchr(optarg, '=');
+			errno = 0;
+			idx = strtoul(optarg, &end, 10);
+			if (!eq || end != eq || errno || idx == 0 || idx > INT32_MAX || !eq[1] ||
+			    strlen(eq + 1) >= IF_NAMESIZE)
+				return usage_error("simulate: bad --ifname '%s': expected INDEX=NAME", optarg);
+			if (nfqct_sim_ifname((uint32_t)idx, eq + 1) < 0)
+				return usage_error("simulate: too many --ifname");
+			break;
+		case 'l':
+			list = true;
+			break;
+		case 'j':
+			cfg.json = true;
+			break;
+		default:
+			usage(stderr);
+			return 1;
+		}
+	}
+	if (bad)
+		return 1;
+	if (optind >= argc)
+		return usage_error("simulate: missing FILE (a pcap or pcapng capture)");
+	if (!rules_explicit && access(rules_path, F_OK) < 0 && errno == ENOENT) {
+		fprintf(stderr, "nfqct: simulate: no ruleset at %s: accepting everything\n", rules_path);
+		rs = nfqct_ruleset_accept_all(1);
+	} else if (nfqct_ruleset_load(rules_path, 1, &rs, stderr) < 0) {
+		return 1;
+	}
+	if (!rs) {
+		fprintf(stderr, "nfqct: simulate: out of memory\n");
+		return 1;
+	}
+	cfg.settings = &s;
+	cfg.rs = rs;
+	rcu_register_thread();
+	r = nfqct_sim_create(&cfg, &sim);
+	if (r < 0) {
+		fprintf(stderr, "nfqct: simulate: %s\n", strerror(-r));
+		goto out;
+	}
+	ret = 0;
+	for (int i = optind; i < argc; i++)
+		if (nfqct_sim_file(sim, argv[i], stdout, stderr) < 0)
+			ret = 1;
+	if (list && simulate_list(sim, &s, cfg.json) < 0)
+		ret = 1;
+out:
+	nfqct_sim_destroy(sim);
+	nfqct_ruleset_free(rs);
+	rcu_barrier();
+	rcu_unregister_thread();
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -490,6 +666,8 @@ int main(int argc, char **argv)
 		r = cmd_ctl(dir, cmd, argc, argv);
 	else if (!strcmp(cmd, "check"))
 		r = cmd_check(argc, argv);
+	else if (!strcmp(cmd, "simulate"))
+		r = cmd_simulate(argc, argv);
 	else if (!strcmp(cmd, "help"))
 		r = (usage(stdout), 0);
 	else

@@ -199,6 +199,13 @@ bool nfqct_ct_gc_sweeping(const struct nfqct_ct *ct);
  */
 unsigned int nfqct_ct_dump(struct nfqct_ct *ct, FILE *out, uint64_t now_ms);
 
+/*
+ * nfqct_tuple_print - "src=A dst=B sport=P dport=Q" (ICMP: "type= code=
+ * id="; GRE: "srckey= dstkey="), as conntrack -L prints a tuple; no
+ * trailing blank.
+ */
+void nfqct_tuple_print(FILE *out, const struct nfqct_tuple *t);
+
 /* nfqct_ct_flush - delete every entry (counted as `delete`). RCU reader. Returns entries deleted. */
 unsigned int nfqct_ct_flush(struct nfqct_ct *ct, struct nfqct_ct_stats *st);
 
