@@ -17,8 +17,8 @@
  *	nfqct_ct_confirm()  insert a new entry if the packet is accepted,
  *	                    discard it otherwise
  *
- * Semantics are Linux 6.x nf_conntrack's (nf_conntrack_core.c and the UDP,
- * ICMP, ICMPv6 and generic trackers; TCP is proto_tcp.h).  Where nfqct
+ * Semantics are Linux 6.x nf_conntrack's (nf_conntrack_core.c; the
+ * protocol trackers are behind l4proto.h).  Where nfqct
  * differs, the function comment says so.  Known gaps: no IP reassembly
  * (non-first fragments are INVALID), no expectations/helpers, no NAT; SCTP,
  * DCCP and GRE use the generic tracker (generic timeout, no state machine)
@@ -135,11 +135,12 @@ void nfqct_ct_apply_settings(struct nfqct_ct *ct, const struct nfqct_settings *s
  *
  * A NEW result with res->conn set is an unconfirmed entry the caller owns:
  * it must go to nfqct_ct_confirm() (accepted or not) before the caller's
- * next quiescent state, or it leaks and stays counted.  TCP: the first
- * packet goes through nfqct_tcp_new() and then nfqct_tcp_packet(), as the
- * kernel runs tcp_new() inside nf_conntrack_tcp_packet(); KILL accounts,
- * then removes the entry (res->conn stays valid until the quiescent
- * state); REOPEN removes the entry and tracks the packet as new.
+ * next quiescent state, or it leaks and stays counted.  The protocol
+ * tracker is nfqct_l4proto_find(proto) (l4proto.h): the first packet goes
+ * through its new() and then packet() ops, as the kernel runs tcp_new()
+ * inside nf_conntrack_tcp_packet(); KILL accounts, then removes the entry
+ * (res->conn stays valid until the quiescent state); REOPEN removes the
+ * entry and tracks the packet as new.
  */
 void nfqct_ct_in(struct nfqct_ct *ct, struct nfqct_ct_stats *st, const struct nfqct_pkt *pkt,
 		 uint16_t zone, uint64_t now_ms, struct nfqct_ct_result *res);

@@ -6,7 +6,7 @@
  * nfqct_tcp_packet() for the first packet, keeps [SEEN_REPLY] and
  * [ASSURED] as the kernel's nf_conntrack_in() does (SEEN_REPLY set after
  * the tracker, for a reply it did not find INVALID) and checks the exact
- * action, state, set_assured and timeout of every packet.
+ * verdict, state, set_assured and timeout of every packet.
  *
  * Client 10.0.0.1:40000 (ISN 1000) talks to server 10.0.0.2:80 (ISN 5000).
  */
@@ -17,6 +17,7 @@
 
 #include <CUnit/Basic.h>
 
+#include "nfqct/l4proto.h"
 #include "nfqct/proto_tcp.h"
 
 #define FIN 0x01
@@ -31,8 +32,8 @@
 #define ORIG false
 #define REPLY true
 
-enum { ACCEPT = NFQCT_TCP_ACCEPT, INVALID = NFQCT_TCP_INVALID, KILL = NFQCT_TCP_KILL,
-       REOPEN = NFQCT_TCP_REOPEN, IGNORE = NFQCT_TCP_IGNORE };
+enum { ACCEPT = NFQCT_L4_ACCEPT, INVALID = NFQCT_L4_INVALID, KILL = NFQCT_L4_KILL,
+       REOPEN = NFQCT_L4_REOPEN, IGNORE = NFQCT_L4_IGNORE };
 
 /* The kernel's defaults (nf_conntrack_proto_tcp.c), seconds. */
 static void settings_kernel_defaults(struct nfqct_settings *s)
@@ -129,7 +130,7 @@ struct flow {
 };
 
 static struct flow F;
-static struct nfqct_tcp_verdict V;
+static struct nfqct_l4_result V;
 
 static void flow_init(void)
 {
@@ -146,9 +147,9 @@ static void step_seg(const struct seg *g)
 	memset(&V, 0xa5, sizeof(V));	/* the tracker must fill all of it */
 	nfqct_tcp_packet(&F.st, &pkt, g->reply, F.seen_reply, F.assured, &F.s, &V);
 	free(buf);
-	if (V.action == KILL || V.action == REOPEN)
+	if (V.verdict == KILL || V.verdict == REOPEN)
 		F.gone = true;
-	if (V.action != INVALID && g->reply)
+	if (V.verdict != INVALID && g->reply)
 		F.seen_reply = true;
 	if (V.set_assured)
 		F.assured = true;
@@ -186,7 +187,7 @@ static bool new_flow(uint8_t flags, uint32_t seq, uint32_t ack, uint16_t win, ui
 }
 
 #define EXPECT(act, state_, assured_, timeout_) do {			\
-	CU_ASSERT_EQUAL(V.action, (act));				\
+	CU_ASSERT_EQUAL(V.verdict, (act));				\
 	CU_ASSERT_EQUAL(F.st.state, (state_));				\
 	CU_ASSERT_EQUAL(V.set_assured, (assured_));			\
 	CU_ASSERT_EQUAL(V.timeout_s, (timeout_));			\
@@ -573,7 +574,7 @@ static void test_invalid_flags(void)
 		flow_init();
 		handshake();
 		step(ORIG, good_extra[i], 1001, 5001, CWIN, 0);
-		CU_ASSERT_NOT_EQUAL(V.action, INVALID);
+		CU_ASSERT_NOT_EQUAL(V.verdict, INVALID);
 	}
 	/* A SYN with ECE|CWR (ECN setup) starts a flow. */
 	flow_init();
@@ -718,7 +719,7 @@ static void test_invalid_fin_shrinks(void)
 	EXPECT_NT(INVALID, NFQCT_TCP_ESTABLISHED);
 	CU_ASSERT_FALSE(V.shrink_timeout);
 	step(REPLY, FIN | ACK, 5001 + 500000, 1001, SWIN, 0);
-	CU_ASSERT_EQUAL(V.action, INVALID);
+	CU_ASSERT_EQUAL(V.verdict, INVALID);
 	CU_ASSERT_TRUE(V.shrink_timeout);
 	CU_ASSERT_EQUAL(V.timeout_s, 300);
 	CU_ASSERT_EQUAL(F.st.state, NFQCT_TCP_ESTABLISHED);
@@ -729,7 +730,7 @@ static void test_invalid_fin_shrinks(void)
 	step(REPLY, SYN | ACK, 5000, 1001, SWIN, 0);
 	step(ORIG, FIN | ACK, 1001 + 500000, 5001, CWIN, 0);
 	step(REPLY, FIN | ACK, 5001 + 500000, 1001, SWIN, 0);
-	CU_ASSERT_EQUAL(V.action, INVALID);
+	CU_ASSERT_EQUAL(V.verdict, INVALID);
 	CU_ASSERT_FALSE(V.shrink_timeout);
 }
 
@@ -912,7 +913,7 @@ static void test_malformed_options(void)
 		CU_ASSERT_TRUE(nfqct_tcp_new(&F.st, &pkt, &F.s));
 		pkt.l4 = NULL;
 		nfqct_tcp_packet(&F.st, &pkt, false, false, false, &F.s, &V);
-		CU_ASSERT_EQUAL(V.action, INVALID);
+		CU_ASSERT_EQUAL(V.verdict, INVALID);
 		free(buf);
 	}
 }
