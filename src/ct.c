@@ -71,7 +71,7 @@ struct nfqct_conn {
 	uint64_t expires;		/* ms; relative while unconfirmed */
 	struct cds_lfht_node node1;	/* reply direction */
 	uint8_t dir1;			/* 1: must follow node1 directly */
-	uint8_t pad0;
+	uint8_t self_inverse;		/* tuple == its inverse: see ct_match() */
 	uint16_t zone;
 	uint32_t pad1;
 	struct nfqct_tuple tuple;	/* original direction */
@@ -229,6 +229,14 @@ static inline void ct_unlock(struct nfqct_conn *e)
 	__atomic_clear(&e->lock, __ATOMIC_RELEASE);
 }
 
+/*
+ * An entry whose tuple is its own inverse (same address and port both
+ * ways: a self-connect) has two nodes with one key.  Only node 1 matches:
+ * confirmation then cannot meet the entry's own node 0 as a clash, and
+ * lookups find it in the reply direction, as the kernel's, which puts the
+ * reply tuplehash at the head of the shared bucket after the original one
+ * (__nf_conntrack_hash_insert).  Node 0 stays linked for gc, dump, flush.
+ */
 static int ct_match(struct cds_lfht_node *node, const void *arg)
 {
 	const struct ct_key *k = arg;
@@ -239,7 +247,7 @@ static int ct_match(struct cds_lfht_node *node, const void *arg)
 	if (e->zone != k->zone)
 		return 0;
 	if (node_dir(node) == 0)
-		return tuple_eq(&e->tuple, k->t);
+		return !e->self_inverse && tuple_eq(&e->tuple, k->t);
 	/* node1 holds invert(e->tuple): compare the inverse of the key */
 	return k->inv && tuple_eq(&e->tuple, k->inv);
 }
@@ -611,6 +619,7 @@ static void ct_new(struct nfqct_ct *ct, struct nfqct_ct_stats *st, const struct 
 	e->tuple = pkt->tuple;
 	/* padding stays zero in the stored tuple: keys compare by bytes */
 	memset((uint8_t *)&e->tuple + CT_TUPLE_LEN, 0, sizeof(e->tuple) - CT_TUPLE_LEN);
+	e->self_inverse = tuple_eq(&e->tuple, &reply);
 	if (s->ct_acct)
 		e->status = CT_ACCT;
 

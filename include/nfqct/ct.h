@@ -132,6 +132,11 @@ void nfqct_ct_apply_settings(struct nfqct_ct *ct, const struct nfqct_settings *s
  * INVALID when the tracker refuses the packet (res->conn NULL, nothing
  * accounted); UNTRACKED for ICMPv6 neighbour discovery and MLD.
  * res->drop: the table is full (no early drop possible) or out of memory.
+ * A tuple that is its own inverse (same address and port both ways: a
+ * self-connect, a generic protocol from a host to itself) is one entry
+ * like any other; once confirmed, its packets are found in the reply
+ * direction (ESTABLISHED), as the kernel's lookup finds the reply
+ * tuplehash first; nfqct_ct_lookup() says reply too.
  *
  * A NEW result with res->conn set is an unconfirmed entry the caller owns:
  * it must go to nfqct_ct_confirm() (accepted or not) before the caller's

@@ -993,6 +993,142 @@ static void test_flush(void)
 	ct_done(ct);
 }
 
+/*
+ * A tuple that is its own inverse (same address and port both ways: a
+ * self-connect, or a generic protocol from a host to itself).  The kernel
+ * confirms it; both tuplehash nodes land in one bucket, the reply node at
+ * the head, so every later packet is found in the REPLY direction:
+ * ESTABLISHED, [SEEN_REPLY], counted as reply (checked on Linux 6.18 with
+ * a UDP socket connected to itself: "packets=1 ... packets=2").
+ */
+static void test_self_inverse_udp(void)
+{
+	struct nfqct_ct_stats st = { 0 };
+	struct nfqct_ct *ct = ct_new_table();
+	struct nfqct_pkt p = pkt_udp("198.18.0.2", "198.18.0.2", 40000, 40000, 60);
+	struct nfqct_ct_result r, r2;
+	struct nfqct_ct_info ci;
+	bool reply = false;
+	unsigned int n;
+
+	nfqct_ct_in(ct, &st, &p, 0, T0, &r);
+	CU_ASSERT_EQUAL(r.ctstate, NFQCT_CTSTATE_NEW);
+	CU_ASSERT_FALSE(r.reply);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r.conn);
+	CU_ASSERT(nfqct_ct_confirm(ct, &st, &r, true, T0));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r.conn);
+	CU_ASSERT_EQUAL(st.insert, 1);
+	CU_ASSERT_EQUAL(st.insert_failed, 0);
+	CU_ASSERT_EQUAL(st.drop, 0);
+	CU_ASSERT_EQUAL(st.clashres, 0);
+	CU_ASSERT_EQUAL(nfqct_ct_count(ct), 1);
+	CU_ASSERT(info_of(r.conn).confirmed);
+
+	r2 = track(ct, &st, &p, 0, T0 + 1000);
+	CU_ASSERT_PTR_EQUAL(r2.conn, r.conn);
+	CU_ASSERT_EQUAL(r2.ctstate, NFQCT_CTSTATE_ESTABLISHED);
+	CU_ASSERT(r2.reply);
+	CU_ASSERT_EQUAL(st.found, 1);
+	CU_ASSERT_EQUAL(st.new, 1);
+	CU_ASSERT_EQUAL(st.insert, 1);
+	r2 = track(ct, &st, &p, 0, T0 + 3000);
+	CU_ASSERT(r2.reply);
+	ci = info_of(r.conn);
+	CU_ASSERT(ci.seen_reply);
+	CU_ASSERT(ci.assured);		/* replied, and older than two seconds */
+	CU_ASSERT_EQUAL(ci.packets[0], 1);
+	CU_ASSERT_EQUAL(ci.packets[1], 2);
+	CU_ASSERT_EQUAL(ci.expires_ms, T0 + 3000 + 120000);
+	CU_ASSERT_PTR_EQUAL(nfqct_ct_lookup(ct, &p.tuple, 0, T0 + 3000, &reply), r.conn);
+	CU_ASSERT(reply);
+
+	/* one line, both tuples equal */
+	CU_ASSERT_STRING_EQUAL(dump_str(ct, T0 + 3000, &n),
+		"udp      17 120 src=198.18.0.2 dst=198.18.0.2 sport=40000 dport=40000 packets=1 bytes=60 "
+		"src=198.18.0.2 dst=198.18.0.2 sport=40000 dport=40000 packets=2 bytes=120 "
+		"[ASSURED] mark=0 use=1\n");
+	CU_ASSERT_EQUAL(n, 1);
+
+	/* gc expires it once, and both nodes leave the table */
+	CU_ASSERT_EQUAL(nfqct_ct_gc(ct, &st, T0 + 3000 + 120000, 100), 1);
+	CU_ASSERT_EQUAL(st.delete, 1);
+	CU_ASSERT_EQUAL(nfqct_ct_count(ct), 0);
+	rcu_quiescent_state();
+	CU_ASSERT_PTR_NULL(nfqct_ct_lookup(ct, &p.tuple, 0, T0, &reply));
+	CU_ASSERT_STRING_EQUAL(dump_str(ct, T0, &n), "");
+
+	/* a new one after it: NEW again, and flush removes it once */
+	r = track(ct, &st, &p, 0, T0 + 200000);
+	CU_ASSERT_EQUAL(r.ctstate, NFQCT_CTSTATE_NEW);
+	CU_ASSERT_EQUAL(st.insert, 2);
+	CU_ASSERT_EQUAL(nfqct_ct_flush(ct, &st), 1);
+	CU_ASSERT_EQUAL(st.delete, 2);
+	CU_ASSERT_EQUAL(nfqct_ct_count(ct), 0);
+	ct_done(ct);
+}
+
+/* A generic protocol from a host to itself, and two racing first packets. */
+static void test_self_inverse_generic(void)
+{
+	struct nfqct_ct_stats st = { 0 };
+	struct nfqct_ct *ct = ct_new_table();
+	struct nfqct_pkt p = pkt_l4("2001:db8::2", "2001:db8::2", 253, 0, 0, 100);
+	struct nfqct_pkt u = pkt_udp("2001:db8::2", "2001:db8::2", 53, 53, 80);
+	struct nfqct_ct_result a, b;
+	struct nfqct_ct_info ci;
+	unsigned int n;
+
+	a = track(ct, &st, &p, 0, T0);
+	CU_ASSERT_EQUAL(a.ctstate, NFQCT_CTSTATE_NEW);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a.conn);
+	CU_ASSERT_EQUAL(st.insert, 1);
+	CU_ASSERT_EQUAL(st.insert_failed, 0);
+	CU_ASSERT_EQUAL(st.drop, 0);
+	b = track(ct, &st, &p, 0, T0 + 10);
+	CU_ASSERT_PTR_EQUAL(b.conn, a.conn);
+	CU_ASSERT_EQUAL(b.ctstate, NFQCT_CTSTATE_ESTABLISHED);
+	CU_ASSERT(b.reply);
+	ci = info_of(a.conn);
+	CU_ASSERT_EQUAL(ci.packets[0], 1);
+	CU_ASSERT_EQUAL(ci.packets[1], 1);
+	CU_ASSERT_STRING_EQUAL(dump_str(ct, T0 + 10, &n),
+		"unknown  253 600 src=2001:db8::2 dst=2001:db8::2 packets=1 bytes=100 "
+		"src=2001:db8::2 dst=2001:db8::2 packets=1 bytes=100 mark=0 use=1\n");
+	CU_ASSERT_EQUAL(nfqct_ct_flush(ct, &st), 1);
+	rcu_quiescent_state();
+
+	/* two workers' first packets: the generic tracker has no clash
+	 * resolution, so the second confirmation fails (not a self-clash) */
+	nfqct_ct_in(ct, &st, &p, 0, T0, &a);
+	nfqct_ct_in(ct, &st, &p, 0, T0, &b);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a.conn);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b.conn);
+	CU_ASSERT(nfqct_ct_confirm(ct, &st, &a, true, T0));
+	CU_ASSERT_FALSE(nfqct_ct_confirm(ct, &st, &b, true, T0));
+	CU_ASSERT_PTR_NULL(b.conn);
+	CU_ASSERT_EQUAL(st.insert, 2);
+	CU_ASSERT_EQUAL(st.insert_failed, 1);
+	CU_ASSERT_EQUAL(st.drop, 1);
+	CU_ASSERT_EQUAL(nfqct_ct_count(ct), 1);
+	CU_ASSERT_EQUAL(nfqct_ct_flush(ct, &st), 1);
+	rcu_quiescent_state();
+
+	/* UDP resolves the clash: the loser follows the winner, as a reply */
+	nfqct_ct_in(ct, &st, &u, 0, T0, &a);
+	nfqct_ct_in(ct, &st, &u, 0, T0, &b);
+	CU_ASSERT(nfqct_ct_confirm(ct, &st, &a, true, T0));
+	CU_ASSERT(nfqct_ct_confirm(ct, &st, &b, true, T0));
+	CU_ASSERT_PTR_EQUAL(b.conn, a.conn);
+	CU_ASSERT(b.reply);
+	CU_ASSERT_EQUAL(st.clashres, 1);
+	CU_ASSERT_EQUAL(st.insert, 3);
+	ci = info_of(a.conn);
+	CU_ASSERT_EQUAL(ci.packets[0], 1);
+	CU_ASSERT_EQUAL(ci.packets[1], 1);
+	CU_ASSERT_EQUAL(nfqct_ct_count(ct), 1);
+	ct_done(ct);
+}
+
 #if CT_TEST_REAL_TCP
 /* ---- TCP: these need the real tracker (src/proto_tcp.c from branch tcp) ---- */
 
@@ -1165,6 +1301,8 @@ int main(void)
 		{ "clash single thread", test_clash_single_thread },
 		{ "clash two threads", test_clash_threads },
 		{ "flush", test_flush },
+		{ "self-inverse tuple: udp", test_self_inverse_udp },
+		{ "self-inverse tuple: generic, clash", test_self_inverse_generic },
 #if CT_TEST_REAL_TCP
 		{ "tcp handshake and dump", test_tcp_handshake_dump },
 		{ "tcp rst kill", test_tcp_rst_kill },
