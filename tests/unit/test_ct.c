@@ -19,32 +19,7 @@
 #include "nfqct/ct.h"
 #include "nfqct/proto_tcp.h"
 
-/*
- * The TCP tracker lands from another branch.  Until src/proto_tcp.c exists
- * next to this tree, a stand-in that refuses every TCP packet lets ct.o
- * link, and the TCP tests (which need the real tracker) are not registered.
- */
-#if __has_include("../../src/proto_tcp.c")
-#define CT_TEST_REAL_TCP 1
-#else
-#define CT_TEST_REAL_TCP 0
-bool nfqct_tcp_new(struct nfqct_tcp_state *st, const struct nfqct_pkt *pkt, const struct nfqct_settings *s)
-{
-	return false;
-}
-
-void nfqct_tcp_packet(struct nfqct_tcp_state *st, const struct nfqct_pkt *pkt, bool reply,
-		      bool seen_reply, bool assured, const struct nfqct_settings *s,
-		      struct nfqct_tcp_verdict *v)
-{
-	v->action = NFQCT_TCP_INVALID;
-}
-
-const char *nfqct_tcp_state_name(uint8_t state)
-{
-	return "NONE";
-}
-#endif
+#include "unit.h"
 
 #define T0 1000000ULL	/* an arbitrary start of the injected clock */
 
@@ -1129,8 +1104,7 @@ static void test_self_inverse_generic(void)
 	ct_done(ct);
 }
 
-#if CT_TEST_REAL_TCP
-/* ---- TCP: these need the real tracker (src/proto_tcp.c from branch tcp) ---- */
+/* ---- TCP ---- */
 
 struct tcp_buf {
 	uint8_t b[40];
@@ -1274,63 +1248,46 @@ static void test_tcp_no_clash_resolution(void)
 	CU_ASSERT_EQUAL(st.clashres, 0);
 	ct_done(ct);
 }
-#endif
+
+static const struct unit_test tests[] = {
+	{ "entry size", test_entry_size },
+	{ "udp one way", test_udp_one_way },
+	{ "udp both ways, stream", test_udp_both_ways_stream },
+	{ "udplite", test_udplite_no_two_second_rule },
+	{ "icmp echo", test_icmp_echo },
+	{ "icmp unmatched reply invalid", test_icmp_unmatched_reply_invalid },
+	{ "icmp error related", test_icmp_error_related },
+	{ "icmpv6", test_icmpv6 },
+	{ "generic", test_generic },
+	{ "zones", test_zones },
+	{ "accounting off", test_acct_off },
+	{ "timeouts", test_timeouts },
+	{ "gc at scale", test_gc_scale },
+	{ "gc resume with deletes", test_gc_resume_with_deletes },
+	{ "early drop and table full", test_early_drop_and_full },
+	{ "confirm refused", test_confirm_refused_and_discarded },
+	{ "clash single thread", test_clash_single_thread },
+	{ "clash two threads", test_clash_threads },
+	{ "flush", test_flush },
+	{ "self-inverse tuple: udp", test_self_inverse_udp },
+	{ "self-inverse tuple: generic, clash", test_self_inverse_generic },
+	{ "tcp handshake and dump", test_tcp_handshake_dump },
+	{ "tcp rst kill", test_tcp_rst_kill },
+	{ "tcp ignored SYN retransmission not accounted", test_tcp_ignore_not_accounted },
+	{ "tcp no clash resolution", test_tcp_no_clash_resolution },
+};
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
-		{ "entry size", test_entry_size },
-		{ "udp one way", test_udp_one_way },
-		{ "udp both ways, stream", test_udp_both_ways_stream },
-		{ "udplite", test_udplite_no_two_second_rule },
-		{ "icmp echo", test_icmp_echo },
-		{ "icmp unmatched reply invalid", test_icmp_unmatched_reply_invalid },
-		{ "icmp error related", test_icmp_error_related },
-		{ "icmpv6", test_icmpv6 },
-		{ "generic", test_generic },
-		{ "zones", test_zones },
-		{ "accounting off", test_acct_off },
-		{ "timeouts", test_timeouts },
-		{ "gc at scale", test_gc_scale },
-		{ "gc resume with deletes", test_gc_resume_with_deletes },
-		{ "early drop and table full", test_early_drop_and_full },
-		{ "confirm refused", test_confirm_refused_and_discarded },
-		{ "clash single thread", test_clash_single_thread },
-		{ "clash two threads", test_clash_threads },
-		{ "flush", test_flush },
-		{ "self-inverse tuple: udp", test_self_inverse_udp },
-		{ "self-inverse tuple: generic, clash", test_self_inverse_generic },
-#if CT_TEST_REAL_TCP
-		{ "tcp handshake and dump", test_tcp_handshake_dump },
-		{ "tcp rst kill", test_tcp_rst_kill },
-		{ "tcp ignored SYN retransmission not accounted", test_tcp_ignore_not_accounted },
-		{ "tcp no clash resolution", test_tcp_no_clash_resolution },
-#endif
-	};
-	CU_pSuite suite;
-	unsigned int i, failures;
+	int rc;
 
 	rcu_register_thread();
 	settings_defaults(&settings);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return CU_get_error();
-	suite = CU_add_suite("ct", NULL, NULL);
-	for (i = 0; suite && i < sizeof(tests) / sizeof(tests[0]); i++)
-		CU_add_test(suite, tests[i].name, tests[i].fn);
-	if (!CT_TEST_REAL_TCP)
-		fprintf(stderr, "test_ct: TCP tests skipped: src/proto_tcp.c not in this tree\n");
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-
+	rc = unit_main("ct", tests, UNIT_COUNT(tests));
 	/* let pending call_rcu() frees run, so that leak checkers see none */
 	rcu_thread_offline();
 	rcu_barrier();
 	rcu_thread_online();
 	rcu_unregister_thread();
-	return failures ? 1 : 0;
+	return rc;
 }

@@ -20,6 +20,8 @@
 #include "nfqct/l4proto.h"
 #include "nfqct/proto_tcp.h"
 
+#include "unit.h"
+
 #define FIN 0x01
 #define SYN 0x02
 #define RST 0x04
@@ -993,63 +995,42 @@ static void test_assured_exactly_once(void)
 	EXPECT(ACCEPT, NFQCT_TCP_FIN_WAIT, false, 120);
 }
 
+static const struct unit_test tests[] = {
+	{ "state size", test_state_size },
+	{ "state names", test_state_names },
+	{ "open and data", test_open_and_data },
+	{ "unack is a cap", test_unack_is_a_cap },
+	{ "SYN retransmission", test_syn_retransmission },
+	{ "SYN with a new ISN in SYN_SENT", test_syn_new_isn_in_syn_sent },
+	{ "simultaneous open", test_simultaneous_open },
+	{ "reply ACK in SYN_RECV", test_reply_ack_in_syn_recv },
+	{ "close, client first", test_close_client_first },
+	{ "close, server first", test_close_server_first },
+	{ "close, both FINs", test_close_both },
+	{ "reopen from TIME_WAIT", test_reopen_from_time_wait },
+	{ "SYN in CLOSE", test_syn_in_close },
+	{ "RST before reply", test_rst_before_reply },
+	{ "RST seq 0 in SYN_SENT", test_rst_seq0_in_syn_sent },
+	{ "refused connection", test_refused_connection },
+	{ "RST in ESTABLISHED", test_rst_in_established },
+	{ "RST sequence checks", test_rst_sequence_checks },
+	{ "invalid flags", test_invalid_flags },
+	{ "invalid in state", test_invalid_in_state },
+	{ "half-open challenge", test_half_open_challenge },
+	{ "ignored SYN resync", test_ignored_syn_resync },
+	{ "challenge ACK in LAST_ACK", test_challenge_ack_in_last_ack },
+	{ "out of window", test_out_of_window },
+	{ "invalid FIN shrinks", test_invalid_fin_shrinks },
+	{ "loose pick-up", test_loose_pickup },
+	{ "window scaling", test_window_scaling },
+	{ "SACK", test_sack },
+	{ "malformed options", test_malformed_options },
+	{ "retransmissions", test_retransmissions },
+	{ "zero window", test_zero_window },
+	{ "ASSURED exactly once", test_assured_exactly_once },
+};
+
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
-		{ "state size", test_state_size },
-		{ "state names", test_state_names },
-		{ "open and data", test_open_and_data },
-		{ "unack is a cap", test_unack_is_a_cap },
-		{ "SYN retransmission", test_syn_retransmission },
-		{ "SYN with a new ISN in SYN_SENT", test_syn_new_isn_in_syn_sent },
-		{ "simultaneous open", test_simultaneous_open },
-		{ "reply ACK in SYN_RECV", test_reply_ack_in_syn_recv },
-		{ "close, client first", test_close_client_first },
-		{ "close, server first", test_close_server_first },
-		{ "close, both FINs", test_close_both },
-		{ "reopen from TIME_WAIT", test_reopen_from_time_wait },
-		{ "SYN in CLOSE", test_syn_in_close },
-		{ "RST before reply", test_rst_before_reply },
-		{ "RST seq 0 in SYN_SENT", test_rst_seq0_in_syn_sent },
-		{ "refused connection", test_refused_connection },
-		{ "RST in ESTABLISHED", test_rst_in_established },
-		{ "RST sequence checks", test_rst_sequence_checks },
-		{ "invalid flags", test_invalid_flags },
-		{ "invalid in state", test_invalid_in_state },
-		{ "half-open challenge", test_half_open_challenge },
-		{ "ignored SYN resync", test_ignored_syn_resync },
-		{ "challenge ACK in LAST_ACK", test_challenge_ack_in_last_ack },
-		{ "out of window", test_out_of_window },
-		{ "invalid FIN shrinks", test_invalid_fin_shrinks },
-		{ "loose pick-up", test_loose_pickup },
-		{ "window scaling", test_window_scaling },
-		{ "SACK", test_sack },
-		{ "malformed options", test_malformed_options },
-		{ "retransmissions", test_retransmissions },
-		{ "zero window", test_zero_window },
-		{ "ASSURED exactly once", test_assured_exactly_once },
-	};
-	CU_pSuite suite;
-	unsigned int failures;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	suite = CU_add_suite("proto_tcp", NULL, NULL);
-	if (!suite)
-		goto err_registry;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(suite, tests[i].name, tests[i].fn))
-			goto err_registry;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-
-err_registry:
-	CU_cleanup_registry();
-	return 2;
+	return unit_main("proto_tcp", tests, UNIT_COUNT(tests));
 }
