@@ -56,10 +56,16 @@ static void icmp_packet(union nfqct_l4_state *st, const struct nfqct_pkt *pkt,
 	res->timeout_s = ctx->s->timeout[NFQCT_TO_ICMP];
 }
 
-/* ICMPv6 neighbour discovery and MLD: never tracked (noct_valid_new[]). */
+/*
+ * Never tracked (noct_valid_new[] of nf_conntrack_icmpv6_error()): MLD
+ * 130-132 and 143, neighbour discovery 133-136, and since Linux 6.10
+ * multicast router discovery advertisement 151 and solicitation 152
+ * (RFC 4286; termination, 153, stays INVALID there too).  They go to
+ * fixed multicast groups and get no reply to track.
+ */
 static bool icmp6_untracked(uint8_t type)
 {
-	return (type >= 130 && type <= 136) || type == 143;
+	return (type >= 130 && type <= 136) || type == 143 || type == 151 || type == 152;
 }
 
 /* nf_conntrack_icmpv6_error(), for IPv6 only */

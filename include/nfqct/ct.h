@@ -130,7 +130,8 @@ void nfqct_ct_apply_settings(struct nfqct_ct *ct, const struct nfqct_settings *s
  * for ICMP/ICMPv6 errors quoting a tracked flow (res->conn is that flow,
  * res->reply the direction of the error; not accounted, no refresh);
  * INVALID when the tracker refuses the packet (res->conn NULL, nothing
- * accounted); UNTRACKED for ICMPv6 neighbour discovery and MLD.
+ * accounted); UNTRACKED for ICMPv6 neighbour discovery, MLD and multicast router
+ * discovery (types 130-136, 143, 151, 152).
  * res->drop: the table is full (no early drop possible) or out of memory.
  * A tuple that is its own inverse (same address and port both ways: a
  * self-connect, a generic protocol from a host to itself) is one entry

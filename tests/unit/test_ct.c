@@ -1104,6 +1104,194 @@ static void test_self_inverse_generic(void)
 	ct_done(ct);
 }
 
+/* ---- ICMP and ICMPv6 types against the kernel ---- */
+
+/* What kernel conntrack makes of a packet with no entry of its own. */
+enum kct { K_NEW, K_RELATED, K_UNTRACKED, K_INVALID, K_ERROR };
+
+/*
+ * ICMP (net/netfilter/nf_conntrack_proto_icmp.c, Linux 6.x):
+ *  - nf_conntrack_icmpv4_error(): a type above NR_ICMP_TYPES (18) is
+ *    "invalid icmp type", counted as error; icmp_is_err() types (3, 4, 5,
+ *    11, 12) quote a packet and are RELATED to its flow
+ *    (nf_conntrack_inet_error());
+ *  - nf_conntrack_invert_icmp_tuple(): invmap[] holds 0, 8 and 13 to 18;
+ *    any other type has no inverse, init_conntrack() fails: INVALID;
+ *  - nf_conntrack_icmp_packet(): only valid_new[] types 8, 13, 15, 17
+ *    create an entry; the replies 0, 14, 16, 18 alone are INVALID.
+ */
+static enum kct kernel_icmp(unsigned int type)
+{
+	if (type > 18)
+		return K_ERROR;
+	switch (type) {
+	case 3: case 4: case 5: case 11: case 12:
+		return K_RELATED;
+	case 8: case 13: case 15: case 17:
+		return K_NEW;
+	default:
+		return K_INVALID;
+	}
+}
+
+/*
+ * ICMPv6 (net/netfilter/nf_conntrack_proto_icmpv6.c, Linux 6.10 and
+ * later):
+ *  - nf_conntrack_icmpv6_error(): noct_valid_new[] types are UNTRACKED:
+ *    MLD 130, 131, 132, 143, NDP 133 to 136, and since 6.10 multicast
+ *    router discovery advertisement 151 and solicitation 152 ("netfilter:
+ *    conntrack: fix ct-state for ICMPv6 Multicast Router Discovery");
+ *    every type below 128 is an error, RELATED to the flow it quotes;
+ *  - nf_conntrack_icmpv6_packet(): only valid_new[] types 128 (echo
+ *    request) and 139 (node information query) create an entry;
+ *    everything else is INVALID (no inverse, or a reply alone).
+ */
+static enum kct kernel_icmpv6(unsigned int type)
+{
+	if (type < 128)
+		return K_RELATED;
+	switch (type) {
+	case 130: case 131: case 132: case 133: case 134: case 135: case 136:
+	case 143: case 151: case 152:
+		return K_UNTRACKED;
+	case 128: case 139:
+		return K_NEW;
+	default:
+		return K_INVALID;
+	}
+}
+
+static void parse_pb(struct nfqct_pkt *pkt, const struct pb *p)
+{
+	memset(pkt, 0, sizeof(*pkt));
+	pkt->data = p->b;
+	pkt->caplen = pkt->len = p->n;
+	CU_ASSERT_EQUAL_FATAL(nfqct_pkt_parse(pkt), 0);
+}
+
+/*
+ * Every type 0..255 from the server of a tracked UDP flow to its client
+ * (errors quote the client's datagram), through the parser and the table.
+ */
+static void icmp_types_vs_kernel(bool v6)
+{
+	const char *cli = v6 ? "2001:db8::2" : "198.18.0.2";
+	const char *srv = v6 ? "2001:db8:1::2" : "198.18.1.2";
+	struct nfqct_ct *ct = ct_new_table();
+	struct nfqct_ct_stats st = { 0 };
+	struct nfqct_ct_result flow, r;
+	struct nfqct_pkt pkt;
+	unsigned int type, failures = CU_get_number_of_failures();
+	struct pb q, p;
+
+	pb_udp_packet(&q, cli, srv, 40000, 53, 20);
+	parse_pb(&pkt, &q);
+	flow = track(ct, &st, &pkt, 0, T0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(flow.conn);
+
+	for (type = 0; type < 256; type++) {
+		enum kct want = v6 ? kernel_icmpv6(type) : kernel_icmp(type);
+
+		pb_init(&p);
+		pb_ip(&p, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP, srv, cli);
+		pb_icmp(&p, (uint8_t)type, 0, 7);
+		pb_bytes(&p, q.b, q.n);
+		pb_fix(&p);
+		parse_pb(&pkt, &p);
+
+		memset(&st, 0, sizeof(st));
+		nfqct_ct_in(ct, &st, &pkt, 0, T0 + 1, &r);
+		switch (want) {
+		case K_NEW:
+			CU_ASSERT_EQUAL(r.ctstate, NFQCT_CTSTATE_NEW);
+			CU_ASSERT_PTR_NOT_NULL(r.conn);
+			CU_ASSERT_EQUAL(st.new, 1);
+			break;
+		case K_RELATED:
+			CU_ASSERT_EQUAL(r.ctstate, NFQCT_CTSTATE_RELATED);
+			CU_ASSERT_PTR_EQUAL(r.conn, flow.conn);
+			CU_ASSERT(r.reply);
+			CU_ASSERT_EQUAL(st.found, 1);
+			break;
+		case K_UNTRACKED:
+			CU_ASSERT_EQUAL(r.ctstate, NFQCT_CTSTATE_UNTRACKED);
+			CU_ASSERT_PTR_NULL(r.conn);
+			break;
+		case K_INVALID:
+		case K_ERROR:
+			CU_ASSERT_EQUAL(r.ctstate, NFQCT_CTSTATE_INVALID);
+			CU_ASSERT_PTR_NULL(r.conn);
+			break;
+		}
+		CU_ASSERT_EQUAL(st.invalid, want == K_INVALID);
+		CU_ASSERT_EQUAL(st.icmp_error, want == K_ERROR);
+		CU_ASSERT_FALSE(r.drop);
+		if (CU_get_number_of_failures() != failures) {
+			fprintf(stderr, "%s type %u: ctstate %#x\n", v6 ? "icmpv6" : "icmp", type, r.ctstate);
+			failures = CU_get_number_of_failures();
+		}
+		/* a new entry is discarded (its packet dropped): only the UDP flow stays */
+		if (r.conn && r.ctstate == NFQCT_CTSTATE_NEW)
+			CU_ASSERT(nfqct_ct_confirm(ct, &st, &r, false, T0 + 1));
+		CU_ASSERT_EQUAL(nfqct_ct_count(ct), 1);
+	}
+	ct_done(ct);
+}
+
+static void test_icmp_types_vs_kernel(void)
+{
+	icmp_types_vs_kernel(false);
+}
+
+static void test_icmpv6_types_vs_kernel(void)
+{
+	icmp_types_vs_kernel(true);
+}
+
+/*
+ * ICMP (protocol 1) inside IPv6, ICMPv6 (58) inside IPv4.  The kernel
+ * hands protocol 1 to the ICMP tracker whatever the family
+ * (nf_ct_l4proto_find()), runs no error check outside IPv4
+ * (nf_conntrack_handle_icmp()), and nf_conntrack_icmp_packet() refuses
+ * every packet whose family is not IPv4: INVALID, counted invalid, never
+ * an entry (ICMPv6 the same way round).  Checked on Linux 6.18: an echo
+ * request and reply over IPv6 to ::1 match "--ctstate INVALID".
+ */
+static void test_icmp_wrong_family_invalid(void)
+{
+	static const uint8_t types[] = { 8, 0, 3, 13, 128, 129, 135, 200 };
+	struct nfqct_ct *ct = ct_new_table();
+	struct nfqct_ct_result r;
+	struct nfqct_pkt pkt;
+	struct pb p;
+	size_t i;
+	int v6;
+
+	for (v6 = 0; v6 < 2; v6++) {
+		for (i = 0; i < sizeof(types); i++) {
+			struct nfqct_ct_stats st = { 0 };
+
+			pb_init(&p);
+			if (v6)
+				pb_ip6(&p, IPPROTO_ICMP, "2001:db8::2", "2001:db8:1::2");
+			else
+				pb_ip4(&p, IPPROTO_ICMPV6, "198.18.0.2", "198.18.1.2", 0, 0);
+			pb_icmp(&p, types[i], 0, 7);
+			pb_fix(&p);
+			parse_pb(&pkt, &p);
+			nfqct_ct_in(ct, &st, &pkt, 0, T0, &r);
+			CU_ASSERT_EQUAL(r.ctstate, NFQCT_CTSTATE_INVALID);
+			CU_ASSERT_PTR_NULL(r.conn);
+			CU_ASSERT_FALSE(r.drop);
+			CU_ASSERT_EQUAL(st.invalid, 1);
+			CU_ASSERT_EQUAL(st.icmp_error, 0);
+			CU_ASSERT_EQUAL(st.new, 0);
+			CU_ASSERT_EQUAL(nfqct_ct_count(ct), 0);
+		}
+	}
+	ct_done(ct);
+}
+
 /* ---- TCP ---- */
 
 struct tcp_buf {
@@ -1271,6 +1459,9 @@ static const struct unit_test tests[] = {
 	{ "flush", test_flush },
 	{ "self-inverse tuple: udp", test_self_inverse_udp },
 	{ "self-inverse tuple: generic, clash", test_self_inverse_generic },
+	{ "icmp types 0..255 as the kernel", test_icmp_types_vs_kernel },
+	{ "icmpv6 types 0..255 as the kernel", test_icmpv6_types_vs_kernel },
+	{ "icmp in ipv6, icmpv6 in ipv4: invalid", test_icmp_wrong_family_invalid },
 	{ "tcp handshake and dump", test_tcp_handshake_dump },
 	{ "tcp rst kill", test_tcp_rst_kill },
 	{ "tcp ignored SYN retransmission not accounted", test_tcp_ignore_not_accounted },
