@@ -42,7 +42,7 @@
 
 #include "nfqct/ct.h"
 #include "nfqct/log.h"
-#include "nfqct/proto_tcp.h"
+#include "nfqct/l4proto.h"
 
 /* Entry status bits (the kernel's IPS_* that matter here, plus ours). */
 enum {
@@ -56,22 +56,10 @@ enum {
 
 /* How many table nodes an early-drop scan looks at (two per entry). */
 #define CT_EARLY_DROP_SCAN	64
-/* UDP: "still active after two seconds? extend timeout" */
-#define CT_UDP_STREAM_MS	2000
 /* Lookups redone when the entry found dies under us. */
 #define CT_INSERT_RETRIES	4
 /* Waits for a dying entry to leave the table before an insertion gives up. */
 #define CT_DYING_SPINS		128
-
-/* 8-byte value with 4-byte alignment, so the union below stays at 52 bytes. */
-typedef uint64_t ct_u64_a4 __attribute__((aligned(4)));
-
-union ct_proto {
-	struct nfqct_tcp_state tcp;
-	struct {
-		ct_u64_a4 stream_ms;	/* first packet + 2 s */
-	} udp;
-};
 
 /* What gc reads (node 0, status, expiry) shares the first cache line. */
 struct nfqct_conn {
@@ -83,13 +71,13 @@ struct nfqct_conn {
 	uint64_t expires;		/* ms; relative while unconfirmed */
 	struct cds_lfht_node node1;	/* reply direction */
 	uint8_t dir1;			/* 1: must follow node1 directly */
-	uint8_t pad0;
+	uint8_t self_inverse;		/* tuple == its inverse: see ct_match() */
 	uint16_t zone;
 	uint32_t pad1;
 	struct nfqct_tuple tuple;	/* original direction */
 	uint64_t packets[2];
 	uint64_t bytes[2];
-	union ct_proto proto;
+	union nfqct_l4_state proto;	/* the tracker's (l4proto.h) */
 	struct rcu_head rcu;
 };
 
@@ -97,6 +85,7 @@ _Static_assert(offsetof(struct nfqct_conn, dir0) ==
 	       offsetof(struct nfqct_conn, node0) + sizeof(struct cds_lfht_node), "dir0 placement");
 _Static_assert(offsetof(struct nfqct_conn, dir1) ==
 	       offsetof(struct nfqct_conn, node1) + sizeof(struct cds_lfht_node), "dir1 placement");
+_Static_assert(sizeof(union nfqct_l4_state) <= 52, "tracker state grew");
 _Static_assert(sizeof(struct nfqct_conn) <= 200, "entry larger than 200 bytes");
 
 /* Settings as published to readers: a copy, freed after a grace period. */
@@ -240,6 +229,14 @@ static inline void ct_unlock(struct nfqct_conn *e)
 	__atomic_clear(&e->lock, __ATOMIC_RELEASE);
 }
 
+/*
+ * An entry whose tuple is its own inverse (same address and port both
+ * ways: a self-connect) has two nodes with one key.  Only node 1 matches:
+ * confirmation then cannot meet the entry's own node 0 as a clash, and
+ * lookups find it in the reply direction, as the kernel's, which puts the
+ * reply tuplehash at the head of the shared bucket after the original one
+ * (__nf_conntrack_hash_insert).  Node 0 stays linked for gc, dump, flush.
+ */
 static int ct_match(struct cds_lfht_node *node, const void *arg)
 {
 	const struct ct_key *k = arg;
@@ -250,7 +247,7 @@ static int ct_match(struct cds_lfht_node *node, const void *arg)
 	if (e->zone != k->zone)
 		return 0;
 	if (node_dir(node) == 0)
-		return tuple_eq(&e->tuple, k->t);
+		return !e->self_inverse && tuple_eq(&e->tuple, k->t);
 	/* node1 holds invert(e->tuple): compare the inverse of the key */
 	return k->inv && tuple_eq(&e->tuple, k->inv);
 }
@@ -400,104 +397,65 @@ struct nfqct_conn *nfqct_ct_lookup(struct nfqct_ct *ct, const struct nfqct_tuple
 
 enum ct_verdict { CT_ACCEPT, CT_INVALID, CT_KILL, CT_REOPEN };
 
-static bool icmp_valid_new(const struct nfqct_tuple *t)
-{
-	/* types that may start an entry (valid_new[] of the kernel trackers) */
-	if (t->proto == IPPROTO_ICMP)
-		return t->family == AF_INET &&
-		       (t->dp.icmp.type == 8 || t->dp.icmp.type == 13 ||
-			t->dp.icmp.type == 15 || t->dp.icmp.type == 17);
-	return t->family == AF_INET6 && (t->dp.icmp.type == 128 || t->dp.icmp.type == 139);
-}
-
 /*
- * ct_track - one packet of @e in direction @reply: the protocol tracker,
- * then the refresh and the accounting (__nf_ct_refresh_acct), then
+ * ct_track - one packet of @e in direction @reply: the protocol tracker
+ * @l4, then the refresh and the accounting (__nf_ct_refresh_acct), then
  * SEEN_REPLY as nf_conntrack_in sets it after the tracker.  Call with the
  * entry lock held, or on a private unconfirmed entry (@first).
  */
-static enum ct_verdict ct_track(struct nfqct_conn *e, const struct nfqct_settings *s,
-				const struct nfqct_pkt *pkt, bool reply, uint64_t now, bool first)
+static enum ct_verdict ct_track(struct nfqct_conn *e, const struct nfqct_l4proto *l4,
+				const struct nfqct_settings *s, const struct nfqct_pkt *pkt,
+				bool reply, uint64_t now, bool first)
 {
 	uint16_t status = conn_status(e);
 	bool seen_reply = status & CT_SEEN_REPLY;
+	const struct nfqct_l4_ctx ctx = {
+		.s = s, .now_ms = now, .reply = reply, .seen_reply = seen_reply,
+		.assured = status & CT_ASSURED,
+	};
+	struct nfqct_l4_result v;
 	enum ct_verdict ret = CT_ACCEPT;
-	bool assured = false;
-	uint32_t timeout_s;
 	uint64_t t;
 
-	switch (e->tuple.proto) {
-	case IPPROTO_TCP: {
-		struct nfqct_tcp_verdict v = { 0 };
+	l4->packet(&e->proto, pkt, &ctx, &v);
+	switch (v.verdict) {
+	case NFQCT_L4_INVALID:
+		/* nf_tcp_handle_invalid(): an out-of-window FIN/RST answering
+		 * one from the other side cuts a long remaining lifetime. */
+		if (v.shrink_timeout && (status & CT_CONFIRMED)) {
+			uint64_t left = conn_expires(e) > now ? conn_expires(e) - now : 0;
+			uint64_t to = (uint64_t)v.timeout_s * 1000u;
 
-		nfqct_tcp_packet(&e->proto.tcp, pkt, reply, seen_reply, status & CT_ASSURED, s, &v);
-		if (v.action == NFQCT_TCP_INVALID) {
-			/* nf_tcp_handle_invalid(): an out-of-window FIN/RST answering
-			 * one from the other side cuts a long remaining lifetime. */
-			if (v.shrink_timeout && (status & CT_CONFIRMED)) {
-				uint64_t left = conn_expires(e) > now ? conn_expires(e) - now : 0;
-				uint64_t to = (uint64_t)v.timeout_s * 1000u;
-
-				if (left >= 120000u && left > to)
-					__atomic_store_n(&e->expires, now + to, __ATOMIC_RELAXED);
-			}
-			return CT_INVALID;
+			if (left >= 120000u && left > to)
+				__atomic_store_n(&e->expires, now + to, __ATOMIC_RELAXED);
 		}
-		if (v.action == NFQCT_TCP_IGNORE) {
-			/* Accepted with the entry's state, but neither refreshed nor
-			 * accounted; a reply still marks the entry replied.  A first
-			 * packet cannot be ignored (no state to keep): invalid. */
-			if (first)
-				return CT_INVALID;
-			if (reply && !seen_reply)
-				conn_set(e, CT_SEEN_REPLY);
-			return CT_ACCEPT;
-		}
-		if (v.action == NFQCT_TCP_REOPEN)
-			return CT_REOPEN;
-		if (v.action == NFQCT_TCP_KILL)
-			ret = CT_KILL;
-		timeout_s = v.timeout_s;
-		assured = v.set_assured;
-		break;
-	}
-	case IPPROTO_UDP:
-		/* 6.x: replied traffic gets the stream timeout and ASSURED only
-		 * once the flow is older than two seconds; before that, replied
-		 * or not, the unreplied timeout. */
+		return CT_INVALID;
+	case NFQCT_L4_IGNORE:
+		/* Accepted with the entry's state, but neither refreshed nor
+		 * accounted; a reply still marks the entry replied.  A first
+		 * packet cannot be ignored (no state to keep): invalid. */
 		if (first)
-			e->proto.udp.stream_ms = now + CT_UDP_STREAM_MS;
-		timeout_s = s->timeout[NFQCT_TO_UDP];
-		if (seen_reply && now > e->proto.udp.stream_ms) {
-			timeout_s = s->timeout[NFQCT_TO_UDP_STREAM];
-			assured = true;
-		}
-		break;
-	case IPPROTO_UDPLITE:
-		/* the UDP-Lite tracker has no two-second rule */
-		timeout_s = s->timeout[seen_reply ? NFQCT_TO_UDP_STREAM : NFQCT_TO_UDP];
-		assured = seen_reply;
-		break;
-	case IPPROTO_ICMP:
-		timeout_s = s->timeout[NFQCT_TO_ICMP];
-		break;
-	case IPPROTO_ICMPV6:
-		timeout_s = s->timeout[NFQCT_TO_ICMPV6];
+			return CT_INVALID;
+		if (reply && !seen_reply)
+			conn_set(e, CT_SEEN_REPLY);
+		return CT_ACCEPT;
+	case NFQCT_L4_REOPEN:
+		return CT_REOPEN;
+	case NFQCT_L4_KILL:
+		ret = CT_KILL;
 		break;
 	default:
-		/* generic; SCTP, DCCP and GRE too (known gap, see ct.h) */
-		timeout_s = s->timeout[NFQCT_TO_GENERIC];
 		break;
 	}
 
 	/* unconfirmed: relative, made absolute at confirmation (as the kernel) */
-	t = (uint64_t)timeout_s * 1000u;
+	t = (uint64_t)v.timeout_s * 1000u;
 	__atomic_store_n(&e->expires, (status & CT_CONFIRMED) ? now + t : t, __ATOMIC_RELAXED);
 	if (status & CT_ACCT) {
 		e->packets[reply]++;
 		e->bytes[reply] += pkt->len;
 	}
-	if (assured && !(status & CT_ASSURED))
+	if (v.set_assured && !(status & CT_ASSURED))
 		conn_set(e, CT_ASSURED);
 	if (reply && !seen_reply)
 		conn_set(e, CT_SEEN_REPLY);
@@ -587,12 +545,6 @@ static void ct_set_invalid(struct nfqct_ct_result *res)
 	res->reply = false;
 }
 
-/* ICMPv6 neighbour discovery and MLD: never tracked (noct_valid_new[]). */
-static bool icmp6_untracked(uint8_t type)
-{
-	return (type >= 130 && type <= 136) || type == 143;
-}
-
 /*
  * ct_related - an ICMP/ICMPv6 error (nf_conntrack_inet_error): invert the
  * quoted tuple, as the reply to the quoted packet would look, and find its
@@ -637,7 +589,8 @@ err:
 
 /* ct_new - the first packet of a flow: an unconfirmed entry for the caller. */
 static void ct_new(struct nfqct_ct *ct, struct nfqct_ct_stats *st, const struct nfqct_settings *s,
-		   const struct nfqct_pkt *pkt, uint16_t zone, uint64_t now, struct nfqct_ct_result *res)
+		   const struct nfqct_l4proto *l4, const struct nfqct_pkt *pkt, uint16_t zone,
+		   uint64_t now, struct nfqct_ct_result *res)
 {
 	struct nfqct_tuple reply;
 	struct nfqct_conn *e;
@@ -666,23 +619,17 @@ static void ct_new(struct nfqct_ct *ct, struct nfqct_ct_stats *st, const struct 
 	e->tuple = pkt->tuple;
 	/* padding stays zero in the stored tuple: keys compare by bytes */
 	memset((uint8_t *)&e->tuple + CT_TUPLE_LEN, 0, sizeof(e->tuple) - CT_TUPLE_LEN);
+	e->self_inverse = tuple_eq(&e->tuple, &reply);
 	if (s->ct_acct)
 		e->status = CT_ACCT;
 
-	switch (pkt->tuple.proto) {
-	case IPPROTO_TCP:
-		if (!nfqct_tcp_new(&e->proto.tcp, pkt, s))
+	if (l4->new) {
+		const struct nfqct_l4_ctx ctx = { .s = s, .now_ms = now };
+
+		if (!l4->new(&e->proto, pkt, &ctx))
 			goto invalid_free;
-		break;
-	case IPPROTO_ICMP:
-	case IPPROTO_ICMPV6:
-		if (!icmp_valid_new(&pkt->tuple))
-			goto invalid_free;
-		break;
-	default:
-		break;
 	}
-	v = ct_track(e, s, pkt, false, now, true);
+	v = ct_track(e, l4, s, pkt, false, now, true);
 	if (v == CT_INVALID || v == CT_REOPEN)
 		goto invalid_free;
 	if (v == CT_KILL)
@@ -713,6 +660,7 @@ void nfqct_ct_in(struct nfqct_ct *ct, struct nfqct_ct_stats *st, const struct nf
 {
 	const struct nfqct_settings *s = ct_settings(ct);
 	const struct nfqct_tuple *t = &pkt->tuple;
+	const struct nfqct_l4proto *l4 = nfqct_l4proto_find(t->proto);
 	unsigned int tries;
 
 	memset(res, 0, sizeof(*res));
@@ -723,18 +671,19 @@ void nfqct_ct_in(struct nfqct_ct *ct, struct nfqct_ct_stats *st, const struct nf
 		ct_set_invalid(res);
 		return;
 	}
-	if (pkt->flags & NFQCT_PKT_F_ICMP_ERROR) {
+	switch (l4->classify ? l4->classify(pkt) : NFQCT_L4_TRACK) {
+	case NFQCT_L4_TRACK:
+		break;
+	case NFQCT_L4_RELATED:
 		ct_related(ct, st, pkt, zone, now_ms, res);
 		return;
-	}
-	if (t->proto == IPPROTO_ICMP && t->dp.icmp.type > 18) {
-		/* nf_conntrack_icmpv4_error: "invalid icmp type" */
+	case NFQCT_L4_UNTRACKED:
+		res->ctstate = NFQCT_CTSTATE_UNTRACKED;
+		return;
+	case NFQCT_L4_ERROR:
+		/* e.g. nf_conntrack_icmpv4_error: "invalid icmp type" */
 		CT_STAT_INC(st, icmp_error);
 		ct_set_invalid(res);
-		return;
-	}
-	if (t->proto == IPPROTO_ICMPV6 && icmp6_untracked(t->dp.icmp.type)) {
-		res->ctstate = NFQCT_CTSTATE_UNTRACKED;
 		return;
 	}
 
@@ -771,7 +720,7 @@ void nfqct_ct_in(struct nfqct_ct *ct, struct nfqct_ct_stats *st, const struct nf
 			res->ctstate = NFQCT_CTSTATE_ESTABLISHED;
 		else
 			res->ctstate = NFQCT_CTSTATE_NEW;
-		v = ct_track(e, s, pkt, dir == 1, now_ms, false);
+		v = ct_track(e, l4, s, pkt, dir == 1, now_ms, false);
 		ct_unlock(e);
 		CT_STAT_INC(st, found);
 
@@ -796,16 +745,10 @@ void nfqct_ct_in(struct nfqct_ct *ct, struct nfqct_ct_stats *st, const struct nf
 		res->reply = dir == 1;
 		return;
 	}
-	ct_new(ct, st, s, pkt, zone, now_ms, res);
+	ct_new(ct, st, s, l4, pkt, zone, now_ms, res);
 }
 
 /* ---- confirmation ---- */
-
-/* Clash resolution is allowed per protocol (l4proto->allow_clash in 6.x). */
-static bool ct_allow_clash(uint8_t proto)
-{
-	return proto == IPPROTO_UDP || proto == IPPROTO_UDPLITE;
-}
 
 /* Waiting for another worker's insertion: spin briefly, then yield. */
 static void ct_relax(unsigned int spins)
@@ -947,7 +890,7 @@ bool nfqct_ct_confirm(struct nfqct_ct *ct, struct nfqct_ct_stats *st, struct nfq
 	}
 
 resolve:
-	if (!ct_allow_clash(e->tuple.proto)) {
+	if (!nfqct_l4proto_find(e->tuple.proto)->allow_clash) {
 		/* nf_ct_resolve_clash: drop */
 		CT_STAT_INC(st, insert_failed);
 		CT_STAT_INC(st, drop);

@@ -8,12 +8,13 @@
  * choice of timeouts.  Differences from the kernel, on purpose:
  *  - no NAT sequence adjustment, no synproxy, no nf_conntrack_tcp_no_window_check;
  *  - the per-direction flags use our own bit values and live in bit fields;
- *  - the verdict says what the kernel does to the entry (refresh, kill,
- *    repeat, leave alone) instead of doing it.
+ *  - the verdict (l4proto.h) says what the kernel does to the entry
+ *    (refresh, kill, repeat, leave alone) instead of doing it.
  */
 #include <stddef.h>
 #include <string.h>
 
+#include "nfqct/l4proto.h"
 #include "nfqct/proto_tcp.h"
 
 /* TCP header flag bits (byte 13). */
@@ -524,7 +525,7 @@ static void tcp_peer_reset(struct nfqct_tcp_state *st, unsigned int dir)
  * (the kernel's nf_tcp_handle_invalid()).
  */
 static void tcp_invalid_shrink(struct nfqct_tcp_state *st, unsigned int dir, const struct tcp_seg *sg,
-			       bool assured, const struct nfqct_settings *s, struct nfqct_tcp_verdict *v)
+			       bool assured, const struct nfqct_settings *s, struct nfqct_l4_result *v)
 {
 	if (!assured || (sg->cls != CL_RST && sg->cls != CL_FIN))
 		return;
@@ -663,15 +664,15 @@ static void tcp_resync(struct nfqct_tcp_state *st, unsigned int dir)
 	tcp_peer_reset(st, dir);
 }
 
-static void verdict(struct nfqct_tcp_verdict *v, uint8_t action, const char *reason)
+static void verdict(struct nfqct_l4_result *v, uint8_t action, const char *reason)
 {
-	v->action = action;
+	v->verdict = action;
 	v->reason = reason;
 }
 
 void nfqct_tcp_packet(struct nfqct_tcp_state *st, const struct nfqct_pkt *pkt, bool reply,
 		      bool seen_reply, bool assured, const struct nfqct_settings *s,
-		      struct nfqct_tcp_verdict *v)
+		      struct nfqct_l4_result *v)
 {
 	unsigned int dir = reply ? 1 : 0;
 	uint8_t cur = st->state, old_state, new_state;
@@ -681,7 +682,7 @@ void nfqct_tcp_packet(struct nfqct_tcp_state *st, const struct nfqct_pkt *pkt, b
 	memset(v, 0, sizeof(*v));
 	reason = tcp_seg_read(&sg, pkt);
 	if (reason || cur >= NFQCT_TCP_STATE_MAX) {
-		verdict(v, NFQCT_TCP_INVALID, reason ? reason : "corrupt tcp state");
+		verdict(v, NFQCT_L4_INVALID, reason ? reason : "corrupt tcp state");
 		return;
 	}
 
@@ -700,7 +701,7 @@ void nfqct_tcp_packet(struct nfqct_tcp_state *st, const struct nfqct_pkt *pkt, b
 		 */
 		if (((pf_get(st, 0) | pf_get(st, 1)) & PF_CLOSE_INIT) ||
 		    (st->last_dir == dir && st->last_index == CL_RST)) {
-			verdict(v, NFQCT_TCP_REOPEN, NULL);
+			verdict(v, NFQCT_L4_REOPEN, NULL);
 			return;
 		}
 		/* fall through */
@@ -719,17 +720,17 @@ void nfqct_tcp_packet(struct nfqct_tcp_state *st, const struct nfqct_pkt *pkt, b
 			break;
 		}
 		tcp_ignore(st, dir, old_state, &sg);
-		verdict(v, NFQCT_TCP_IGNORE, "packet ignored in this state");
+		verdict(v, NFQCT_L4_IGNORE, "packet ignored in this state");
 		return;
 	case S_INVALID:
-		verdict(v, NFQCT_TCP_INVALID, "invalid in this state");
+		verdict(v, NFQCT_L4_INVALID, "invalid in this state");
 		return;
 	case NFQCT_TCP_TIME_WAIT:
 		/* An RFC 5961 challenge ACK to an ignored SYN does not ack the last FIN. */
 		if (old_state == NFQCT_TCP_LAST_ACK && sg.cls == CL_ACK && st->last_dir != dir &&
 		    st->last_index == CL_SYN && (st->last_flags & LF_CHALLENGE)) {
 			st->last_flags &= ~LF_CHALLENGE;
-			verdict(v, NFQCT_TCP_IGNORE, "challenge ACK ignored");
+			verdict(v, NFQCT_L4_IGNORE, "challenge ACK ignored");
 			return;
 		}
 		break;
@@ -756,7 +757,7 @@ void nfqct_tcp_packet(struct nfqct_tcp_state *st, const struct nfqct_pkt *pkt, b
 			if (sg.seq == 0 && !tcp_established(cur, assured))
 				break;
 			if (seq_before(sg.seq, maxack) && !s->tcp_ignore_invalid_rst) {
-				verdict(v, NFQCT_TCP_INVALID, "invalid rst");
+				verdict(v, NFQCT_L4_INVALID, "invalid rst");
 				return;
 			}
 			if (!tcp_established(cur, assured) || sg.seq == maxack)
@@ -784,10 +785,10 @@ void nfqct_tcp_packet(struct nfqct_tcp_state *st, const struct nfqct_pkt *pkt, b
 
 	switch (tcp_in_window(st, dir, cur, &sg, s, &reason)) {
 	case WIN_IGNORE:
-		verdict(v, NFQCT_TCP_IGNORE, reason);
+		verdict(v, NFQCT_L4_IGNORE, reason);
 		return;
 	case WIN_INVALID:
-		verdict(v, NFQCT_TCP_INVALID, reason);
+		verdict(v, NFQCT_L4_INVALID, reason);
 		tcp_invalid_shrink(st, dir, &sg, assured, s, v);
 		return;
 	case WIN_ACCEPT:
@@ -802,7 +803,7 @@ in_window:
 		pf_set(st, dir, pf_get(st, dir) | PF_CLOSE_INIT);
 
 	v->timeout_s = tcp_timeout(st, new_state, sg.cls, s);
-	verdict(v, NFQCT_TCP_ACCEPT, NULL);
+	verdict(v, NFQCT_L4_ACCEPT, NULL);
 
 	if (!seen_reply) {
 		/*
@@ -813,12 +814,12 @@ in_window:
 		 * server - the first reply - lands here too.
 		 */
 		if (sg.flags & TH_RST) {
-			verdict(v, NFQCT_TCP_KILL, NULL);
+			verdict(v, NFQCT_L4_KILL, NULL);
 			return;
 		}
 		/* A SYN retransmission must not keep the entry alive forever. */
 		if (sg.cls == CL_SYN && old_state == NFQCT_TCP_SYN_SENT) {
-			verdict(v, NFQCT_TCP_IGNORE, "SYN retransmission");
+			verdict(v, NFQCT_L4_IGNORE, "SYN retransmission");
 			v->timeout_s = 0;
 			return;
 		}
@@ -838,3 +839,25 @@ const char *nfqct_tcp_state_name(uint8_t state)
 		return "UNKNOWN";
 	return tcp_state_names[state];
 }
+
+/* ---- the ops table (l4proto.h) ---- */
+
+static bool tcp_op_new(union nfqct_l4_state *st, const struct nfqct_pkt *pkt,
+		       const struct nfqct_l4_ctx *ctx)
+{
+	return nfqct_tcp_new(&st->tcp, pkt, ctx->s);
+}
+
+static void tcp_op_packet(union nfqct_l4_state *st, const struct nfqct_pkt *pkt,
+			  const struct nfqct_l4_ctx *ctx, struct nfqct_l4_result *res)
+{
+	nfqct_tcp_packet(&st->tcp, pkt, ctx->reply, ctx->seen_reply, ctx->assured, ctx->s, res);
+}
+
+/* 6.x: TCP has no clash resolution (nf_conntrack_l4proto_tcp sets no allow_clash). */
+const struct nfqct_l4proto nfqct_l4proto_tcp = {
+	.l4proto	= IPPROTO_TCP,
+	.allow_clash	= false,
+	.new		= tcp_op_new,
+	.packet		= tcp_op_packet,
+};

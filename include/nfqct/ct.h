@@ -17,13 +17,21 @@
  *	nfqct_ct_confirm()  insert a new entry if the packet is accepted,
  *	                    discard it otherwise
  *
- * Semantics are Linux 6.x nf_conntrack's (nf_conntrack_core.c and the UDP,
- * ICMP, ICMPv6 and generic trackers; TCP is proto_tcp.h).  Where nfqct
+ * Semantics are Linux 6.x nf_conntrack's (nf_conntrack_core.c; the
+ * protocol trackers are behind l4proto.h, one file each).  Where nfqct
  * differs, the function comment says so.  Known gaps: no IP reassembly
  * (non-first fragments are INVALID), no expectations/helpers, no NAT; SCTP,
  * DCCP and GRE use the generic tracker (generic timeout, no state machine)
  * with their ports (SCTP, DCCP) or zero keys (GRE) in the tuple, where the
  * kernel has trackers of their own.
+ *
+ * ICMP inside IPv6 (and ICMPv6 inside IPv4) is INVALID and counted
+ * `invalid`, never an entry, as in the kernel: nf_ct_l4proto_find() hands
+ * protocol 1 to the ICMP tracker whatever the family, and
+ * nf_conntrack_icmp_packet() refuses any family but IPv4 (ICMPv6's
+ * likewise refuses any but IPv6).  ICMPv6 types 151 and 152 (multicast
+ * router discovery) are UNTRACKED as in Linux 6.10 and later; older
+ * kernels call them INVALID.
  *
  * What the counters of struct nfqct_ct_stats mean here:
  *  found          lookups (packet tuples, and the quoted tuple of ICMP
@@ -130,16 +138,23 @@ void nfqct_ct_apply_settings(struct nfqct_ct *ct, const struct nfqct_settings *s
  * for ICMP/ICMPv6 errors quoting a tracked flow (res->conn is that flow,
  * res->reply the direction of the error; not accounted, no refresh);
  * INVALID when the tracker refuses the packet (res->conn NULL, nothing
- * accounted); UNTRACKED for ICMPv6 neighbour discovery and MLD.
+ * accounted); UNTRACKED for ICMPv6 neighbour discovery, MLD and
+ * multicast router discovery (types 130-136, 143, 151, 152).
  * res->drop: the table is full (no early drop possible) or out of memory.
+ * A tuple that is its own inverse (same address and port both ways: a
+ * self-connect, a generic protocol from a host to itself) is one entry
+ * like any other; once confirmed, its packets are found in the reply
+ * direction (ESTABLISHED), as the kernel's lookup finds the reply
+ * tuplehash first; nfqct_ct_lookup() says reply too.
  *
  * A NEW result with res->conn set is an unconfirmed entry the caller owns:
  * it must go to nfqct_ct_confirm() (accepted or not) before the caller's
- * next quiescent state, or it leaks and stays counted.  TCP: the first
- * packet goes through nfqct_tcp_new() and then nfqct_tcp_packet(), as the
- * kernel runs tcp_new() inside nf_conntrack_tcp_packet(); KILL accounts,
- * then removes the entry (res->conn stays valid until the quiescent
- * state); REOPEN removes the entry and tracks the packet as new.
+ * next quiescent state, or it leaks and stays counted.  The protocol
+ * tracker is nfqct_l4proto_find(proto) (l4proto.h): the first packet goes
+ * through its new() and then packet() ops, as the kernel runs tcp_new()
+ * inside nf_conntrack_tcp_packet(); KILL accounts, then removes the entry
+ * (res->conn stays valid until the quiescent state); REOPEN removes the
+ * entry and tracks the packet as new.
  */
 void nfqct_ct_in(struct nfqct_ct *ct, struct nfqct_ct_stats *st, const struct nfqct_pkt *pkt,
 		 uint16_t zone, uint64_t now_ms, struct nfqct_ct_result *res);

@@ -119,7 +119,10 @@ struct nfqct_pkt {
  *  - ICMP errors are the kernel's: ICMP types 3, 4, 5, 11, 12 and every
  *    ICMPv6 type below 128.  Other ICMP/ICMPv6 types (queries, NDP, ...)
  *    get id/type/code as the kernel's tuple does.  ICMP inside IPv6 and
- *    ICMPv6 inside IPv4 are generic (protocol number only);
+ *    ICMPv6 inside IPv4 get a tuple of addresses and protocol number only
+ *    and are never ICMP errors: the kernel's trackers refuse them
+ *    (INVALID, see ct.h), so their id/type/code, which the kernel's
+ *    tuple would hold, are never compared;
  *  - an error's quote must have the error's family, hold its IP header(s)
  *    and 8 bytes of L4, not be a later fragment nor an ICMP error itself;
  *    only ports / id/type/code are read from the quoted L4 header.

@@ -6,7 +6,7 @@
  * The table (ct.c) keeps one struct nfqct_tcp_state inside each TCP entry,
  * serialises calls for one entry (the entry's lock), and owns the entry's
  * status flags; the tracker only reads and writes the state it is given
- * and says what the table must do.
+ * and says what the table must do (l4proto.h: nfqct_l4proto_tcp).
  */
 #ifndef NFQCT_PROTO_TCP_H
 #define NFQCT_PROTO_TCP_H
@@ -67,30 +67,10 @@ struct nfqct_tcp_state {
 	uint8_t  retrans;		/* repeats of the last ACK */
 };
 
-enum nfqct_tcp_action {
-	NFQCT_TCP_ACCEPT,	/* tracked: refresh the timeout, account the packet */
-	NFQCT_TCP_INVALID,	/* the packet is INVALID: no accounting, no refresh */
-	NFQCT_TCP_KILL,		/* account the packet, then remove the entry (RST before reply) */
-	NFQCT_TCP_REOPEN,	/* SYN reopening a closed/TIME_WAIT flow: remove the entry and
-				 * track the packet again as a new one (the kernel's NF_REPEAT) */
-	NFQCT_TCP_IGNORE,	/* tracked and accepted (it keeps the entry's ctstate, a reply
-				 * still sets [SEEN_REPLY]) but neither accounted nor refreshing
-				 * the timeout: the kernel's NF_ACCEPT before nf_ct_refresh_acct()
-				 * (ignored SYN/ACKs, SYN retransmissions, segments under the
-				 * window) */
-};
-
-struct nfqct_tcp_verdict {
-	uint8_t action;		/* enum nfqct_tcp_action */
-	bool set_assured;	/* the table must set [ASSURED] */
-	bool shrink_timeout;	/* INVALID only: lower the entry's remaining lifetime to
-				 * timeout_s when it is at least 120 s and longer than
-				 * timeout_s (the kernel's nf_tcp_handle_invalid(): an
-				 * out-of-window FIN/RST answering one from the other side
-				 * of an [ASSURED] flow) */
-	uint32_t timeout_s;	/* new timeout, seconds, when ACCEPT/KILL (and shrink) */
-	const char *reason;	/* INVALID/IGNORE: static string saying why (debug logs) */
-};
+/* The verdict is the shared one of l4proto.h (struct nfqct_l4_result); the
+ * TCP tracker uses every value of it.  Forward-declared here because
+ * l4proto.h embeds struct nfqct_tcp_state in the entry's proto union. */
+struct nfqct_l4_result;
 
 /*
  * nfqct_tcp_new - may @pkt (original direction, first of its flow) create
@@ -112,13 +92,17 @@ bool nfqct_tcp_new(struct nfqct_tcp_state *st, const struct nfqct_pkt *pkt, cons
  * @seen_reply / @assured: the entry's status flags before this packet
  * (the table sets [SEEN_REPLY] after this call, for a reply that was not
  * INVALID, as the kernel's nf_conntrack_in() does after the tracker).
- * Fills @v.  Pure function of its inputs and @st: no clock, no I/O.
- * @st may change whatever the action (the kernel records ignored and
- * some invalid packets too).
+ * Fills @v: ACCEPT, INVALID (with shrink_timeout for an out-of-window
+ * FIN/RST answering one of the other side of an [ASSURED] flow), KILL
+ * (RST before any reply), REOPEN (SYN reopening a closed or TIME_WAIT
+ * flow) or IGNORE (ignored SYN/ACKs, SYN retransmissions, segments under
+ * the window).  Pure function of its inputs and @st: no clock, no I/O.
+ * @st may change whatever the verdict (the kernel records ignored and
+ * some invalid packets too).  nfqct_l4proto_tcp wraps both functions.
  */
 void nfqct_tcp_packet(struct nfqct_tcp_state *st, const struct nfqct_pkt *pkt, bool reply,
 		      bool seen_reply, bool assured, const struct nfqct_settings *s,
-		      struct nfqct_tcp_verdict *v);
+		      struct nfqct_l4_result *v);
 
 /* nfqct_tcp_state_name - "SYN_SENT", "ESTABLISHED", ... as conntrack -L prints them. */
 const char *nfqct_tcp_state_name(uint8_t state);

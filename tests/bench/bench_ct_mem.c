@@ -20,27 +20,6 @@
 #include <urcu-qsbr.h>
 
 #include "nfqct/ct.h"
-#include "nfqct/proto_tcp.h"
-
-/* Until the TCP tracker is in this tree, ct.o needs these to link; UDP only here. */
-#if !__has_include("../../src/proto_tcp.c")
-bool nfqct_tcp_new(struct nfqct_tcp_state *st, const struct nfqct_pkt *pkt, const struct nfqct_settings *s)
-{
-	return false;
-}
-
-void nfqct_tcp_packet(struct nfqct_tcp_state *st, const struct nfqct_pkt *pkt, bool reply,
-		      bool seen_reply, bool assured, const struct nfqct_settings *s,
-		      struct nfqct_tcp_verdict *v)
-{
-	v->action = NFQCT_TCP_INVALID;
-}
-
-const char *nfqct_tcp_state_name(uint8_t state)
-{
-	return "NONE";
-}
-#endif
 
 static long rss_kib(void)
 {

@@ -6,7 +6,7 @@
  * nfqct_tcp_packet() for the first packet, keeps [SEEN_REPLY] and
  * [ASSURED] as the kernel's nf_conntrack_in() does (SEEN_REPLY set after
  * the tracker, for a reply it did not find INVALID) and checks the exact
- * action, state, set_assured and timeout of every packet.
+ * verdict, state, set_assured and timeout of every packet.
  *
  * Client 10.0.0.1:40000 (ISN 1000) talks to server 10.0.0.2:80 (ISN 5000).
  */
@@ -17,7 +17,10 @@
 
 #include <CUnit/Basic.h>
 
+#include "nfqct/l4proto.h"
 #include "nfqct/proto_tcp.h"
+
+#include "unit.h"
 
 #define FIN 0x01
 #define SYN 0x02
@@ -31,8 +34,8 @@
 #define ORIG false
 #define REPLY true
 
-enum { ACCEPT = NFQCT_TCP_ACCEPT, INVALID = NFQCT_TCP_INVALID, KILL = NFQCT_TCP_KILL,
-       REOPEN = NFQCT_TCP_REOPEN, IGNORE = NFQCT_TCP_IGNORE };
+enum { ACCEPT = NFQCT_L4_ACCEPT, INVALID = NFQCT_L4_INVALID, KILL = NFQCT_L4_KILL,
+       REOPEN = NFQCT_L4_REOPEN, IGNORE = NFQCT_L4_IGNORE };
 
 /* The kernel's defaults (nf_conntrack_proto_tcp.c), seconds. */
 static void settings_kernel_defaults(struct nfqct_settings *s)
@@ -129,7 +132,7 @@ struct flow {
 };
 
 static struct flow F;
-static struct nfqct_tcp_verdict V;
+static struct nfqct_l4_result V;
 
 static void flow_init(void)
 {
@@ -146,9 +149,9 @@ static void step_seg(const struct seg *g)
 	memset(&V, 0xa5, sizeof(V));	/* the tracker must fill all of it */
 	nfqct_tcp_packet(&F.st, &pkt, g->reply, F.seen_reply, F.assured, &F.s, &V);
 	free(buf);
-	if (V.action == KILL || V.action == REOPEN)
+	if (V.verdict == KILL || V.verdict == REOPEN)
 		F.gone = true;
-	if (V.action != INVALID && g->reply)
+	if (V.verdict != INVALID && g->reply)
 		F.seen_reply = true;
 	if (V.set_assured)
 		F.assured = true;
@@ -186,7 +189,7 @@ static bool new_flow(uint8_t flags, uint32_t seq, uint32_t ack, uint16_t win, ui
 }
 
 #define EXPECT(act, state_, assured_, timeout_) do {			\
-	CU_ASSERT_EQUAL(V.action, (act));				\
+	CU_ASSERT_EQUAL(V.verdict, (act));				\
 	CU_ASSERT_EQUAL(F.st.state, (state_));				\
 	CU_ASSERT_EQUAL(V.set_assured, (assured_));			\
 	CU_ASSERT_EQUAL(V.timeout_s, (timeout_));			\
@@ -573,7 +576,7 @@ static void test_invalid_flags(void)
 		flow_init();
 		handshake();
 		step(ORIG, good_extra[i], 1001, 5001, CWIN, 0);
-		CU_ASSERT_NOT_EQUAL(V.action, INVALID);
+		CU_ASSERT_NOT_EQUAL(V.verdict, INVALID);
 	}
 	/* A SYN with ECE|CWR (ECN setup) starts a flow. */
 	flow_init();
@@ -718,7 +721,7 @@ static void test_invalid_fin_shrinks(void)
 	EXPECT_NT(INVALID, NFQCT_TCP_ESTABLISHED);
 	CU_ASSERT_FALSE(V.shrink_timeout);
 	step(REPLY, FIN | ACK, 5001 + 500000, 1001, SWIN, 0);
-	CU_ASSERT_EQUAL(V.action, INVALID);
+	CU_ASSERT_EQUAL(V.verdict, INVALID);
 	CU_ASSERT_TRUE(V.shrink_timeout);
 	CU_ASSERT_EQUAL(V.timeout_s, 300);
 	CU_ASSERT_EQUAL(F.st.state, NFQCT_TCP_ESTABLISHED);
@@ -729,7 +732,7 @@ static void test_invalid_fin_shrinks(void)
 	step(REPLY, SYN | ACK, 5000, 1001, SWIN, 0);
 	step(ORIG, FIN | ACK, 1001 + 500000, 5001, CWIN, 0);
 	step(REPLY, FIN | ACK, 5001 + 500000, 1001, SWIN, 0);
-	CU_ASSERT_EQUAL(V.action, INVALID);
+	CU_ASSERT_EQUAL(V.verdict, INVALID);
 	CU_ASSERT_FALSE(V.shrink_timeout);
 }
 
@@ -912,7 +915,7 @@ static void test_malformed_options(void)
 		CU_ASSERT_TRUE(nfqct_tcp_new(&F.st, &pkt, &F.s));
 		pkt.l4 = NULL;
 		nfqct_tcp_packet(&F.st, &pkt, false, false, false, &F.s, &V);
-		CU_ASSERT_EQUAL(V.action, INVALID);
+		CU_ASSERT_EQUAL(V.verdict, INVALID);
 		free(buf);
 	}
 }
@@ -992,63 +995,42 @@ static void test_assured_exactly_once(void)
 	EXPECT(ACCEPT, NFQCT_TCP_FIN_WAIT, false, 120);
 }
 
+static const struct unit_test tests[] = {
+	{ "state size", test_state_size },
+	{ "state names", test_state_names },
+	{ "open and data", test_open_and_data },
+	{ "unack is a cap", test_unack_is_a_cap },
+	{ "SYN retransmission", test_syn_retransmission },
+	{ "SYN with a new ISN in SYN_SENT", test_syn_new_isn_in_syn_sent },
+	{ "simultaneous open", test_simultaneous_open },
+	{ "reply ACK in SYN_RECV", test_reply_ack_in_syn_recv },
+	{ "close, client first", test_close_client_first },
+	{ "close, server first", test_close_server_first },
+	{ "close, both FINs", test_close_both },
+	{ "reopen from TIME_WAIT", test_reopen_from_time_wait },
+	{ "SYN in CLOSE", test_syn_in_close },
+	{ "RST before reply", test_rst_before_reply },
+	{ "RST seq 0 in SYN_SENT", test_rst_seq0_in_syn_sent },
+	{ "refused connection", test_refused_connection },
+	{ "RST in ESTABLISHED", test_rst_in_established },
+	{ "RST sequence checks", test_rst_sequence_checks },
+	{ "invalid flags", test_invalid_flags },
+	{ "invalid in state", test_invalid_in_state },
+	{ "half-open challenge", test_half_open_challenge },
+	{ "ignored SYN resync", test_ignored_syn_resync },
+	{ "challenge ACK in LAST_ACK", test_challenge_ack_in_last_ack },
+	{ "out of window", test_out_of_window },
+	{ "invalid FIN shrinks", test_invalid_fin_shrinks },
+	{ "loose pick-up", test_loose_pickup },
+	{ "window scaling", test_window_scaling },
+	{ "SACK", test_sack },
+	{ "malformed options", test_malformed_options },
+	{ "retransmissions", test_retransmissions },
+	{ "zero window", test_zero_window },
+	{ "ASSURED exactly once", test_assured_exactly_once },
+};
+
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
-		{ "state size", test_state_size },
-		{ "state names", test_state_names },
-		{ "open and data", test_open_and_data },
-		{ "unack is a cap", test_unack_is_a_cap },
-		{ "SYN retransmission", test_syn_retransmission },
-		{ "SYN with a new ISN in SYN_SENT", test_syn_new_isn_in_syn_sent },
-		{ "simultaneous open", test_simultaneous_open },
-		{ "reply ACK in SYN_RECV", test_reply_ack_in_syn_recv },
-		{ "close, client first", test_close_client_first },
-		{ "close, server first", test_close_server_first },
-		{ "close, both FINs", test_close_both },
-		{ "reopen from TIME_WAIT", test_reopen_from_time_wait },
-		{ "SYN in CLOSE", test_syn_in_close },
-		{ "RST before reply", test_rst_before_reply },
-		{ "RST seq 0 in SYN_SENT", test_rst_seq0_in_syn_sent },
-		{ "refused connection", test_refused_connection },
-		{ "RST in ESTABLISHED", test_rst_in_established },
-		{ "RST sequence checks", test_rst_sequence_checks },
-		{ "invalid flags", test_invalid_flags },
-		{ "invalid in state", test_invalid_in_state },
-		{ "half-open challenge", test_half_open_challenge },
-		{ "ignored SYN resync", test_ignored_syn_resync },
-		{ "challenge ACK in LAST_ACK", test_challenge_ack_in_last_ack },
-		{ "out of window", test_out_of_window },
-		{ "invalid FIN shrinks", test_invalid_fin_shrinks },
-		{ "loose pick-up", test_loose_pickup },
-		{ "window scaling", test_window_scaling },
-		{ "SACK", test_sack },
-		{ "malformed options", test_malformed_options },
-		{ "retransmissions", test_retransmissions },
-		{ "zero window", test_zero_window },
-		{ "ASSURED exactly once", test_assured_exactly_once },
-	};
-	CU_pSuite suite;
-	unsigned int failures;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	suite = CU_add_suite("proto_tcp", NULL, NULL);
-	if (!suite)
-		goto err_registry;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(suite, tests[i].name, tests[i].fn))
-			goto err_registry;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-
-err_registry:
-	CU_cleanup_registry();
-	return 2;
+	return unit_main("proto_tcp", tests, UNIT_COUNT(tests));
 }
