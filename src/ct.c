@@ -41,7 +41,6 @@
 #include <urcu/rculfhash.h>
 
 #include "nfqct/ct.h"
-#include "nfqct/log.h"
 #include "nfqct/l4proto.h"
 
 /* Entry status bits (the kernel's IPS_* that matter here, plus ours). */
@@ -88,15 +87,8 @@ _Static_assert(offsetof(struct nfqct_conn, dir1) ==
 _Static_assert(sizeof(union nfqct_l4_state) <= 52, "tracker state grew");
 _Static_assert(sizeof(struct nfqct_conn) <= 200, "entry larger than 200 bytes");
 
-/* Settings as published to readers: a copy, freed after a grace period. */
-struct ct_settings {
-	struct nfqct_settings s;
-	struct rcu_head rcu;
-};
-
 struct nfqct_ct {
 	struct cds_lfht *ht;
-	struct ct_settings *settings;	/* RCU */
 	uint64_t k0, k1;		/* SipHash key */
 	unsigned long count;		/* atomic: allocated entries */
 	struct nfqct_conn *scan_hint;	/* RCU: gc's pinned entry, where early drop starts */
@@ -105,9 +97,6 @@ struct nfqct_ct {
 	struct nfqct_conn *gc_cursor;	/* pinned, or NULL: next sweep starts at the head */
 	uint8_t gc_dir;
 
-	/* "table full" message: any worker may log it */
-	uint8_t rl_lock;
-	struct log_ratelimit rl;
 };
 
 /* The lookup key: a tuple, its inverse (NULL when it has none), a zone. */
@@ -267,19 +256,9 @@ static unsigned long conn_hash(const struct nfqct_ct *ct, const struct nfqct_con
 	return ct_hash(ct, &r, e->zone);
 }
 
-static inline const struct nfqct_settings *ct_settings(struct nfqct_ct *ct)
-{
-	return &rcu_dereference(ct->settings)->s;
-}
-
 static void ct_free_rcu(struct rcu_head *head)
 {
 	free(caa_container_of(head, struct nfqct_conn, rcu));
-}
-
-static void ct_settings_free_rcu(struct rcu_head *head)
-{
-	free(caa_container_of(head, struct ct_settings, rcu));
 }
 
 /* Unlink both nodes of a dying entry and free it after a grace period. */
@@ -464,24 +443,6 @@ static enum ct_verdict ct_track(struct nfqct_conn *e, const struct nfqct_l4proto
 
 /* ---- table full ---- */
 
-static void ct_log_full(struct nfqct_ct *ct, uint64_t now)
-{
-	uint32_t suppressed = 0;
-	bool ok;
-
-	/* one limiter for all workers; a worker that finds it busy skips the message */
-	if (__atomic_test_and_set(&ct->rl_lock, __ATOMIC_ACQUIRE))
-		return;
-	ok = log_ratelimit_ok(&ct->rl, now, &suppressed);
-	__atomic_clear(&ct->rl_lock, __ATOMIC_RELEASE);
-	if (!ok)
-		return;
-	if (suppressed)
-		log_warnx("nfqct: table full, dropping packet (%u messages suppressed)", suppressed);
-	else
-		log_warnx("nfqct: table full, dropping packet");
-}
-
 /*
  * ct_early_drop - evict one non-assured entry (kernel: early_drop() looks
  * at 8 buckets near the new tuple's hash).  cds_lfht has no "seek to
@@ -605,7 +566,6 @@ static void ct_new(struct nfqct_ct *ct, struct nfqct_ct_stats *st, const struct 
 	n = __atomic_add_fetch(&ct->count, 1, __ATOMIC_RELAXED);
 	if (s->ct_max && n > s->ct_max && !ct_early_drop(ct, st, now)) {
 		__atomic_sub_fetch(&ct->count, 1, __ATOMIC_RELAXED);
-		ct_log_full(ct, now);
 		goto drop;
 	}
 	e = calloc(1, sizeof(*e));
@@ -655,10 +615,10 @@ drop:
 	res->drop = true;
 }
 
-void nfqct_ct_in(struct nfqct_ct *ct, struct nfqct_ct_stats *st, const struct nfqct_pkt *pkt,
-		 uint16_t zone, uint64_t now_ms, struct nfqct_ct_result *res)
+void nfqct_ct_in(struct nfqct_ct *ct, const struct nfqct_settings *s, struct nfqct_ct_stats *st,
+		 const struct nfqct_pkt *pkt, uint16_t zone, uint64_t now_ms,
+		 struct nfqct_ct_result *res)
 {
-	const struct nfqct_settings *s = ct_settings(ct);
 	const struct nfqct_tuple *t = &pkt->tuple;
 	const struct nfqct_l4proto *l4 = nfqct_l4proto_find(t->proto);
 	unsigned int tries;
@@ -948,24 +908,15 @@ struct nfqct_ct *nfqct_ct_create(const struct nfqct_settings *s)
 	}
 	ct->k0 = key[0];
 	ct->k1 = key[1];
-	ct->settings = malloc(sizeof(*ct->settings));
-	if (!ct->settings) {
-		err = ENOMEM;
-		goto err_free_ct;
-	}
-	ct->settings->s = *s;
-	ct->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(s->log_ratelimit_ms, s->log_ratelimit_burst);
 
 	size = pow2_ceil(s->ct_buckets ? s->ct_buckets : 16384);
 	ct->ht = cds_lfht_new(size, size, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, NULL);
 	if (!ct->ht) {
 		err = ENOMEM;
-		goto err_free_settings;
+		goto err_free_ct;
 	}
 	return ct;
 
-err_free_settings:
-	free(ct->settings);
 err_free_ct:
 	free(ct);
 	errno = err;
@@ -1000,28 +951,7 @@ void nfqct_ct_destroy(struct nfqct_ct *ct)
 	cds_lfht_destroy(ct->ht, NULL);
 	if (online)
 		rcu_thread_online();
-	free(ct->settings);
 	free(ct);
-}
-
-void nfqct_ct_apply_settings(struct nfqct_ct *ct, const struct nfqct_settings *s)
-{
-	struct ct_settings *n, *old;
-
-	n = malloc(sizeof(*n));
-	if (!n) {
-		log_warnx("ct: cannot apply settings: out of memory");
-		return;
-	}
-	n->s = *s;
-	n->s.ct_buckets = ct->settings->s.ct_buckets;	/* not reloadable */
-	while (__atomic_test_and_set(&ct->rl_lock, __ATOMIC_ACQUIRE))
-		caa_cpu_relax();
-	ct->rl.interval_ms = s->log_ratelimit_ms;
-	ct->rl.burst = s->log_ratelimit_burst;
-	__atomic_clear(&ct->rl_lock, __ATOMIC_RELEASE);
-	old = rcu_xchg_pointer(&ct->settings, n);
-	call_rcu(&old->rcu, ct_settings_free_rcu);
 }
 
 uint32_t nfqct_ct_count(const struct nfqct_ct *ct)

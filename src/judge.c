@@ -36,7 +36,7 @@ void nfqct_judge(const struct nfqct_judge_ctx *cx, struct nfqct_pkt *pkt, uint64
 		/* Not trackable: INVALID, and the filter table's INVALID rule decides. */
 		NFQCT_STAT_INC(cx->st->invalid);
 	} else {
-		nfqct_ct_in(cx->ct, cx->st, pkt, rv.zone, now_ms, &res);
+		nfqct_ct_in(cx->ct, cx->s, cx->st, pkt, rv.zone, now_ms, &res);
 		if (res.drop) {
 			/* Table full and nothing to evict (counted `drop` by the
 			 * table): dropped, as the kernel does. */

@@ -53,11 +53,12 @@ struct options {
 
 struct daemon {
 	struct options opt;
-	/* Settings in force.  The main thread replaces them on reload under
-	 * settings_lock; the housekeeping thread copies them under it. */
-	struct nfqct_settings settings;
-	pthread_mutex_t settings_lock;
-	struct nfqct_ruleset *ruleset;		/* RCU-published */
+	/* The settings and the ruleset in force: each one immutable object,
+	 * RCU-published (workers, housekeeping and the control socket read
+	 * them with rcu_dereference()); the main thread replaces both on
+	 * reload and frees the old ones after a grace period. */
+	struct nfqct_settings *settings;
+	struct nfqct_ruleset *ruleset;
 	struct nfqct_ct *ct;
 	unsigned int nworkers;
 	struct nfqct_worker_stats *stats;	/* nworkers blocks */
@@ -312,15 +313,11 @@ static void publish(void *arg)
 		.nworkers = d->nworkers,
 		.housekeeping = &extra,
 	};
-	struct nfqct_settings s;
 
 	nfqct_ct_stats_add(&extra, &d->extra_stats[0].ct);
 	nfqct_ct_stats_add(&extra, &d->extra_stats[1].ct);
-	pthread_mutex_lock(&d->settings_lock);
-	s = d->settings;
-	pthread_mutex_unlock(&d->settings_lock);
 	/* Errors are logged by the statfile module; the next interval retries. */
-	nfqct_statfile_write(d->statfile, &view, nfqct_ct_count(d->ct), &s);
+	nfqct_statfile_write(d->statfile, &view, nfqct_ct_count(d->ct), rcu_dereference(d->settings));
 }
 
 /*
@@ -333,10 +330,15 @@ static void publish(void *arg)
 static int reload(struct daemon *d, FILE *errs)
 {
 	struct nfqct_ruleset *next_rs, *old_rs;
-	struct nfqct_settings next;
+	struct nfqct_settings *next, *old;
 	int bad = 0;
 
-	if (load_settings(&d->opt, &next, errs) < 0)
+	next = malloc(sizeof(*next));
+	if (!next) {
+		fprintf(errs, "reload: out of memory; the running ruleset and settings stay\n");
+		return -ENOMEM;
+	}
+	if (load_settings(&d->opt, next, errs) < 0)
 		bad = 1;
 	if (load_ruleset(&d->opt, d->nworkers, &next_rs, errs) < 0) {
 		next_rs = NULL;
@@ -344,19 +346,18 @@ static int reload(struct daemon *d, FILE *errs)
 	}
 	if (bad) {
 		nfqct_ruleset_free(next_rs);
+		free(next);
 		fprintf(errs, "reload: refused; the running ruleset and settings stay\n");
 		return -EINVAL;
 	}
-	nfqct_settings_reload_diff(&d->settings, &next, errs);
-	pthread_mutex_lock(&d->settings_lock);
-	d->settings = next;
-	pthread_mutex_unlock(&d->settings_lock);
-	nfqct_ct_apply_settings(d->ct, &next);
-	nfqct_housekeeping_set_intervals(d->hk, next.gc_interval_ms, next.stat_interval_ms);
+	nfqct_settings_reload_diff(d->settings, next, errs);
+	nfqct_housekeeping_set_intervals(d->hk, next->gc_interval_ms, next->stat_interval_ms);
 
+	old = rcu_xchg_pointer(&d->settings, next);
 	old_rs = rcu_xchg_pointer(&d->ruleset, next_rs);
 	synchronize_rcu();	/* QSBR: goes offline itself while it waits */
 	nfqct_ruleset_free(old_rs);
+	free(old);
 	fprintf(errs, "reload: done\n");
 	return 0;
 }
@@ -367,15 +368,21 @@ static void reload_logged(struct daemon *d)
 	char *msgs = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&msgs, &len);
+	bool ok;
 
 	if (!f) {
 		log_warn("reload: cannot buffer messages");
 		return;
 	}
-	reload(d, f);
+	ok = reload(d, f) == 0;
 	fclose(f);
-	for (char *line = strtok(msgs, "\n"); line; line = strtok(NULL, "\n"))
-		log_warnx("%s", line);
+	/* the outcome at info; what was refused, or needs a restart, at warning */
+	for (char *line = strtok(msgs, "\n"); line; line = strtok(NULL, "\n")) {
+		if (ok && !strcmp(line, "reload: done"))
+			log_info("%s", line);
+		else
+			log_warnx("%s", line);
+	}
 	free(msgs);
 }
 
@@ -466,16 +473,17 @@ static void cleanup(struct daemon *d)
 		close(d->stop_fd);
 	if (d->signal_fd >= 0)
 		close(d->signal_fd);
-	pthread_mutex_destroy(&d->settings_lock);
+	free(d->settings);
 }
 
 /* --check: settings and ruleset, every error reported; exit 0 or 1. */
 static int check_only(struct daemon *d)
 {
 	struct nfqct_ruleset *rs = NULL;
+	struct nfqct_settings s;
 	int bad = 0;
 
-	if (load_settings(&d->opt, &d->settings, stderr) < 0)
+	if (load_settings(&d->opt, &s, stderr) < 0)
 		bad = 1;
 	if (load_ruleset(&d->opt, queue_count(&d->opt), &rs, stderr) < 0)
 		bad = 1;
@@ -493,7 +501,7 @@ static int setup(struct daemon *d)
 {
 	int ret;
 
-	d->ct = nfqct_ct_create(&d->settings);
+	d->ct = nfqct_ct_create(d->settings);
 	if (!d->ct) {
 		log_warn("conntrack: cannot create the table");
 		return EXIT_RUNTIME;
@@ -530,14 +538,19 @@ int main(int argc, char **argv)
 	FILE *errs;
 	int ret;
 
-	pthread_mutex_init(&d.settings_lock, NULL);
 	ret = parse_options(argc, argv, &d.opt);
 	if (ret)
 		return ret;
 	if (d.opt.check)
 		return check_only(&d);
-	if (load_settings(&d.opt, &d.settings, stderr) < 0) {
+	d.settings = malloc(sizeof(*d.settings));
+	if (!d.settings) {
+		fprintf(stderr, "nfqctd: out of memory\n");
+		return EXIT_RUNTIME;
+	}
+	if (load_settings(&d.opt, d.settings, stderr) < 0) {
 		fprintf(stderr, "nfqctd: bad settings\n");
+		free(d.settings);
 		return EXIT_CONFIG;
 	}
 	log_init("nfqctd", d.opt.foreground, d.opt.verbose);
@@ -553,6 +566,7 @@ int main(int argc, char **argv)
 	free(msgs);
 	if (ret < 0) {
 		log_warnx("nfqctd: ruleset refused");
+		free(d.settings);
 		return EXIT_CONFIG;
 	}
 
@@ -584,8 +598,8 @@ int main(int argc, char **argv)
 	d.hk = nfqct_housekeeping_start(&(struct nfqct_housekeeping_config){
 		.ct = d.ct,
 		.stats = &d.extra_stats[0].ct,
-		.gc_interval_ms = d.settings.gc_interval_ms,
-		.stat_interval_ms = d.settings.stat_interval_ms,
+		.gc_interval_ms = d.settings->gc_interval_ms,
+		.stat_interval_ms = d.settings->stat_interval_ms,
 		.publish = publish,
 		.arg = &d,
 		.stop_fd = d.stop_fd,

@@ -249,7 +249,9 @@ static const char *other_copy(const struct nfqct_capture_pkt *cp, uint8_t hook)
 static void sim_packet(struct nfqct_sim *sim, const struct nfqct_capture_pkt *cp, FILE *out)
 {
 	const char *skip;
-	struct nfqct_judge_ctx cx = { .ct = sim->ct, .rs = sim->cfg.rs, .st = &sim->st };
+	struct nfqct_judge_ctx cx = {
+		.ct = sim->ct, .rs = sim->cfg.rs, .s = sim->cfg.settings, .st = &sim->st,
+	};
 	struct nfqct_pkt pkt = {
 		.data = cp->data,
 		.caplen = cp->caplen,

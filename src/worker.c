@@ -29,25 +29,28 @@ struct nfqct_worker {
 	pthread_t thread;
 	bool started;
 	struct log_ratelimit rl_invalid;
+	struct log_ratelimit rl_full;	/* "table full": at the settings' rate */
 };
 
 struct nfqct_worker *nfqct_worker_create(const struct nfqct_worker_config *cfg, char *err, size_t errlen)
 {
 	struct nfqct_worker *w = calloc(1, sizeof(*w));
+	const struct nfqct_settings *s = rcu_dereference(*cfg->settings);
 
 	if (!w) {
 		snprintf(err, errlen, "queue %u: out of memory", cfg->queue_num);
 		return NULL;
 	}
 	w->cfg = *cfg;
-	w->batch = cfg->settings->batch;
+	w->batch = s->batch;
 	w->rl_invalid = (struct log_ratelimit)LOG_RATELIMIT_INIT(5000, 1);
+	w->rl_full = (struct log_ratelimit)LOG_RATELIMIT_INIT(s->log_ratelimit_ms, s->log_ratelimit_burst);
 	w->pkts = calloc(w->batch, sizeof(*w->pkts));
 	if (!w->pkts) {
 		snprintf(err, errlen, "queue %u: out of memory", cfg->queue_num);
 		goto err_free;
 	}
-	w->q = nfqct_queue_open(cfg->queue_num, cfg->settings, &cfg->stats->q, err, errlen);
+	w->q = nfqct_queue_open(cfg->queue_num, s, &cfg->stats->q, err, errlen);
 	if (!w->q)
 		goto err_free;
 	return w;
@@ -56,6 +59,22 @@ err_free:
 	free(w->pkts);
 	free(w);
 	return NULL;
+}
+
+/* The kernel's "nf_conntrack: table full, dropping packet", rate-limited by
+ * nfqct.log_ratelimit_ms / _burst (per worker; the settings may change on reload). */
+static void log_table_full(struct nfqct_worker *w, const struct nfqct_settings *s, uint64_t now_ms)
+{
+	uint32_t suppressed;
+
+	w->rl_full.interval_ms = s->log_ratelimit_ms;
+	w->rl_full.burst = s->log_ratelimit_burst;
+	if (!log_ratelimit_ok(&w->rl_full, now_ms, &suppressed))
+		return;
+	if (suppressed)
+		log_warnx("nfqct: table full, dropping packet (%u messages suppressed)", suppressed);
+	else
+		log_warnx("nfqct: table full, dropping packet");
 }
 
 /* Receive and answer one batch.  Returns packets handled, or -errno. */
@@ -73,9 +92,11 @@ static int run_batch(struct nfqct_worker *w)
 	if (n <= 0)
 		return n;
 	now_ms = nfqct_now_ms();	/* once per batch */
-	/* RCU: one ruleset for the whole batch; it and the entries the
-	 * verdicts point at stay valid until the quiescent state after it. */
+	/* RCU: one ruleset and one settings object for the whole batch; they
+	 * and the entries the verdicts point at stay valid until the
+	 * quiescent state after it. */
 	cx.rs = rcu_dereference(*w->cfg.ruleset);
+	cx.s = rcu_dereference(*w->cfg.settings);
 	for (int i = 0; i < n; i++) {
 		struct nfqct_pkt *pkt = &w->pkts[i];
 		struct nfqct_verdict v;
@@ -85,6 +106,8 @@ static int run_batch(struct nfqct_worker *w)
 		if (v.invalid_reason && log_ratelimit_ok(&w->rl_invalid, now_ms, &suppressed))
 			log_debug("queue %u: invalid packet: %s (%u more suppressed)",
 				  w->cfg.queue_num, v.invalid_reason, suppressed);
+		if (v.by == NFQCT_BY_TABLE_FULL)
+			log_table_full(w, cx.s, now_ms);
 		nfqct_queue_verdict(w->q, pkt, v.accept, v.set_mark, v.mark);
 	}
 	/* A failed send is counted in tx_errors; the kernel keeps those packets

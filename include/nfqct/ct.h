@@ -103,8 +103,9 @@ struct nfqct_ct_result {
 };
 
 /*
- * nfqct_ct_create - an empty table sized and tuned by @s (ct_buckets, rounded
- * up to a power of two, is the initial size; the table grows by itself).
+ * nfqct_ct_create - an empty table sized by @s (ct_buckets, rounded up to a
+ * power of two, is the initial size; the table grows by itself).  The table
+ * keeps no settings: every nfqct_ct_in() call brings the ones in force.
  * Draws the hash key from getrandom().  Call after rcu_register_thread().
  * Returns NULL with errno set.
  */
@@ -119,19 +120,14 @@ struct nfqct_ct *nfqct_ct_create(const struct nfqct_settings *s);
 void nfqct_ct_destroy(struct nfqct_ct *ct);
 
 /*
- * nfqct_ct_apply_settings - take the reloadable settings (timeouts, max,
- * acct, tcp_*, log rate) from @s; safe while readers run: a copy is
- * published with rcu_xchg_pointer() and the old one freed after a grace
- * period.  ct_buckets is ignored (fixed at create).  Timeouts apply at an
- * entry's next refresh; acct applies to entries created from then on (the
- * kernel adds the accounting extension at creation).  Registered thread.
- */
-void nfqct_ct_apply_settings(struct nfqct_ct *ct, const struct nfqct_settings *s);
-
-/*
- * nfqct_ct_in - track one parsed packet in @zone at time @now_ms.  RCU reader.
+ * nfqct_ct_in - track one parsed packet in @zone at time @now_ms, with the
+ * settings @s (timeouts, nf_conntrack_max, acct, tcp_*: the daemon's
+ * RCU-published settings, read once per batch).  RCU reader.
  * Fills @res; counts into @st (found, new, invalid, icmp_error, drop,
  * early_drop, ...).  A packet whose parse failed must not be passed here.
+ * Timeouts apply at an entry's next refresh; acct applies to entries
+ * created from then on (the kernel adds the accounting extension at
+ * creation).  Logs nothing: a full table is res->drop, the caller says it.
  *
  * ctstate: NEW for a new entry and for original-direction packets before
  * any reply; ESTABLISHED for replies and once a reply was seen; RELATED
@@ -156,8 +152,9 @@ void nfqct_ct_apply_settings(struct nfqct_ct *ct, const struct nfqct_settings *s
  * (res->conn stays valid until the quiescent state); REOPEN removes the
  * entry and tracks the packet as new.
  */
-void nfqct_ct_in(struct nfqct_ct *ct, struct nfqct_ct_stats *st, const struct nfqct_pkt *pkt,
-		 uint16_t zone, uint64_t now_ms, struct nfqct_ct_result *res);
+void nfqct_ct_in(struct nfqct_ct *ct, const struct nfqct_settings *s, struct nfqct_ct_stats *st,
+		 const struct nfqct_pkt *pkt, uint16_t zone, uint64_t now_ms,
+		 struct nfqct_ct_result *res);
 
 /*
  * nfqct_ct_confirm - the filter's verdict for the packet of @res is known.

@@ -30,12 +30,14 @@
 #include "nfqct/ct.h"
 #include "nfqct/pkt.h"
 #include "nfqct/rules.h"
+#include "nfqct/settings.h"
 #include "nfqct/stats.h"
 
 /* What one worker judges with.  All pointers must outlive the call. */
 struct nfqct_judge_ctx {
 	struct nfqct_ct *ct;			/* the table (shared) */
 	const struct nfqct_ruleset *rs;		/* the ruleset in force */
+	const struct nfqct_settings *s;		/* the settings in force */
 	struct nfqct_ct_stats *st;		/* counters, written by this caller only */
 	unsigned int worker;			/* the ruleset's counter slot and cache */
 };
@@ -44,7 +46,8 @@ struct nfqct_judge_ctx {
 enum nfqct_judge_by {
 	NFQCT_BY_FILTER,	/* the filter table: verdict.rule names the rule or policy */
 	NFQCT_BY_RAW,		/* a DROP in the raw table (verdict.rule) */
-	NFQCT_BY_TABLE_FULL,	/* conntrack: table full, nothing to evict, or out of memory */
+	NFQCT_BY_TABLE_FULL,	/* conntrack: table full, nothing to evict, or out of memory
+				 * (the daemon logs "nfqct: table full, dropping packet") */
 	NFQCT_BY_INSERT_FAILED,	/* conntrack: accepted, but the new entry could not be confirmed */
 };
 

@@ -28,14 +28,16 @@ struct nfqct_worker;
 struct nfqct_worker_config {
 	unsigned int index;			/* 0..n-1: counters and rule counter slot */
 	uint16_t queue_num;
-	const struct nfqct_settings *settings;	/* start-up settings: queue parameters */
+	struct nfqct_settings **settings;	/* RCU-published; read with rcu_dereference()
+						 * once per batch (queue parameters: at create) */
 	struct nfqct_ct *ct;			/* the table, shared by all workers */
 	struct nfqct_ruleset **ruleset;		/* RCU-published; read with rcu_dereference() */
 	struct nfqct_worker_stats *stats;	/* this worker's block (written only by it) */
 	int stop_fd;				/* eventfd: readable once the daemon stops */
 };
 
-/* nfqct_worker_create - open queue cfg->queue_num.  Returns NULL with a message in @err. */
+/* nfqct_worker_create - open queue cfg->queue_num with the settings in force.
+ * RCU reader (reads *cfg->settings).  Returns NULL with a message in @err. */
 struct nfqct_worker *nfqct_worker_create(const struct nfqct_worker_config *cfg, char *err, size_t errlen);
 
 /* nfqct_worker_start - start the thread.  Returns 0 or -errno. */

@@ -56,6 +56,9 @@ struct result {
 
 enum op { OP_INSERT, OP_LOOKUP, OP_TRACK };
 
+/* The daemon's defaults (initial size, acct on) without a limit: the sizes here are the test's. */
+static struct nfqct_settings bench_settings;
+
 struct job {
 	struct nfqct_ct *ct;
 	enum op op;
@@ -131,7 +134,7 @@ static void *job_main(void *arg)
 	case OP_INSERT:
 		for (i = 0; i < j->count; i++) {
 			key_pkt(j->first + i, &p);
-			nfqct_ct_in(j->ct, &j->st, &p, 0, NOW_MS, &r);
+			nfqct_ct_in(j->ct, &bench_settings, &j->st, &p, 0, NOW_MS, &r);
 			if (!r.conn || !nfqct_ct_confirm(j->ct, &j->st, &r, true, NOW_MS))
 				j->errors++;
 			if ((i & 1023) == 0)
@@ -152,7 +155,7 @@ static void *job_main(void *arg)
 			/* each thread its own flows, as each worker gets its own from
 			 * --queue-balance: no entry is written by two threads */
 			key_pkt(j->first + xorshift(&j->seed) % j->count, &p);
-			nfqct_ct_in(j->ct, &j->st, &p, 0, NOW_MS, &r);
+			nfqct_ct_in(j->ct, &bench_settings, &j->st, &p, 0, NOW_MS, &r);
 			if (!r.conn || r.ctstate != NFQCT_CTSTATE_NEW)
 				j->errors++;	/* must find the entry (no reply yet: NEW) */
 			if ((i & 1023) == 0)
@@ -207,11 +210,9 @@ static double run_threads(struct nfqct_ct *ct, enum op op, unsigned int n, unsig
 
 static struct nfqct_ct *table_create(void)
 {
-	struct nfqct_settings s;
-
-	nfqct_settings_init(&s);	/* the daemon's defaults: initial size, acct on */
-	s.ct_max = 0;			/* no limit: the sizes here are the test's */
-	return nfqct_ct_create(&s);
+	nfqct_settings_init(&bench_settings);
+	bench_settings.ct_max = 0;
+	return nfqct_ct_create(&bench_settings);
 }
 
 static void table_destroy(struct nfqct_ct *ct)

@@ -83,7 +83,7 @@ int main(int argc, char **argv)
 		p.tuple.sp.port = htons((uint16_t)(1024 + (i >> 16)));
 		p.tuple.dp.port = htons(53);
 		p.len = 60;
-		nfqct_ct_in(ct, &st, &p, 0, 1000, &r);
+		nfqct_ct_in(ct, &s, &st, &p, 0, 1000, &r);
 		if (!r.conn || !nfqct_ct_confirm(ct, &st, &r, true, 1000)) {
 			fprintf(stderr, "insert %lu failed\n", i);
 			return 1;

@@ -24,6 +24,8 @@
 #define T0 1000000ULL	/* an arbitrary start of the injected clock */
 
 static struct nfqct_settings settings;
+/* The settings nfqct_ct_in() is given: a test with its own points this at them. */
+static const struct nfqct_settings *ts = &settings;
 
 static void settings_defaults(struct nfqct_settings *s)
 {
@@ -57,6 +59,7 @@ static struct nfqct_ct *ct_new_table(void)
 
 static void ct_done(struct nfqct_ct *ct)
 {
+	ts = &settings;
 	nfqct_ct_destroy(ct);
 	rcu_quiescent_state();
 }
@@ -129,7 +132,7 @@ static struct nfqct_ct_result track(struct nfqct_ct *ct, struct nfqct_ct_stats *
 {
 	struct nfqct_ct_result r;
 
-	nfqct_ct_in(ct, st, p, zone, now, &r);
+	nfqct_ct_in(ct, ts, st, p, zone, now, &r);
 	CU_ASSERT(nfqct_ct_confirm(ct, st, &r, true, now));
 	return r;
 }
@@ -173,7 +176,7 @@ static void test_udp_one_way(void)
 	struct nfqct_ct_info ci;
 	unsigned int n;
 
-	nfqct_ct_in(ct, &st, &p, 0, T0, &r);
+	nfqct_ct_in(ct, ts, &st, &p, 0, T0, &r);
 	CU_ASSERT_EQUAL(r.ctstate, NFQCT_CTSTATE_NEW);
 	CU_ASSERT_FALSE(r.reply);
 	CU_ASSERT_FALSE(r.drop);
@@ -320,7 +323,7 @@ static void test_icmp_unmatched_reply_invalid(void)
 	struct nfqct_pkt bad = pkt_icmp("198.18.1.1", "198.18.0.2", 42, 0, 40);
 	struct nfqct_ct_result r;
 
-	nfqct_ct_in(ct, &st, &rep, 0, T0, &r);
+	nfqct_ct_in(ct, ts, &st, &rep, 0, T0, &r);
 	CU_ASSERT_EQUAL(r.ctstate, NFQCT_CTSTATE_INVALID);
 	CU_ASSERT_PTR_NULL(r.conn);
 	CU_ASSERT_FALSE(r.drop);
@@ -329,11 +332,11 @@ static void test_icmp_unmatched_reply_invalid(void)
 	CU_ASSERT_EQUAL(st.new, 0);
 	CU_ASSERT_EQUAL(nfqct_ct_count(ct), 0);
 
-	nfqct_ct_in(ct, &st, &ra, 0, T0, &r);
+	nfqct_ct_in(ct, ts, &st, &ra, 0, T0, &r);
 	CU_ASSERT_EQUAL(r.ctstate, NFQCT_CTSTATE_INVALID);
 	CU_ASSERT_EQUAL(st.invalid, 2);
 
-	nfqct_ct_in(ct, &st, &bad, 0, T0, &r);
+	nfqct_ct_in(ct, ts, &st, &bad, 0, T0, &r);
 	CU_ASSERT_EQUAL(r.ctstate, NFQCT_CTSTATE_INVALID);
 	CU_ASSERT_EQUAL(st.invalid, 2);
 	CU_ASSERT_EQUAL(st.icmp_error, 1);
@@ -358,7 +361,7 @@ static void test_icmp_error_related(void)
 
 	/* port unreachable from the server, back to the client */
 	e = pkt_icmp_err("198.18.1.2", "198.18.0.2", 3, 3, &u, 88);
-	nfqct_ct_in(ct, &st, &e, 0, T0 + 500, &r);
+	nfqct_ct_in(ct, ts, &st, &e, 0, T0 + 500, &r);
 	CU_ASSERT_EQUAL(r.ctstate, NFQCT_CTSTATE_RELATED);
 	CU_ASSERT_PTR_EQUAL(r.conn, c);
 	CU_ASSERT(r.reply);
@@ -375,13 +378,13 @@ static void test_icmp_error_related(void)
 
 	/* time exceeded from a router on the way, in the reply direction */
 	e = pkt_icmp_err("198.18.0.1", "198.18.0.2", 11, 0, &u, 88);
-	nfqct_ct_in(ct, &st, &e, 0, T0 + 600, &r);
+	nfqct_ct_in(ct, ts, &st, &e, 0, T0 + 600, &r);
 	CU_ASSERT_EQUAL(r.ctstate, NFQCT_CTSTATE_RELATED);
 	CU_ASSERT(r.reply);
 
 	/* an error about a flow nobody tracks: INVALID, counted as icmp_error only */
 	e2 = pkt_icmp_err("198.18.1.2", "198.18.0.2", 3, 3, &other, 88);
-	nfqct_ct_in(ct, &st, &e2, 0, T0 + 700, &r);
+	nfqct_ct_in(ct, ts, &st, &e2, 0, T0 + 700, &r);
 	CU_ASSERT_EQUAL(r.ctstate, NFQCT_CTSTATE_INVALID);
 	CU_ASSERT_PTR_NULL(r.conn);
 	CU_ASSERT_EQUAL(st.icmp_error, 1);
@@ -389,7 +392,7 @@ static void test_icmp_error_related(void)
 
 	/* the quoted flow exists but the error goes elsewhere: INVALID */
 	e2 = pkt_icmp_err("198.18.1.2", "198.18.0.9", 3, 3, &u, 88);
-	nfqct_ct_in(ct, &st, &e2, 0, T0 + 800, &r);
+	nfqct_ct_in(ct, ts, &st, &e2, 0, T0 + 800, &r);
 	CU_ASSERT_EQUAL(r.ctstate, NFQCT_CTSTATE_INVALID);
 	CU_ASSERT_EQUAL(st.icmp_error, 2);
 
@@ -398,7 +401,7 @@ static void test_icmp_error_related(void)
 		struct nfqct_pkt rq = pkt_udp("198.18.1.2", "198.18.0.2", 53, 40000, 60);
 
 		e2 = pkt_icmp_err("198.18.0.2", "198.18.1.2", 3, 3, &rq, 88);
-		nfqct_ct_in(ct, &st, &e2, 0, T0 + 900, &r);
+		nfqct_ct_in(ct, ts, &st, &e2, 0, T0 + 900, &r);
 		CU_ASSERT_EQUAL(r.ctstate, NFQCT_CTSTATE_RELATED);
 		CU_ASSERT_PTR_EQUAL(r.conn, c);
 		CU_ASSERT_FALSE(r.reply);
@@ -428,11 +431,11 @@ static void test_icmpv6(void)
 		"mark=0 use=1\n");
 
 	/* neighbour discovery is never tracked */
-	nfqct_ct_in(ct, &st, &ns, 0, T0, &r);
+	nfqct_ct_in(ct, ts, &st, &ns, 0, T0, &r);
 	CU_ASSERT_EQUAL(r.ctstate, NFQCT_CTSTATE_UNTRACKED);
 	CU_ASSERT_PTR_NULL(r.conn);
 	/* an echo reply without request */
-	nfqct_ct_in(ct, &st, &lone, 0, T0, &r);
+	nfqct_ct_in(ct, ts, &st, &lone, 0, T0, &r);
 	CU_ASSERT_EQUAL(r.ctstate, NFQCT_CTSTATE_INVALID);
 	CU_ASSERT_EQUAL(st.invalid, 1);
 	CU_ASSERT_EQUAL(nfqct_ct_count(ct), 1);
@@ -441,7 +444,7 @@ static void test_icmpv6(void)
 	{
 		struct nfqct_pkt e = pkt_icmp_err("2001:db8:ff::1", "2001:db8::1", 1, 4, &req, 152);
 
-		nfqct_ct_in(ct, &st, &e, 0, T0 + 2, &r);
+		nfqct_ct_in(ct, ts, &st, &e, 0, T0 + 2, &r);
 		CU_ASSERT_EQUAL(r.ctstate, NFQCT_CTSTATE_RELATED);
 		CU_ASSERT(r.reply);
 	}
@@ -538,6 +541,7 @@ static void test_acct_off(void)
 
 	s.ct_acct = 0;
 	ct = nfqct_ct_create(&s);
+	ts = &s;
 	CU_ASSERT_FATAL(ct != NULL);
 	r = track(ct, &st, &p, 0, T0);
 	track(ct, &st, &p, 0, T0 + 1);
@@ -551,7 +555,6 @@ static void test_acct_off(void)
 
 	/* turning accounting on applies to entries created from then on, as in the kernel */
 	s.ct_acct = 1;
-	nfqct_ct_apply_settings(ct, &s);
 	r = track(ct, &st, &q, 0, T0 + 2);
 	track(ct, &st, &p, 0, T0 + 2);
 	CU_ASSERT(info_of(r.conn).acct);
@@ -593,7 +596,7 @@ static void test_timeouts(void)
 
 	/* reloaded timeouts apply to the next refresh */
 	s.timeout[NFQCT_TO_UDP] = 10;
-	nfqct_ct_apply_settings(ct, &s);
+	ts = &s;
 	rcu_quiescent_state();
 	r = track(ct, &st, &p, 0, T0 + 40000);
 	CU_ASSERT_EQUAL(info_of(r.conn).expires_ms, T0 + 40000 + 10000);
@@ -615,7 +618,7 @@ static void test_gc_scale(void)
 
 		snprintf(src, sizeof(src), "198.18.%u.%u", (i >> 8) & 0xff, i & 0xff);
 		p = pkt_udp(src, "198.19.0.1", (uint16_t)(1024 + (i >> 16)), 53, 60);
-		nfqct_ct_in(ct, &st, &p, 0, T0 + i / 1000, &r);
+		nfqct_ct_in(ct, ts, &st, &p, 0, T0 + i / 1000, &r);
 		CU_ASSERT_FATAL(r.conn != NULL);
 		nfqct_ct_confirm(ct, &st, &r, true, T0 + i / 1000);
 		if (i % 4096 == 0)
@@ -697,6 +700,7 @@ static void test_early_drop_and_full(void)
 
 	s.ct_max = 4;
 	ct = nfqct_ct_create(&s);
+	ts = &s;
 	CU_ASSERT_FATAL(ct != NULL);
 	for (i = 0; i < 5; i++) {
 		snprintf(src, sizeof(src), "198.18.3.%u", i + 1);
@@ -737,7 +741,7 @@ static void test_early_drop_and_full(void)
 	{
 		struct nfqct_pkt q = pkt_udp("198.18.3.99", "198.18.4.1", 5000, 53, 60);
 
-		nfqct_ct_in(ct, &st, &q, 0, T0 + 2200, &r);
+		nfqct_ct_in(ct, ts, &st, &q, 0, T0 + 2200, &r);
 		CU_ASSERT(r.drop);
 		CU_ASSERT_PTR_NULL(r.conn);
 		CU_ASSERT(nfqct_ct_confirm(ct, &st, &r, false, T0 + 2200));
@@ -746,7 +750,7 @@ static void test_early_drop_and_full(void)
 		CU_ASSERT_EQUAL(st.new, 5);
 		CU_ASSERT_EQUAL(nfqct_ct_count(ct), 4);
 		/* ... but an expired entry makes room */
-		nfqct_ct_in(ct, &st, &q, 0, T0 + 2100 + 120000, &r);
+		nfqct_ct_in(ct, ts, &st, &q, 0, T0 + 2100 + 120000, &r);
 		CU_ASSERT_FALSE(r.drop);
 		CU_ASSERT_EQUAL(r.ctstate, NFQCT_CTSTATE_NEW);
 		CU_ASSERT(nfqct_ct_confirm(ct, &st, &r, true, T0 + 2100 + 120000));
@@ -764,7 +768,7 @@ static void test_confirm_refused_and_discarded(void)
 	struct nfqct_ct_result r;
 	unsigned int n;
 
-	nfqct_ct_in(ct, &st, &p, 0, T0, &r);
+	nfqct_ct_in(ct, ts, &st, &p, 0, T0, &r);
 	CU_ASSERT_EQUAL(nfqct_ct_count(ct), 1);
 	CU_ASSERT(nfqct_ct_confirm(ct, &st, &r, false, T0));
 	CU_ASSERT_PTR_NULL(r.conn);
@@ -776,7 +780,7 @@ static void test_confirm_refused_and_discarded(void)
 	/* non-first fragments cannot be tracked without reassembly */
 	frag.flags = NFQCT_PKT_F_FRAGMENT | NFQCT_PKT_F_LATER_FRAG;
 	frag.tuple.sp.port = frag.tuple.dp.port = 0;
-	nfqct_ct_in(ct, &st, &frag, 0, T0, &r);
+	nfqct_ct_in(ct, ts, &st, &frag, 0, T0, &r);
 	CU_ASSERT_EQUAL(r.ctstate, NFQCT_CTSTATE_INVALID);
 	CU_ASSERT_EQUAL(st.invalid, 1);
 	ct_done(ct);
@@ -792,9 +796,9 @@ static void test_clash_single_thread(void)
 	struct nfqct_ct_info ci;
 
 	/* two packets of one flow both miss before either is confirmed */
-	nfqct_ct_in(ct, &st, &a, 0, T0, &r1);
-	nfqct_ct_in(ct, &st, &a, 0, T0, &r2);
-	nfqct_ct_in(ct, &st, &b, 0, T0, &r3);	/* and the first reply, too */
+	nfqct_ct_in(ct, ts, &st, &a, 0, T0, &r1);
+	nfqct_ct_in(ct, ts, &st, &a, 0, T0, &r2);
+	nfqct_ct_in(ct, ts, &st, &b, 0, T0, &r3);	/* and the first reply, too */
 	CU_ASSERT_EQUAL(st.new, 3);
 	CU_ASSERT_EQUAL(nfqct_ct_count(ct), 3);
 	CU_ASSERT(nfqct_ct_confirm(ct, &st, &r1, true, T0));
@@ -820,8 +824,8 @@ static void test_clash_single_thread(void)
 	{
 		struct nfqct_pkt e = pkt_icmp("198.18.0.2", "198.18.1.2", 8, 3, 84);
 
-		nfqct_ct_in(ct, &st, &e, 0, T0, &r1);
-		nfqct_ct_in(ct, &st, &e, 0, T0, &r2);
+		nfqct_ct_in(ct, ts, &st, &e, 0, T0, &r1);
+		nfqct_ct_in(ct, ts, &st, &e, 0, T0, &r2);
 		CU_ASSERT(nfqct_ct_confirm(ct, &st, &r1, true, T0));
 		CU_ASSERT_FALSE(nfqct_ct_confirm(ct, &st, &r2, true, T0));
 		CU_ASSERT_PTR_NULL(r2.conn);
@@ -886,7 +890,7 @@ static void *race_worker(void *p)
 		struct nfqct_ct_result r;
 
 		race_barrier(race);
-		nfqct_ct_in(race->ct, &race->st[arg->id], &pkt, 0, T0, &r);
+		nfqct_ct_in(race->ct, ts, &race->st[arg->id], &pkt, 0, T0, &r);
 		if (!r.conn || !nfqct_ct_confirm(race->ct, &race->st[arg->id], &r, true, T0))
 			__atomic_add_fetch(&race->failed, 1, __ATOMIC_RELAXED);
 		rcu_quiescent_state();
@@ -986,7 +990,7 @@ static void test_self_inverse_udp(void)
 	bool reply = false;
 	unsigned int n;
 
-	nfqct_ct_in(ct, &st, &p, 0, T0, &r);
+	nfqct_ct_in(ct, ts, &st, &p, 0, T0, &r);
 	CU_ASSERT_EQUAL(r.ctstate, NFQCT_CTSTATE_NEW);
 	CU_ASSERT_FALSE(r.reply);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r.conn);
@@ -1074,8 +1078,8 @@ static void test_self_inverse_generic(void)
 
 	/* two workers' first packets: the generic tracker has no clash
 	 * resolution, so the second confirmation fails (not a self-clash) */
-	nfqct_ct_in(ct, &st, &p, 0, T0, &a);
-	nfqct_ct_in(ct, &st, &p, 0, T0, &b);
+	nfqct_ct_in(ct, ts, &st, &p, 0, T0, &a);
+	nfqct_ct_in(ct, ts, &st, &p, 0, T0, &b);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(a.conn);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(b.conn);
 	CU_ASSERT(nfqct_ct_confirm(ct, &st, &a, true, T0));
@@ -1089,8 +1093,8 @@ static void test_self_inverse_generic(void)
 	rcu_quiescent_state();
 
 	/* UDP resolves the clash: the loser follows the winner, as a reply */
-	nfqct_ct_in(ct, &st, &u, 0, T0, &a);
-	nfqct_ct_in(ct, &st, &u, 0, T0, &b);
+	nfqct_ct_in(ct, ts, &st, &u, 0, T0, &a);
+	nfqct_ct_in(ct, ts, &st, &u, 0, T0, &b);
 	CU_ASSERT(nfqct_ct_confirm(ct, &st, &a, true, T0));
 	CU_ASSERT(nfqct_ct_confirm(ct, &st, &b, true, T0));
 	CU_ASSERT_PTR_EQUAL(b.conn, a.conn);
@@ -1200,7 +1204,7 @@ static void icmp_types_vs_kernel(bool v6)
 		parse_pb(&pkt, &p);
 
 		memset(&st, 0, sizeof(st));
-		nfqct_ct_in(ct, &st, &pkt, 0, T0 + 1, &r);
+		nfqct_ct_in(ct, ts, &st, &pkt, 0, T0 + 1, &r);
 		switch (want) {
 		case K_NEW:
 			CU_ASSERT_EQUAL(r.ctstate, NFQCT_CTSTATE_NEW);
@@ -1279,7 +1283,7 @@ static void test_icmp_wrong_family_invalid(void)
 			pb_icmp(&p, types[i], 0, 7);
 			pb_fix(&p);
 			parse_pb(&pkt, &p);
-			nfqct_ct_in(ct, &st, &pkt, 0, T0, &r);
+			nfqct_ct_in(ct, ts, &st, &pkt, 0, T0, &r);
 			CU_ASSERT_EQUAL(r.ctstate, NFQCT_CTSTATE_INVALID);
 			CU_ASSERT_PTR_NULL(r.conn);
 			CU_ASSERT_FALSE(r.drop);
@@ -1428,8 +1432,8 @@ static void test_tcp_no_clash_resolution(void)
 	struct nfqct_pkt p = pkt_tcp(&b, "198.18.0.2", "198.18.1.2", 40002, 82, 1000, 0, TH_SYN);
 	struct nfqct_ct_result r1, r2;
 
-	nfqct_ct_in(ct, &st, &p, 0, T0, &r1);
-	nfqct_ct_in(ct, &st, &p, 0, T0, &r2);
+	nfqct_ct_in(ct, ts, &st, &p, 0, T0, &r1);
+	nfqct_ct_in(ct, ts, &st, &p, 0, T0, &r2);
 	CU_ASSERT(nfqct_ct_confirm(ct, &st, &r1, true, T0));
 	CU_ASSERT_FALSE(nfqct_ct_confirm(ct, &st, &r2, true, T0));
 	CU_ASSERT_EQUAL(st.insert_failed, 1);

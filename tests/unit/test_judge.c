@@ -38,7 +38,7 @@ static void bench_open(struct bench *b, const char *rules, uint32_t ct_max)
 	b->ct = nfqct_ct_create(&b->s);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(b->ct);
 	CU_ASSERT_EQUAL_FATAL(nfqct_ruleset_parse("test.rules", rules, strlen(rules), 2, &b->rs, stderr), 0);
-	b->cx = (struct nfqct_judge_ctx){ .ct = b->ct, .rs = b->rs, .st = &b->st, .worker = 0 };
+	b->cx = (struct nfqct_judge_ctx){ .ct = b->ct, .rs = b->rs, .s = &b->s, .st = &b->st, .worker = 0 };
 }
 
 static void bench_close(struct bench *b)
