@@ -122,6 +122,20 @@ static int config_and_ack(struct nfqct_queue *q, struct nlmsghdr *nlh)
 	return -ETIMEDOUT;
 }
 
+/* queue_free - release whatever @q holds, however far its opening got. */
+static void queue_free(struct nfqct_queue *q)
+{
+	if (q->nl)
+		mnl_socket_close(q->nl);
+	if (q->tx)
+		mnl_nlmsg_batch_stop(q->tx);
+	free(q->tx_buf);
+	free(q->iov);
+	free(q->mmsg);
+	free(q->rx_bufs);
+	free(q);
+}
+
 struct nfqct_queue *nfqct_queue_open(uint16_t num, const struct nfqct_settings *s,
 				     struct nfqct_queue_stats *st, char *err, size_t errlen)
 {
@@ -129,7 +143,7 @@ struct nfqct_queue *nfqct_queue_open(uint16_t num, const struct nfqct_settings *
 	struct nfqct_queue *q;
 	struct nlmsghdr *nlh;
 	int rcvbuf = (int)s->rcvbuf;
-	int ret, saved;
+	int ret;
 
 	q = calloc(1, sizeof(*q));
 	if (!q) {
@@ -177,7 +191,7 @@ struct nfqct_queue *nfqct_queue_open(uint16_t num, const struct nfqct_settings *
 	}
 	if (mnl_socket_bind(q->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
 		snprintf(err, errlen, "queue %u: netlink bind: %s", num, strerror(errno));
-		goto err_close;
+		goto err_free;
 	}
 	q->portid = mnl_socket_get_portid(q->nl);
 	/* SO_RCVBUFFORCE passes rmem_max when we are privileged; fall back otherwise. */
@@ -197,24 +211,14 @@ struct nfqct_queue *nfqct_queue_open(uint16_t num, const struct nfqct_settings *
 			 ret == -EBUSY ? " (another program has bound this queue)" :
 			 ret == -EPERM ? " (need CAP_NET_ADMIN)" : "");
 		errno = -ret;
-		goto err_close;
+		goto err_free;
 	}
 	return q;
 
-err_close:
-	saved = errno;
-	mnl_socket_close(q->nl);
-	errno = saved;
 err_free:
-	saved = errno;
-	if (q->tx)
-		mnl_nlmsg_batch_stop(q->tx);
-	free(q->tx_buf);
-	free(q->iov);
-	free(q->mmsg);
-	free(q->rx_bufs);
-	free(q);
-	errno = saved;
+	ret = errno;
+	queue_free(q);
+	errno = ret;
 	return NULL;
 }
 
@@ -231,13 +235,7 @@ void nfqct_queue_close(struct nfqct_queue *q)
 	nfq_nlmsg_cfg_put_cmd(nlh, AF_UNSPEC, NFQNL_CFG_CMD_UNBIND);
 	if (mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len) < 0)
 		log_warn("queue %u: unbind", q->num);
-	mnl_socket_close(q->nl);
-	mnl_nlmsg_batch_stop(q->tx);
-	free(q->tx_buf);
-	free(q->iov);
-	free(q->mmsg);
-	free(q->rx_bufs);
-	free(q);
+	queue_free(q);
 }
 
 int nfqct_queue_stop_intake(struct nfqct_queue *q)

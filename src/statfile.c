@@ -2,6 +2,7 @@
  * statfile.c - the procfs-shaped stat tree (writer) and its parser (reader).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -326,10 +327,76 @@ int nfqct_statfile_write(struct nfqct_statfile *sf, const struct nfqct_stats_vie
 /* ---- formatting ---- */
 
 /* Print @n values as %08x (truncated to 32 bits), with two spaces after the indices in @wide. */
-static void print_line(FILE *out, const uint64_t *vals, size_t n, int wide1, int wide2)
+/*
+ * The columns of each file, in header order: a counter's offset in its
+ * block, or ST_ENTRIES (the table's size, the same on every line), or
+ * ST_ZERO (a kernel field we have nothing for).  The headers themselves
+ * are the NFQCT_STATFILE_HDR_* strings, byte for byte the kernel's.
+ */
+#define ST_ENTRIES	((size_t)-1)
+#define ST_ZERO		((size_t)-2)
+#define CT_FIELD(f)	offsetof(struct nfqct_ct_stats, f)
+#define Q_FIELD(f)	offsetof(struct nfqct_queue_stats, f)
+
+struct stat_column {
+	const char *name;
+	size_t off;
+};
+
+static const struct stat_column ct_kernel6[] = {
+	{ "entries", ST_ENTRIES }, { "clashres", CT_FIELD(clashres) },
+	{ "found", CT_FIELD(found) }, { "new", CT_FIELD(new) },
+	{ "invalid", CT_FIELD(invalid) }, { "ignore", CT_FIELD(ignore) },
+	{ "delete", CT_FIELD(delete) }, { "chainlength", CT_FIELD(chainlength) },
+	{ "insert", CT_FIELD(insert) }, { "insert_failed", CT_FIELD(insert_failed) },
+	{ "drop", CT_FIELD(drop) }, { "early_drop", CT_FIELD(early_drop) },
+	{ "icmp_error", CT_FIELD(icmp_error) }, { "expect_new", CT_FIELD(expect_new) },
+	{ "expect_create", CT_FIELD(expect_create) }, { "expect_delete", CT_FIELD(expect_delete) },
+	{ "search_restart", CT_FIELD(search_restart) },
+};
+
+static const struct stat_column ct_legacy[] = {
+	{ "entries", ST_ENTRIES }, { "searched", CT_FIELD(searched) },
+	{ "found", CT_FIELD(found) }, { "new", CT_FIELD(new) },
+	{ "invalid", CT_FIELD(invalid) }, { "ignore", CT_FIELD(ignore) },
+	{ "delete", CT_FIELD(delete) },
+	{ "delete_list", ST_ZERO },	/* no dying list in our table */
+	{ "insert", CT_FIELD(insert) }, { "insert_failed", CT_FIELD(insert_failed) },
+	{ "drop", CT_FIELD(drop) }, { "early_drop", CT_FIELD(early_drop) },
+	{ "icmp_error", CT_FIELD(icmp_error) }, { "expect_new", CT_FIELD(expect_new) },
+	{ "expect_create", CT_FIELD(expect_create) }, { "expect_delete", CT_FIELD(expect_delete) },
+	{ "search_restart", CT_FIELD(search_restart) },
+};
+
+static const struct stat_column queue_columns[] = {
+	{ "queue", Q_FIELD(queue) }, { "rx_packets", Q_FIELD(rx_packets) },
+	{ "rx_bytes", Q_FIELD(rx_bytes) }, { "accepted", Q_FIELD(accepted) },
+	{ "dropped", Q_FIELD(dropped) }, { "batches", Q_FIELD(batches) },
+	{ "verdict_msgs", Q_FIELD(verdict_msgs) }, { "rx_errors", Q_FIELD(rx_errors) },
+	{ "enobufs", Q_FIELD(enobufs) }, { "tx_errors", Q_FIELD(tx_errors) },
+};
+
+#define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * One line of @n columns: the names (the header) when @block is NULL,
+ * else the values read from @block.  Columns @wide1 and @wide2 are
+ * followed by two spaces, as in the kernel's header and lines.
+ */
+static void print_row(FILE *out, const struct stat_column *cols, size_t n, const void *block,
+		      uint32_t entries, int wide1, int wide2)
 {
 	for (size_t i = 0; i < n; i++) {
-		fprintf(out, "%08x", (unsigned int)(uint32_t)vals[i]);
+		uint64_t v = 0;
+
+		if (cols[i].off == ST_ENTRIES)
+			v = entries;
+		else if (block && cols[i].off != ST_ZERO)
+			memcpy(&v, (const char *)block + cols[i].off, sizeof(v));
+		if (block)
+			fprintf(out, "%08x", (unsigned int)(uint32_t)v);
+		else
+			fputs(cols[i].name, out);
 		if (i + 1 == n)
 			fputc('\n', out);
 		else if ((int)i == wide1 || (int)i == wide2)
@@ -343,63 +410,35 @@ int nfqct_statfile_format_ct(FILE *out, const struct nfqct_stats_view *v, uint32
 			     unsigned int layout)
 {
 	bool legacy = layout == NFQCT_STAT_LAYOUT_LEGACY;
+	const struct stat_column *cols = legacy ? ct_legacy : ct_kernel6;
+	size_t n = legacy ? NCOLS(ct_legacy) : NCOLS(ct_kernel6);
+	/* two spaces after entries and icmp_error in the 6.x layout */
+	int wide1 = legacy ? -1 : 0, wide2 = legacy ? -1 : 12;
 	unsigned int lines = v->nworkers ? v->nworkers : 1;
 
-	fputs(legacy ? NFQCT_STATFILE_HDR_LEGACY : NFQCT_STATFILE_HDR_KERNEL6, out);
+	print_row(out, cols, n, NULL, 0, wide1, wide2);	/* NFQCT_STATFILE_HDR_* */
 	for (unsigned int w = 0; w < lines; w++) {
 		struct nfqct_ct_stats st = { 0 };
-		uint64_t f[17];
 
 		if (w < v->nworkers)
 			nfqct_ct_stats_add(&st, &v->workers[w].ct);
 		if (w == 0 && v->housekeeping)
 			nfqct_ct_stats_add(&st, v->housekeeping);
-
-		f[0] = entries;
-		f[1] = legacy ? st.searched : st.clashres;
-		f[2] = st.found;
-		f[3] = st.new;
-		f[4] = st.invalid;
-		f[5] = st.ignore;
-		f[6] = st.delete;
-		f[7] = legacy ? 0 : st.chainlength;	/* delete_list: no dying list here */
-		f[8] = st.insert;
-		f[9] = st.insert_failed;
-		f[10] = st.drop;
-		f[11] = st.early_drop;
-		f[12] = st.icmp_error;
-		f[13] = st.expect_new;
-		f[14] = st.expect_create;
-		f[15] = st.expect_delete;
-		f[16] = st.search_restart;
-		if (legacy)
-			print_line(out, f, 17, -1, -1);
-		else
-			print_line(out, f, 17, 0, 12);
+		print_row(out, cols, n, &st, entries, wide1, wide2);
 	}
 	return ferror(out) ? -EIO : 0;
 }
 
 int nfqct_statfile_format_queue(FILE *out, const struct nfqct_stats_view *v)
 {
-	fputs(NFQCT_STATFILE_HDR_QUEUE, out);
+	print_row(out, queue_columns, NCOLS(queue_columns), NULL, 0, -1, -1);
 	for (unsigned int w = 0; w < v->nworkers; w++) {
 		const struct nfqct_queue_stats *q = &v->workers[w].q;
 		struct nfqct_queue_stats st = { 0 };
-		uint64_t f[10];
 
 		nfqct_queue_stats_add(&st, q);
-		f[0] = NFQCT_STAT_READ(q->queue);	/* not added by _add */
-		f[1] = st.rx_packets;
-		f[2] = st.rx_bytes;
-		f[3] = st.accepted;
-		f[4] = st.dropped;
-		f[5] = st.batches;
-		f[6] = st.verdict_msgs;
-		f[7] = st.rx_errors;
-		f[8] = st.enobufs;
-		f[9] = st.tx_errors;
-		print_line(out, f, 10, -1, -1);
+		st.queue = NFQCT_STAT_READ(q->queue);	/* not added by _add */
+		print_row(out, queue_columns, NCOLS(queue_columns), &st, 0, -1, -1);
 	}
 	return ferror(out) ? -EIO : 0;
 }
