@@ -28,6 +28,7 @@
  * at (CT_PINNED): a pinned entry that dies stays linked until gc moves past
  * it, so gc can find its place again with a lookup of that very node.
  */
+#include <assert.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -365,6 +366,8 @@ struct nfqct_conn *nfqct_ct_lookup(struct nfqct_ct *ct, const struct nfqct_tuple
 	unsigned int dir = 0;
 	struct nfqct_conn *e = ct_find(ct, NULL, tuple, zone, &dir);
 
+	assert(rcu_read_ongoing());	/* RCU reader: registered and online */
+
 	if (!e || !conn_live(e, now_ms))
 		return NULL;
 	if (reply)
@@ -623,6 +626,8 @@ void nfqct_ct_in(struct nfqct_ct *ct, const struct nfqct_settings *s, struct nfq
 	const struct nfqct_l4proto *l4 = nfqct_l4proto_find(t->proto);
 	unsigned int tries;
 
+	assert(rcu_read_ongoing());	/* RCU reader: registered and online */
+
 	memset(res, 0, sizeof(*res));
 
 	if (pkt->flags & NFQCT_PKT_F_LATER_FRAG) {
@@ -773,9 +778,13 @@ bool nfqct_ct_confirm(struct nfqct_ct *ct, struct nfqct_ct_stats *st, struct nfq
 	bool published = false;
 	uint16_t status, ws;
 
+	assert(rcu_read_ongoing());	/* RCU reader: registered and online */
+
 	if (!e)
 		return true;
 	status = conn_status(e);
+	/* only the nfqct_ct_in() result that made the entry may confirm it, once */
+	assert(res->unconfirmed == !(status & CT_CONFIRMED));
 	if (status & CT_CONFIRMED)
 		return true;
 	if (!accepted) {
@@ -988,6 +997,8 @@ unsigned int nfqct_ct_gc(struct nfqct_ct *ct, struct nfqct_ct_stats *st, uint64_
 	struct cds_lfht_node *node = NULL;
 	unsigned int expired = 0;
 
+	assert(rcu_read_ongoing());	/* RCU reader: registered and online */
+
 	if (cur) {
 		/* a pinned node is still linked: find it again, step past it */
 		cds_lfht_lookup(ct->ht, conn_hash(ct, cur, ct->gc_dir), ct_match_node,
@@ -1045,6 +1056,8 @@ unsigned int nfqct_ct_flush(struct nfqct_ct *ct, struct nfqct_ct_stats *st)
 	struct cds_lfht_iter it;
 	struct cds_lfht_node *node;
 	unsigned int n = 0;
+
+	assert(rcu_read_ongoing());	/* RCU reader: registered and online */
 
 	cds_lfht_for_each(ct->ht, &it, node) {
 		struct nfqct_conn *e = node_conn(node);
@@ -1152,6 +1165,8 @@ unsigned int nfqct_ct_dump(struct nfqct_ct *ct, FILE *out, uint64_t now_ms)
 	struct cds_lfht_iter it;
 	struct cds_lfht_node *node;
 	unsigned int n = 0;
+
+	assert(rcu_read_ongoing());	/* RCU reader: registered and online */
 
 	cds_lfht_for_each(ct->ht, &it, node) {
 		struct nfqct_ct_info ci;
