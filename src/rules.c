@@ -17,8 +17,6 @@
 #include "nfqct/stats.h"
 #include "rules_int.h"
 
-const char *rules_proto_name(uint8_t proto);
-
 int rules_alloc_runtime(struct nfqct_ruleset *rs)
 {
 	bool iface = false;
@@ -182,21 +180,11 @@ static void print_valmask(FILE *out, uint32_t v, uint32_t m, bool always_mask)
 
 static void print_ctstates(FILE *out, uint8_t mask)
 {
-	static const struct {
-		const char *name;
-		uint8_t bit;
-	} order[] = {	/* the order iptables-save uses */
-		{ "INVALID", NFQCT_CTSTATE_INVALID },
-		{ "NEW", NFQCT_CTSTATE_NEW },
-		{ "RELATED", NFQCT_CTSTATE_RELATED },
-		{ "ESTABLISHED", NFQCT_CTSTATE_ESTABLISHED },
-		{ "UNTRACKED", NFQCT_CTSTATE_UNTRACKED },
-	};
 	const char *sep = "";
 
-	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
-		if (mask & order[i].bit) {
-			fprintf(out, "%s%s", sep, order[i].name);
+	for (size_t i = 0; i < RULES_ARRAY_SIZE(rules_ctstates); i++)
+		if (mask & rules_ctstates[i].value) {
+			fprintf(out, "%s%s", sep, rules_ctstates[i].name);
 			sep = ",";
 		}
 }

@@ -8,14 +8,21 @@
  * in a parallel array of struct rules_info.  Counters are one block per
  * worker, cache-line aligned, indexed by a slot number per rule and per
  * built-in chain policy: a worker writes only its own block.
+ *
+ * Names the reader and the printer must agree on (tables, protocols, ct
+ * states) live here, so that rules_parse.c depends on rules.c and never
+ * the reverse.
  */
 #ifndef NFQCT_RULES_INT_H
 #define NFQCT_RULES_INT_H
 
 #include <net/if.h>
+#include <netinet/in.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "nfqct/ct.h"
 #include "nfqct/ifname.h"
 #include "nfqct/pkt.h"
 #include "nfqct/rules.h"
@@ -130,9 +137,53 @@ static inline struct rules_counter *rules_worker_ctr(const struct nfqct_ruleset 
 	return rs->ctr + (size_t)worker * rs->stride;
 }
 
-extern const char *const rules_table_name[RULES_T_MAX];
+/* ---- names shared by the reader (rules_parse.c) and the printer (rules.c) ---- */
 
-/* rules.c: allocate the counter and cache areas once tables are final. */
+#define RULES_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+struct rules_name {
+	const char *name;
+	uint8_t value;
+};
+
+static const char *const rules_table_name[RULES_T_MAX] = { "raw", "filter" };
+
+/* Protocol names for -p and -m; the first name of a number is the one printed. */
+static const struct rules_name rules_protos[] = {
+	{ "tcp", IPPROTO_TCP },
+	{ "udp", IPPROTO_UDP },
+	{ "udplite", IPPROTO_UDPLITE },
+	{ "icmp", IPPROTO_ICMP },
+	{ "ipv6-icmp", IPPROTO_ICMPV6 },	/* the name ip6tables-save prints: first */
+	{ "icmpv6", IPPROTO_ICMPV6 },
+	{ "sctp", IPPROTO_SCTP },
+	{ "dccp", IPPROTO_DCCP },
+	{ "gre", IPPROTO_GRE },
+	{ "esp", IPPROTO_ESP },
+	{ "ah", IPPROTO_AH },
+};
+
+/* ct state names (NFQCT_CTSTATE_* bits), in the order iptables-save prints them. */
+static const struct rules_name rules_ctstates[] = {
+	{ "INVALID", NFQCT_CTSTATE_INVALID },
+	{ "NEW", NFQCT_CTSTATE_NEW },
+	{ "RELATED", NFQCT_CTSTATE_RELATED },
+	{ "ESTABLISHED", NFQCT_CTSTATE_ESTABLISHED },
+	{ "UNTRACKED", NFQCT_CTSTATE_UNTRACKED },
+};
+
+/* rules_proto_name - the printed name of @proto, or NULL (printed as a number). */
+static inline const char *rules_proto_name(uint8_t proto)
+{
+	for (size_t i = 0; i < RULES_ARRAY_SIZE(rules_protos); i++)
+		if (rules_protos[i].value == proto)
+			return rules_protos[i].name;
+	return NULL;
+}
+
+/* ---- rules.c, for the reader ---- */
+
+/* rules_alloc_runtime - allocate the counter and cache areas once tables are final. */
 int rules_alloc_runtime(struct nfqct_ruleset *rs);
 void rules_table_free(struct rules_table *t);
 

@@ -81,8 +81,6 @@ struct parser {
 #define CUR_NONE (-1)
 #define CUR_SKIP (-2)
 
-const char *const rules_table_name[RULES_T_MAX] = { "raw", "filter" };
-
 /* Built-in chains per table, in print order, with their iptables hook. */
 struct builtin {
 	const char *name;
@@ -332,32 +330,6 @@ static int parse_cidr(const char *s, uint64_t addr[2], uint64_t mask[2], uint8_t
 	return family;
 }
 
-static const struct {
-	const char *name;
-	uint8_t proto;
-} protos[] = {
-	{ "tcp", IPPROTO_TCP },
-	{ "udp", IPPROTO_UDP },
-	{ "udplite", IPPROTO_UDPLITE },
-	{ "icmp", IPPROTO_ICMP },
-	{ "ipv6-icmp", IPPROTO_ICMPV6 },	/* the name ip6tables-save prints: first */
-	{ "icmpv6", IPPROTO_ICMPV6 },
-	{ "sctp", IPPROTO_SCTP },
-	{ "dccp", IPPROTO_DCCP },
-	{ "gre", IPPROTO_GRE },
-	{ "esp", IPPROTO_ESP },
-	{ "ah", IPPROTO_AH },
-};
-
-const char *rules_proto_name(uint8_t proto);
-const char *rules_proto_name(uint8_t proto)
-{
-	for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
-		if (protos[i].proto == proto)
-			return protos[i].name;
-	return NULL;
-}
-
 /* Returns 1 and *proto, 0 for "all" (no test), -1 for a bad name. */
 static int parse_proto(const char *s, uint8_t *proto)
 {
@@ -365,9 +337,9 @@ static int parse_proto(const char *s, uint8_t *proto)
 
 	if (!strcasecmp(s, "all"))
 		return 0;
-	for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
-		if (!strcasecmp(s, protos[i].name)) {
-			*proto = protos[i].proto;
+	for (size_t i = 0; i < RULES_ARRAY_SIZE(rules_protos); i++)
+		if (!strcasecmp(s, rules_protos[i].name)) {
+			*proto = rules_protos[i].value;
 			return 1;
 		}
 	if (!parse_dec(s, 255, &v))
@@ -378,23 +350,6 @@ static int parse_proto(const char *s, uint8_t *proto)
 	return 1;
 }
 
-static bool is_port_proto(uint8_t p)
-{
-	return p == IPPROTO_TCP || p == IPPROTO_UDP || p == IPPROTO_UDPLITE ||
-	       p == IPPROTO_SCTP || p == IPPROTO_DCCP;
-}
-
-static const struct {
-	const char *name;
-	uint8_t bit;
-} ctstates[] = {
-	{ "INVALID", NFQCT_CTSTATE_INVALID },
-	{ "NEW", NFQCT_CTSTATE_NEW },
-	{ "RELATED", NFQCT_CTSTATE_RELATED },
-	{ "ESTABLISHED", NFQCT_CTSTATE_ESTABLISHED },
-	{ "UNTRACKED", NFQCT_CTSTATE_UNTRACKED },
-};
-
 /* Comma list of state names -> mask; on error *bad points at the bad name. */
 static bool parse_ctstates(const char *s, uint8_t *mask, char *bad, size_t badlen)
 {
@@ -403,9 +358,9 @@ static bool parse_ctstates(const char *s, uint8_t *mask, char *bad, size_t badle
 		size_t n = strcspn(s, ",");
 		bool found = false;
 
-		for (size_t i = 0; i < sizeof(ctstates) / sizeof(ctstates[0]); i++)
-			if (strlen(ctstates[i].name) == n && !strncasecmp(s, ctstates[i].name, n)) {
-				*mask |= ctstates[i].bit;
+		for (size_t i = 0; i < RULES_ARRAY_SIZE(rules_ctstates); i++)
+			if (strlen(rules_ctstates[i].name) == n && !strncasecmp(s, rules_ctstates[i].name, n)) {
+				*mask |= rules_ctstates[i].value;
 				found = true;
 			}
 		if (!found) {
@@ -507,21 +462,101 @@ static bool parse_iface(const char *s, char out[IFNAMSIZ], uint64_t name[2], uin
 	return true;
 }
 
-static const char *const known_targets[] = {
-	"ACCEPT", "DROP", "RETURN", "NOTRACK", "CT", "MARK",
+/* ---- extensions: the matches and targets a rule can name ---- */
+
+/* Options a rule may give once each (for "given twice"). */
+enum opt_seen {
+	OS_PROTO = 1 << 0, OS_SRC = 1 << 1, OS_DST = 1 << 2, OS_SPORT = 1 << 3,
+	OS_DPORT = 1 << 4, OS_ICMP = 1 << 5, OS_IN = 1 << 6, OS_OUT = 1 << 7,
+	OS_CTSTATE = 1 << 8, OS_MARK = 1 << 9, OS_COMMENT = 1 << 10, OS_FAMILY = 1 << 11,
+	OS_JUMP = 1 << 12, OS_TOPT = 1 << 13, OS_ZONE = 1 << 14, OS_NOTRACK = 1 << 15,
 };
+
+static bool is_port_proto(uint8_t p)
+{
+	return p == IPPROTO_TCP || p == IPPROTO_UDP || p == IPPROTO_UDPLITE ||
+	       p == IPPROTO_SCTP || p == IPPROTO_DCCP;
+}
+
+static bool is_icmp(uint8_t p)
+{
+	return p == IPPROTO_ICMP;
+}
+
+static bool is_icmp6(uint8_t p)
+{
+	return p == IPPROTO_ICMPV6;
+}
+
+/*
+ * Matches, as -m names them.  A match's options are known only after its
+ * -m or, for protocol matches, after a -p that implies it.  M_PORTS is
+ * named by the port protocols themselves (-m tcp, -m udp, ...).
+ */
+enum match_id { M_NONE, M_PORTS, M_ICMP, M_ICMP6, M_CONNTRACK, M_STATE, M_MARK, M_COMMENT, M_MAX };
+
+static const struct match_def {
+	const char *name;		/* -m NAME */
+	const char *alias;		/* another -m NAME, or NULL */
+	bool (*implied)(uint8_t proto);	/* a -p that brings it in too, or NULL */
+	const char *implied_by;		/* that -p, for error messages */
+	const char *needs;		/* the option it cannot do without, or NULL */
+} matches[M_MAX] = {
+	[M_PORTS] = { NULL, NULL, is_port_proto, "-p tcp, udp, udplite, sctp or dccp", NULL },
+	[M_ICMP] = { "icmp", NULL, is_icmp, "-p icmp", NULL },
+	[M_ICMP6] = { "icmp6", "icmpv6", is_icmp6, "-p icmpv6", NULL },
+	[M_CONNTRACK] = { "conntrack", NULL, NULL, NULL, "--ctstate" },
+	[M_STATE] = { "state", NULL, NULL, NULL, "--state" },
+	[M_MARK] = { "mark", NULL, NULL, NULL, "--mark" },
+	[M_COMMENT] = { "comment", NULL, NULL, NULL, "--comment" },
+};
+
+/* Targets, as -j names them; any other name is a user chain (or unsupported). */
+enum target_id { T_NONE, T_ACCEPT, T_DROP, T_RETURN, T_MARK, T_NOTRACK, T_CT, T_MAX };
+
+static const struct target_def {
+	const char *name;
+	uint8_t rt;			/* enum rules_target */
+	bool raw_only;
+	unsigned int needs;		/* OS_* bit one of its options must set, or 0 */
+} targets[T_MAX] = {
+	[T_ACCEPT] = { "ACCEPT", RT_ACCEPT, false, 0 },
+	[T_DROP] = { "DROP", RT_DROP, false, 0 },
+	[T_RETURN] = { "RETURN", RT_RETURN, false, 0 },
+	[T_MARK] = { "MARK", RT_MARK, false, OS_TOPT },
+	[T_NOTRACK] = { "NOTRACK", RT_NOTRACK, true, 0 },
+	[T_CT] = { "CT", RT_CT, true, 0 },
+};
+
+/* iptables targets nfqct does not implement: refused by name, and not chain names. */
 static const char *const unsupported_targets[] = {
 	"REJECT", "LOG", "NFLOG", "QUEUE", "NFQUEUE", "SNAT", "DNAT", "MASQUERADE", "REDIRECT",
 	"CONNMARK", "TCPMSS", "TRACE", "TPROXY", "DSCP", "TOS", "TTL", "HL", "CLASSIFY", "AUDIT",
 	"SET", "SECMARK", "CONNSECMARK", "CHECKSUM", "NETMAP", "TEE", "LED", "IDLETIMER", "SYNPROXY",
 };
 
-static bool in_list(const char *s, const char *const *list, size_t n)
+static int find_target(const char *name)
 {
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(s, list[i]))
+	for (int i = T_NONE + 1; i < T_MAX; i++)
+		if (!strcmp(name, targets[i].name))
+			return i;
+	return T_NONE;
+}
+
+static bool is_unsupported_target(const char *name)
+{
+	for (size_t i = 0; i < RULES_ARRAY_SIZE(unsupported_targets); i++)
+		if (!strcmp(name, unsupported_targets[i]))
 			return true;
 	return false;
+}
+
+/* Append @s to the list in @buf ("a, b"); the list is cut if @buf is short. */
+static void list_add(char *buf, size_t len, const char *s)
+{
+	size_t off = strlen(buf);
+
+	snprintf(buf + off, len - off, "%s%s", off ? ", " : "", s);
 }
 
 /* ---- tables and chains ---- */
@@ -591,9 +626,7 @@ static bool check_user_chain_name(struct parser *p, int id, const struct tok *tk
 		return false;
 	}
 	if (tk->s[0] == '-' || tk->s[0] == '!' ||
-	    in_list(tk->s, known_targets, sizeof(known_targets) / sizeof(known_targets[0])) ||
-	    in_list(tk->s, unsupported_targets,
-		    sizeof(unsupported_targets) / sizeof(unsupported_targets[0]))) {
+	    find_target(tk->s) != T_NONE || is_unsupported_target(tk->s)) {
 		perror_at(p, tk->col, "'%s' cannot be a chain name", tk->s);
 		return false;
 	}
@@ -693,22 +726,12 @@ static void parse_new_chain(struct parser *p, struct tok *tk, int n)
 
 /* ---- rules ---- */
 
-/* Options a rule may give once each (for "given twice"). */
-enum opt_seen {
-	OS_PROTO = 1 << 0, OS_SRC = 1 << 1, OS_DST = 1 << 2, OS_SPORT = 1 << 3,
-	OS_DPORT = 1 << 4, OS_ICMP = 1 << 5, OS_IN = 1 << 6, OS_OUT = 1 << 7,
-	OS_CTSTATE = 1 << 8, OS_MARK = 1 << 9, OS_COMMENT = 1 << 10, OS_FAMILY = 1 << 11,
-	OS_JUMP = 1 << 12, OS_TOPT = 1 << 13, OS_ZONE = 1 << 14, OS_NOTRACK = 1 << 15,
-};
-
-enum { MOD_PORT = 1, MOD_ICMP = 2, MOD_ICMP6 = 4, MOD_CONNTRACK = 8, MOD_STATE = 16,
-       MOD_MARK = 32, MOD_COMMENT = 64 };
-
 struct rctx {
 	struct prule pr;
-	unsigned int seen;
-	unsigned int mods;
-	unsigned int used;		/* MOD_* whose option was given (even with a bad value) */
+	int table;			/* enum rules_table_id */
+	unsigned int seen;		/* OS_* */
+	unsigned int mods;		/* 1 << M_*: matches brought in by -m */
+	unsigned int used;		/* 1 << M_*: matches one of whose options was given */
 	const char *port_mod;		/* -m tcp/udp/...: the protocol it names */
 	unsigned int port_mod_col;
 	unsigned int port_col;		/* first --sport/--dport, for the -p check */
@@ -716,11 +739,43 @@ struct rctx {
 	unsigned int icmp_col;
 	const char *icmp_opt;
 	int icmp_family;
-	unsigned int mod_col[7];	/* column of each -m, by MOD_* bit number */
-	const char *target;		/* -j NAME */
+	unsigned int mod_col[M_MAX];	/* column of each match's first -m */
+	int tgt;			/* T_* of a valid -j, else T_NONE */
 	unsigned int target_col;
 	bool proto_inv;
-	bool ok;
+};
+
+struct opt_def;
+
+/* One option as written: its row, its word, its argument, and a '!' before it. */
+struct optarg {
+	const struct opt_def *def;
+	const struct tok *o;
+	const struct tok *a;		/* NULL for options without one */
+	unsigned int neg;		/* column of the '!', or 0 */
+};
+
+/*
+ * What an option handler returns: OPT_OK when the option is taken (a '!'
+ * before it is then applied, or refused if the option cannot be negated),
+ * OPT_BAD after reporting a bad value (the '!' is not looked at; the line
+ * goes on), OPT_STOP when the rest of the line cannot be read.
+ */
+enum { OPT_OK, OPT_BAD, OPT_STOP };
+
+typedef int opt_fn(struct parser *p, struct rctx *x, const struct optarg *oa);
+
+enum opt_arg { ARG_NONE, ARG_NEED, ARG_SKIP /* one is taken when present, never asked for */ };
+
+struct opt_def {
+	const char *name;
+	const char *alias;		/* the long (or short) form, or NULL */
+	uint8_t match;			/* M_*: the -m or -p that brings it in, or M_NONE */
+	uint8_t target;			/* T_*: the -j it belongs to, or T_NONE */
+	uint16_t neg;			/* RM_* bit a '!' before it sets; 0: cannot be negated */
+	uint16_t once;			/* OS_* bit: "given twice" when it comes again; 0: no check */
+	uint8_t arg;			/* enum opt_arg */
+	opt_fn *fn;
 };
 
 static bool set_family(struct parser *p, struct rctx *x, int family, const struct tok *tk)
@@ -735,23 +790,394 @@ static bool set_family(struct parser *p, struct rctx *x, int family, const struc
 	return true;
 }
 
-static bool once(struct parser *p, struct rctx *x, unsigned int bit, const struct tok *tk)
+static int opt_proto(struct parser *p, struct rctx *x, const struct optarg *oa)
 {
-	if (x->seen & bit) {
-		perror_at(p, tk->col, "%s given twice", tk->s);
-		return false;
+	uint8_t proto = 0;
+	int rc = parse_proto(oa->a->s, &proto);
+
+	if (rc < 0) {
+		perror_at(p, oa->a->col, "expected a protocol name or number, got '%s'", oa->a->s);
+		return OPT_BAD;
 	}
-	x->seen |= bit;
-	return true;
+	if (rc == 0 && oa->neg) {
+		perror_at(p, oa->neg, "'! -p all' would never match");
+		return OPT_BAD;
+	}
+	if (rc > 0) {		/* "all" tests nothing */
+		x->pr.r.proto = proto;
+		x->pr.r.match |= RM_PROTO;
+		x->proto_inv = oa->neg != 0;
+	}
+	return OPT_OK;
 }
 
-static const char *const mark_opts[] = {
-	"--set-mark", "--set-xmark", "--and-mark", "--or-mark", "--xor-mark",
+static int opt_addr(struct parser *p, struct rctx *x, const struct optarg *oa)
+{
+	struct rules_rule *r = &x->pr.r;
+	bool src = oa->def->neg == RM_SRC;
+	uint64_t addr[2], mask[2];
+	uint8_t plen;
+	int fam = parse_cidr(oa->a->s, addr, mask, &plen);
+
+	if (!fam) {
+		perror_at(p, oa->a->col, "expected an address or CIDR, got '%s'", oa->a->s);
+		return OPT_BAD;
+	}
+	if (!set_family(p, x, fam, oa->a))
+		return OPT_BAD;
+	memcpy(src ? r->src : r->dst, addr, 16);
+	memcpy(src ? r->smsk : r->dmsk, mask, 16);
+	if (src)
+		x->pr.info.src_plen = plen;
+	else
+		x->pr.info.dst_plen = plen;
+	r->match |= oa->def->neg;
+	return OPT_OK;
+}
+
+static int opt_family(struct parser *p, struct rctx *x, const struct optarg *oa)
+{
+	/* -4 and -6 share one "given twice"; the '!' is still refused after it. */
+	if (x->seen & OS_FAMILY) {
+		perror_at(p, oa->o->col, "-4 and -6 given twice or together");
+		return OPT_OK;
+	}
+	x->seen |= OS_FAMILY;
+	set_family(p, x, oa->def->name[1] == '4' ? AF_INET : AF_INET6, oa->o);
+	return OPT_OK;
+}
+
+static int opt_ports(struct parser *p, struct rctx *x, const struct optarg *oa)
+{
+	struct rules_rule *r = &x->pr.r;
+	uint16_t range[2];
+
+	if (!parse_ports(oa->a->s, range)) {
+		perror_at(p, oa->a->col, "expected a port or a range 'first:last' (0..65535), got '%s'",
+			  oa->a->s);
+		return OPT_BAD;
+	}
+	if (!x->port_col) {
+		x->port_col = oa->o->col;
+		x->port_opt = oa->o->s;
+	}
+	memcpy(oa->def->neg == RM_SPORT ? r->sport : r->dport, range, sizeof(range));
+	r->match |= oa->def->neg;
+	return OPT_OK;
+}
+
+static int opt_icmp(struct parser *p, struct rctx *x, const struct optarg *oa)
+{
+	int family = oa->def->match == M_ICMP6 ? AF_INET6 : AF_INET;
+
+	if (!parse_icmp(oa->a->s, family, &x->pr.r)) {
+		perror_at(p, oa->a->col, "expected an ICMP%s type 'type[/code]' (numbers) or name, got '%s'",
+			  family == AF_INET6 ? "v6" : "", oa->a->s);
+		return OPT_BAD;
+	}
+	x->icmp_col = oa->o->col;
+	x->icmp_opt = oa->o->s;
+	x->icmp_family = family;
+	x->pr.r.match |= RM_ICMP;
+	return OPT_OK;
+}
+
+static int opt_iface(struct parser *p, struct rctx *x, const struct optarg *oa)
+{
+	struct rules_rule *r = &x->pr.r;
+	bool in = oa->def->neg == RM_IN;
+
+	if (!parse_iface(oa->a->s, in ? x->pr.info.in : x->pr.info.out, in ? r->in : r->out,
+			 in ? r->inmsk : r->outmsk)) {
+		perror_at(p, oa->a->col, "expected an interface name (at most %d characters, "
+			  "a final '+' matches any suffix), got '%s'", IFNAMSIZ - 1, oa->a->s);
+		return OPT_BAD;
+	}
+	if (in)
+		x->pr.in_col = oa->o->col;
+	else
+		x->pr.out_col = oa->o->col;
+	r->match |= oa->def->neg;
+	return OPT_OK;
+}
+
+/* The -m names, for "unknown match": port protocols, then the table. */
+static void match_names(char *buf, size_t len)
+{
+	buf[0] = '\0';
+	for (size_t i = 0; i < RULES_ARRAY_SIZE(rules_protos); i++)
+		if (is_port_proto(rules_protos[i].value))
+			list_add(buf, len, rules_protos[i].name);
+	for (int m = M_PORTS + 1; m < M_MAX; m++)
+		list_add(buf, len, matches[m].name);
+}
+
+static int opt_match(struct parser *p, struct rctx *x, const struct optarg *oa)
+{
+	const char *m = oa->a->s;
+	uint8_t proto;
+	int id;
+
+	if (parse_proto(m, &proto) > 0 && is_port_proto(proto)) {
+		id = M_PORTS;
+		x->port_mod = m;
+		x->port_mod_col = oa->a->col;
+	} else {
+		for (id = M_PORTS + 1; id < M_MAX; id++)
+			if (!strcmp(m, matches[id].name) || (matches[id].alias && !strcmp(m, matches[id].alias)))
+				break;
+	}
+	if (id == M_MAX) {
+		char names[256];
+
+		match_names(names, sizeof(names));
+		perror_at(p, oa->a->col, "unknown match '%s' (supported: %s)", m, names);
+		return OPT_OK;
+	}
+	if (!(x->mods & 1u << id))
+		x->mod_col[id] = oa->o->col;
+	x->mods |= 1u << id;
+	return OPT_OK;
+}
+
+static int opt_ctstate(struct parser *p, struct rctx *x, const struct optarg *oa)
+{
+	char bad[64];
+
+	if (!parse_ctstates(oa->a->s, &x->pr.r.ctstate, bad, sizeof(bad))) {
+		perror_at(p, oa->a->col, "unknown state '%s': expected a comma list of NEW, ESTABLISHED, "
+			  "RELATED, INVALID, UNTRACKED", bad);
+		return OPT_BAD;
+	}
+	x->pr.info.ctmod = oa->def->match == M_CONNTRACK ? RULES_CTMOD_CONNTRACK : RULES_CTMOD_STATE;
+	x->pr.r.match |= RM_CTSTATE;
+	return OPT_OK;
+}
+
+static int opt_mark(struct parser *p, struct rctx *x, const struct optarg *oa)
+{
+	if (!parse_valmask(oa->a->s, &x->pr.r.mark_value, &x->pr.r.mark_mask)) {
+		perror_at(p, oa->a->col, "expected a mark 'value[/mask]' (32-bit numbers), got '%s'", oa->a->s);
+		return OPT_BAD;
+	}
+	x->pr.r.match |= RM_MARK;
+	return OPT_OK;
+}
+
+static int opt_comment(struct parser *p, struct rctx *x, const struct optarg *oa)
+{
+	if (strlen(oa->a->s) > 255) {
+		perror_at(p, oa->a->col, "comment longer than 255 characters");
+		return OPT_BAD;
+	}
+	free(x->pr.info.comment);
+	x->pr.info.comment = strdup(oa->a->s);
+	if (!x->pr.info.comment)
+		p->oom = true;
+	return OPT_OK;
+}
+
+/* The names of -j targets, for "unsupported target". */
+static void target_names(char *buf, size_t len)
+{
+	buf[0] = '\0';
+	for (int t = T_NONE + 1; t < T_MAX; t++)
+		list_add(buf, len, targets[t].name);
+	list_add(buf, len, "or a user chain");
+}
+
+static int opt_jump(struct parser *p, struct rctx *x, const struct optarg *oa)
+{
+	const struct tok *a = oa->a;
+	int t = find_target(a->s);
+
+	x->target_col = a->col;
+	if (t != T_NONE) {
+		x->pr.r.target = targets[t].rt;
+		x->pr.info.notrack_alias = t == T_NOTRACK;
+		x->tgt = t;
+		if (targets[t].raw_only && x->table != RULES_T_RAW) {
+			perror_at(p, a->col, "target %s is only valid in table 'raw'", a->s);
+			x->tgt = T_NONE;	/* its options are unknown then */
+		}
+	} else if (is_unsupported_target(a->s)) {
+		char names[128];
+
+		target_names(names, sizeof(names));
+		perror_at(p, a->col, "unsupported target '%s' (supported: %s)", a->s, names);
+	} else {
+		x->pr.r.target = RT_JUMP;	/* resolved at COMMIT */
+		x->pr.jump = strdup(a->s);
+		x->pr.jump_col = a->col;
+		if (!x->pr.jump)
+			p->oom = true;
+	}
+	return OPT_OK;
+}
+
+static int opt_goto(struct parser *p, struct rctx *x, const struct optarg *oa)
+{
+	(void)x;
+	perror_at(p, oa->o->col, "%s (goto) is not supported: use -j", oa->o->s);
+	return OPT_BAD;
+}
+
+static int opt_ct_notrack(struct parser *p, struct rctx *x, const struct optarg *oa)
+{
+	if (x->seen & OS_ZONE) {
+		perror_at(p, oa->o->col, "--notrack cannot be combined with --zone");
+		return OPT_BAD;
+	}
+	x->pr.r.target = RT_CT;
+	x->pr.r.tmask = 1;	/* CT --notrack */
+	return OPT_OK;
+}
+
+static int opt_ct_zone(struct parser *p, struct rctx *x, const struct optarg *oa)
+{
+	unsigned long z;
+
+	if (x->seen & OS_NOTRACK) {
+		perror_at(p, oa->o->col, "--zone cannot be combined with --notrack");
+		return OPT_BAD;
+	}
+	if (!parse_dec(oa->a->s, 65535, &z)) {
+		perror_at(p, oa->a->col, "expected a zone number 0..65535, got '%s'", oa->a->s);
+		return OPT_BAD;
+	}
+	x->pr.r.tval = (uint32_t)z;
+	return OPT_OK;
+}
+
+static void target_opt_names(char *buf, size_t len, int target);
+
+static int opt_mark_target(struct parser *p, struct rctx *x, const struct optarg *oa)
+{
+	const char *s = oa->o->s;
+	struct rules_rule *r = &x->pr.r;
+	uint32_t v, m;
+
+	if (x->seen & OS_TOPT) {
+		char names[128];
+
+		target_opt_names(names, sizeof(names), T_MARK);
+		perror_at(p, oa->o->col, "MARK takes only one of %s", names);
+		return OPT_BAD;
+	}
+	x->seen |= OS_TOPT;
+	if (!strcmp(s, "--set-mark") || !strcmp(s, "--set-xmark")) {
+		if (!parse_valmask(oa->a->s, &v, &m)) {
+			perror_at(p, oa->a->col, "expected a mark 'value[/mask]' (32-bit numbers), got '%s'",
+				  oa->a->s);
+			return OPT_BAD;
+		}
+		/* Everything becomes mark = (mark & ~tmask) ^ tval, as the kernel's
+		 * MARK v2; --set-mark v/m clears m and the bits of v first. */
+		r->tval = v;
+		r->tmask = !strcmp(s, "--set-xmark") ? m : (m | v);
+		return OPT_OK;
+	}
+	if (!parse_u32(oa->a->s, &v)) {
+		perror_at(p, oa->a->col, "expected a 32-bit number, got '%s'", oa->a->s);
+		return OPT_BAD;
+	}
+	if (s[2] == 'a') {		/* and: clear the bits not in v */
+		r->tval = 0;
+		r->tmask = ~v;
+	} else if (s[2] == 'o') {	/* or */
+		r->tval = v;
+		r->tmask = v;
+	} else {			/* xor */
+		r->tval = v;
+		r->tmask = 0;
+	}
+	return OPT_OK;
+}
+
+/*
+ * Every option of a rule, one row each.  The reader checks, in this order:
+ * the argument, that the -j (target options) or the -m / -p (match
+ * options) that brings it in came first, "given twice"; then it runs the
+ * handler and applies or refuses a '!' before the option.
+ *
+ * To add a match: a row in matches[] (its -m name, and the option it
+ * cannot do without), a row here per option with a short handler that
+ * fills struct rules_rule, an RM_* bit in rules_int.h, its test in
+ * rules_eval.c and its printing in rules.c.  A target is the same with
+ * targets[] and an RT_* value.
+ */
+static const struct opt_def opts[] = {
+	/* name		alias			brought in by	'!'		once		arg		handler */
+	{ "-p",		"--protocol",		M_NONE, T_NONE,	RM_PROTO,	OS_PROTO,	ARG_NEED,	opt_proto },
+	{ "-s",		"--source",		M_NONE, T_NONE,	RM_SRC,		OS_SRC,		ARG_NEED,	opt_addr },
+	{ "-d",		"--destination",	M_NONE, T_NONE,	RM_DST,		OS_DST,		ARG_NEED,	opt_addr },
+	{ "-4",		"--ipv4",		M_NONE, T_NONE,	0,		0,		ARG_NONE,	opt_family },
+	{ "-6",		"--ipv6",		M_NONE, T_NONE,	0,		0,		ARG_NONE,	opt_family },
+	{ "-i",		"--in-interface",	M_NONE, T_NONE,	RM_IN,		OS_IN,		ARG_NEED,	opt_iface },
+	{ "-o",		"--out-interface",	M_NONE, T_NONE,	RM_OUT,		OS_OUT,		ARG_NEED,	opt_iface },
+	{ "-m",		"--match",		M_NONE, T_NONE,	0,		0,		ARG_NEED,	opt_match },
+	{ "--sport",	"--source-port",	M_PORTS, T_NONE, RM_SPORT,	OS_SPORT,	ARG_NEED,	opt_ports },
+	{ "--dport",	"--destination-port",	M_PORTS, T_NONE, RM_DPORT,	OS_DPORT,	ARG_NEED,	opt_ports },
+	{ "--icmp-type", NULL,			M_ICMP, T_NONE,	RM_ICMP,	OS_ICMP,	ARG_NEED,	opt_icmp },
+	{ "--icmpv6-type", NULL,		M_ICMP6, T_NONE, RM_ICMP,	OS_ICMP,	ARG_NEED,	opt_icmp },
+	{ "--ctstate",	NULL,			M_CONNTRACK, T_NONE, RM_CTSTATE, OS_CTSTATE,	ARG_NEED,	opt_ctstate },
+	{ "--state",	NULL,			M_STATE, T_NONE, RM_CTSTATE,	OS_CTSTATE,	ARG_NEED,	opt_ctstate },
+	{ "--mark",	NULL,			M_MARK, T_NONE,	RM_MARK,	OS_MARK,	ARG_NEED,	opt_mark },
+	{ "--comment",	NULL,			M_COMMENT, T_NONE, 0,		OS_COMMENT,	ARG_NEED,	opt_comment },
+	{ "-j",		"--jump",		M_NONE, T_NONE,	0,		OS_JUMP,	ARG_NEED,	opt_jump },
+	{ "-g",		"--goto",		M_NONE, T_NONE,	0,		0,		ARG_SKIP,	opt_goto },
+	{ "--notrack",	NULL,			M_NONE, T_CT,	0,		OS_NOTRACK,	ARG_NONE,	opt_ct_notrack },
+	{ "--zone",	NULL,			M_NONE, T_CT,	0,		OS_ZONE,	ARG_NEED,	opt_ct_zone },
+	{ "--set-mark",	NULL,			M_NONE, T_MARK,	0,		0,		ARG_NEED,	opt_mark_target },
+	{ "--set-xmark", NULL,			M_NONE, T_MARK,	0,		0,		ARG_NEED,	opt_mark_target },
+	{ "--and-mark",	NULL,			M_NONE, T_MARK,	0,		0,		ARG_NEED,	opt_mark_target },
+	{ "--or-mark",	NULL,			M_NONE, T_MARK,	0,		0,		ARG_NEED,	opt_mark_target },
+	{ "--xor-mark",	NULL,			M_NONE, T_MARK,	0,		0,		ARG_NEED,	opt_mark_target },
 };
 
-static bool is_opt(const char *s, const char *a, const char *b)
+/* The options of @target, in table order ("--set-mark, --set-xmark, ..."). */
+static void target_opt_names(char *buf, size_t len, int target)
 {
-	return !strcmp(s, a) || (b && !strcmp(s, b));
+	buf[0] = '\0';
+	for (size_t i = 0; i < RULES_ARRAY_SIZE(opts); i++)
+		if (opts[i].target == target)
+			list_add(buf, len, opts[i].name);
+}
+
+static const struct opt_def *find_opt(const char *s)
+{
+	for (size_t i = 0; i < RULES_ARRAY_SIZE(opts); i++)
+		if (!strcmp(s, opts[i].name) || (opts[i].alias && !strcmp(s, opts[i].alias)))
+			return &opts[i];
+	return NULL;
+}
+
+/* Did the -j, -m or -p that brings @oa's option in come first?  Reports when not. */
+static bool brought_in(struct parser *p, struct rctx *x, const struct optarg *oa)
+{
+	const struct opt_def *d = oa->def;
+	const struct match_def *m = &matches[d->match];
+	const struct rules_rule *r = &x->pr.r;
+
+	if (d->target != T_NONE) {
+		if (x->tgt == d->target)
+			return true;
+		perror_at(p, oa->o->col, "unknown option '%s' (an option of target %s)", oa->o->s,
+			  targets[d->target].name);
+		return false;
+	}
+	if (d->match == M_NONE)
+		return true;
+	if ((x->mods & 1u << d->match) ||
+	    (m->implied && (r->match & RM_PROTO) && m->implied(r->proto))) {
+		x->used |= 1u << d->match;
+		return true;
+	}
+	if (m->implied_by)
+		perror_at(p, oa->o->col, "%s needs %s before it", oa->o->s, m->implied_by);
+	else
+		perror_at(p, oa->o->col, "unknown option '%s' (it needs -m %s before it)", oa->o->s, m->name);
+	return false;
 }
 
 /*
@@ -759,393 +1185,65 @@ static bool is_opt(const char *s, const char *a, const char *b)
  * @neg is the column of a preceding '!', or 0.  Returns false after an
  * error that makes the rest of the line unreadable.
  */
-static bool parse_option(struct parser *p, int id, struct rctx *x, struct tok *tk, int n, int *i,
+static bool parse_option(struct parser *p, struct rctx *x, struct tok *tk, int n, int *i,
 			 unsigned int neg)
 {
-	struct rules_rule *r = &x->pr.r;
-	struct rules_info *info = &x->pr.info;
-	struct tok *o = &tk[*i];
-	const char *s = o->s;
-	struct tok *a = *i + 1 < n ? &tk[*i + 1] : NULL;
-	unsigned int negbit = 0;
+	struct optarg oa = { .o = &tk[*i], .neg = neg };
+	const struct opt_def *d = find_opt(oa.o->s);
+	bool has_arg = *i + 1 < n;
 
-#define IS(x1, x2) is_opt(s, (x1), (x2))
-#define NEED_ARG()								\
-	do {									\
-		if (!a) {							\
-			perror_at(p, o->col, "%s needs an argument", s);	\
-			return false;						\
-		}								\
-		(*i)++;								\
-	} while (0)
-
-	if (IS("-p", "--protocol")) {
-		uint8_t proto = 0;
-		int rc;
-
-		NEED_ARG();
-		if (!once(p, x, OS_PROTO, o))
-			return true;
-		rc = parse_proto(a->s, &proto);
-		if (rc < 0) {
-			perror_at(p, a->col, "expected a protocol name or number, got '%s'", a->s);
-			return true;
-		}
-		if (rc == 0 && neg) {
-			perror_at(p, neg, "'! -p all' would never match");
-			return true;
-		}
-		if (rc > 0) {
-			r->proto = proto;
-			r->match |= RM_PROTO;
-			negbit = RM_PROTO;
-			x->proto_inv = neg != 0;
-		}
-	} else if (IS("-s", "--source") || IS("-d", "--destination")) {
-		bool src = s[1] == 's' || s[2] == 's';
-		uint64_t addr[2], mask[2];
-		uint8_t plen;
-		int fam;
-
-		NEED_ARG();
-		if (!once(p, x, src ? OS_SRC : OS_DST, o))
-			return true;
-		fam = parse_cidr(a->s, addr, mask, &plen);
-		if (!fam) {
-			perror_at(p, a->col, "expected an address or CIDR, got '%s'", a->s);
-			return true;
-		}
-		if (!set_family(p, x, fam, a))
-			return true;
-		if (src) {
-			memcpy(r->src, addr, 16);
-			memcpy(r->smsk, mask, 16);
-			info->src_plen = plen;
-			r->match |= RM_SRC;
-			negbit = RM_SRC;
-		} else {
-			memcpy(r->dst, addr, 16);
-			memcpy(r->dmsk, mask, 16);
-			info->dst_plen = plen;
-			r->match |= RM_DST;
-			negbit = RM_DST;
-		}
-	} else if (IS("-4", "--ipv4") || IS("-6", "--ipv6")) {
-		int fam = strchr(s, '4') ? AF_INET : AF_INET6;
-
-		if (neg) {
-			perror_at(p, neg, "'!' cannot be used with %s", s);
-			neg = 0;
-		}
-		if (x->seen & OS_FAMILY) {
-			perror_at(p, o->col, "-4 and -6 given twice or together");
-			return true;
-		}
-		x->seen |= OS_FAMILY;
-		set_family(p, x, fam, o);
-	} else if (IS("--sport", "--source-port") || IS("--dport", "--destination-port")) {
-		bool sp = !strcmp(s, "--sport") || !strcmp(s, "--source-port");
-		uint16_t range[2];
-
-		NEED_ARG();
-		if (!(x->mods & MOD_PORT) && !((r->match & RM_PROTO) && is_port_proto(r->proto))) {
-			perror_at(p, o->col, "%s needs -p tcp, udp, udplite, sctp or dccp before it", s);
-			return true;
-		}
-		if (!once(p, x, sp ? OS_SPORT : OS_DPORT, o))
-			return true;
-		if (!parse_ports(a->s, range)) {
-			perror_at(p, a->col, "expected a port or a range 'first:last' (0..65535), got '%s'",
-				  a->s);
-			return true;
-		}
-		if (!x->port_col) {
-			x->port_col = o->col;
-			x->port_opt = s;
-		}
-		if (sp) {
-			r->sport[0] = range[0];
-			r->sport[1] = range[1];
-			r->match |= RM_SPORT;
-			negbit = RM_SPORT;
-		} else {
-			r->dport[0] = range[0];
-			r->dport[1] = range[1];
-			r->match |= RM_DPORT;
-			negbit = RM_DPORT;
-		}
-	} else if (IS("--icmp-type", NULL) || IS("--icmpv6-type", NULL)) {
-		bool v6 = !strcmp(s, "--icmpv6-type");
-		uint8_t want = v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
-
-		NEED_ARG();
-		if (!(x->mods & (v6 ? MOD_ICMP6 : MOD_ICMP)) &&
-		    !((r->match & RM_PROTO) && r->proto == want)) {
-			perror_at(p, o->col, "%s needs -p %s before it", s, v6 ? "icmpv6" : "icmp");
-			return true;
-		}
-		if (!once(p, x, OS_ICMP, o))
-			return true;
-		if (!parse_icmp(a->s, v6 ? AF_INET6 : AF_INET, r)) {
-			perror_at(p, a->col, "expected an ICMP%s type 'type[/code]' (numbers) or name, got '%s'",
-				  v6 ? "v6" : "", a->s);
-			return true;
-		}
-		x->icmp_col = o->col;
-		x->icmp_opt = s;
-		x->icmp_family = v6 ? AF_INET6 : AF_INET;
-		r->match |= RM_ICMP;
-		negbit = RM_ICMP;
-	} else if (IS("-i", "--in-interface") || IS("-o", "--out-interface")) {
-		bool in = s[1] == 'i' || s[2] == 'i';
-
-		NEED_ARG();
-		if (!once(p, x, in ? OS_IN : OS_OUT, o))
-			return true;
-		if (!parse_iface(a->s, in ? info->in : info->out, in ? r->in : r->out,
-				 in ? r->inmsk : r->outmsk)) {
-			perror_at(p, a->col, "expected an interface name (at most %d characters, "
-				  "a final '+' matches any suffix), got '%s'", IFNAMSIZ - 1, a->s);
-			return true;
-		}
-		if (in) {
-			r->match |= RM_IN;
-			negbit = RM_IN;
-			x->pr.in_col = o->col;
-		} else {
-			r->match |= RM_OUT;
-			negbit = RM_OUT;
-			x->pr.out_col = o->col;
-		}
-	} else if (IS("-m", "--match")) {
-		const char *m;
-		unsigned int mods_before, added;
-		uint8_t proto;
-
-		NEED_ARG();
-		if (neg) {
-			perror_at(p, neg, "'!' cannot be used with %s", s);
-			neg = 0;
-		}
-		m = a->s;
-		mods_before = x->mods;
-		if (parse_proto(m, &proto) > 0 && is_port_proto(proto) && strcmp(m, "ipv6-icmp")) {
-			x->mods |= MOD_PORT;
-			x->port_mod = m;
-			x->port_mod_col = a->col;
-		} else if (!strcmp(m, "icmp")) {
-			x->mods |= MOD_ICMP;
-		} else if (!strcmp(m, "icmp6") || !strcmp(m, "icmpv6")) {
-			x->mods |= MOD_ICMP6;
-		} else if (!strcmp(m, "conntrack")) {
-			x->mods |= MOD_CONNTRACK;
-		} else if (!strcmp(m, "state")) {
-			x->mods |= MOD_STATE;
-		} else if (!strcmp(m, "mark")) {
-			x->mods |= MOD_MARK;
-		} else if (!strcmp(m, "comment")) {
-			x->mods |= MOD_COMMENT;
-		} else {
-			perror_at(p, a->col, "unknown match '%s' (supported: tcp, udp, udplite, sctp, dccp, "
-				  "icmp, icmp6, conntrack, state, mark, comment)", m);
-		}
-		added = x->mods & ~mods_before;
-		if (added)
-			x->mod_col[__builtin_ctz(added)] = o->col;
-	} else if (IS("--ctstate", NULL) || IS("--state", NULL)) {
-		bool ct = !strcmp(s, "--ctstate");
-		char bad[64];
-
-		NEED_ARG();
-		if (!(x->mods & (ct ? MOD_CONNTRACK : MOD_STATE))) {
-			perror_at(p, o->col, "unknown option '%s' (it needs -m %s before it)", s,
-				  ct ? "conntrack" : "state");
-			return true;
-		}
-		x->used |= ct ? MOD_CONNTRACK : MOD_STATE;
-		if (!once(p, x, OS_CTSTATE, o))
-			return true;
-		if (!parse_ctstates(a->s, &r->ctstate, bad, sizeof(bad))) {
-			perror_at(p, a->col, "unknown state '%s': expected a comma list of NEW, ESTABLISHED, "
-				  "RELATED, INVALID, UNTRACKED", bad);
-			return true;
-		}
-		info->ctmod = ct ? RULES_CTMOD_CONNTRACK : RULES_CTMOD_STATE;
-		r->match |= RM_CTSTATE;
-		negbit = RM_CTSTATE;
-	} else if (IS("--mark", NULL)) {
-		NEED_ARG();
-		if (!(x->mods & MOD_MARK)) {
-			perror_at(p, o->col, "unknown option '--mark' (it needs -m mark before it)");
-			return true;
-		}
-		x->used |= MOD_MARK;
-		if (!once(p, x, OS_MARK, o))
-			return true;
-		if (!parse_valmask(a->s, &r->mark_value, &r->mark_mask)) {
-			perror_at(p, a->col, "expected a mark 'value[/mask]' (32-bit numbers), got '%s'", a->s);
-			return true;
-		}
-		r->match |= RM_MARK;
-		negbit = RM_MARK;
-	} else if (IS("--comment", NULL)) {
-		NEED_ARG();
-		if (!(x->mods & MOD_COMMENT)) {
-			perror_at(p, o->col, "unknown option '--comment' (it needs -m comment before it)");
-			return true;
-		}
-		x->used |= MOD_COMMENT;
-		if (!once(p, x, OS_COMMENT, o))
-			return true;
-		if (strlen(a->s) > 255) {
-			perror_at(p, a->col, "comment longer than 255 characters");
-			return true;
-		}
-		free(info->comment);
-		info->comment = strdup(a->s);
-		if (!info->comment)
-			p->oom = true;
-	} else if (IS("-j", "--jump")) {
-		NEED_ARG();
-		if (!once(p, x, OS_JUMP, o))
-			return true;
-		x->target = a->s;
-		x->target_col = a->col;
-		if (!strcmp(a->s, "ACCEPT")) {
-			r->target = RT_ACCEPT;
-		} else if (!strcmp(a->s, "DROP")) {
-			r->target = RT_DROP;
-		} else if (!strcmp(a->s, "RETURN")) {
-			r->target = RT_RETURN;
-		} else if (!strcmp(a->s, "MARK")) {
-			r->target = RT_MARK;
-		} else if (!strcmp(a->s, "NOTRACK") || !strcmp(a->s, "CT")) {
-			if (id != RULES_T_RAW) {
-				perror_at(p, a->col, "target %s is only valid in table 'raw'", a->s);
-				x->target = NULL;
-			}
-			r->target = a->s[0] == 'N' ? RT_NOTRACK : RT_CT;
-			info->notrack_alias = a->s[0] == 'N';
-		} else if (in_list(a->s, unsupported_targets,
-				   sizeof(unsupported_targets) / sizeof(unsupported_targets[0]))) {
-			perror_at(p, a->col, "unsupported target '%s' (supported: ACCEPT, DROP, RETURN, "
-				  "MARK, NOTRACK, CT, or a user chain)", a->s);
-			x->target = NULL;
-		} else {
-			r->target = RT_JUMP;
-			x->pr.jump = strdup(a->s);
-			x->pr.jump_col = a->col;
-			if (!x->pr.jump)
-				p->oom = true;
-		}
-		if (neg) {
-			perror_at(p, neg, "'!' cannot be used with %s", s);
-			neg = 0;
-		}
-	} else if (IS("-g", "--goto")) {
-		perror_at(p, o->col, "%s (goto) is not supported: use -j", s);
-		if (a)
-			(*i)++;
-		neg = 0;
-	} else if (IS("--notrack", NULL) || IS("--zone", NULL)) {
-		if (!x->target || r->target != RT_CT) {
-			perror_at(p, o->col, "unknown option '%s' (an option of target CT)", s);
-			if (!strcmp(s, "--zone") && a)
-				(*i)++;
-			return true;
-		}
-		if (!strcmp(s, "--notrack")) {
-			if (!once(p, x, OS_NOTRACK, o))
-				return true;
-			if (x->seen & OS_ZONE) {
-				perror_at(p, o->col, "--notrack cannot be combined with --zone");
-				return true;
-			}
-			r->target = RT_CT;
-			r->tmask = 1;	/* CT --notrack */
-		} else {
-			unsigned long z;
-
-			NEED_ARG();
-			if (!once(p, x, OS_ZONE, o))
-				return true;
-			if (x->seen & OS_NOTRACK) {
-				perror_at(p, o->col, "--zone cannot be combined with --notrack");
-				return true;
-			}
-			if (!parse_dec(a->s, 65535, &z)) {
-				perror_at(p, a->col, "expected a zone number 0..65535, got '%s'", a->s);
-				return true;
-			}
-			r->tval = (uint32_t)z;
-		}
-	} else if (in_list(s, mark_opts, sizeof(mark_opts) / sizeof(mark_opts[0]))) {
-		uint32_t v, m;
-
-		NEED_ARG();
-		if (!x->target || r->target != RT_MARK) {
-			perror_at(p, o->col, "unknown option '%s' (an option of target MARK)", s);
-			return true;
-		}
-		if (x->seen & OS_TOPT) {
-			perror_at(p, o->col, "MARK takes only one of --set-mark, --set-xmark, --and-mark, "
-				  "--or-mark, --xor-mark");
-			return true;
-		}
-		x->seen |= OS_TOPT;
-		if (!strcmp(s, "--set-mark") || !strcmp(s, "--set-xmark")) {
-			if (!parse_valmask(a->s, &v, &m)) {
-				perror_at(p, a->col, "expected a mark 'value[/mask]' (32-bit numbers), got '%s'",
-					  a->s);
-				return true;
-			}
-			/* Everything becomes mark = (mark & ~tmask) ^ tval, as the kernel's
-			 * MARK v2; --set-mark v/m clears m and the bits of v first. */
-			r->tval = v;
-			r->tmask = !strcmp(s, "--set-xmark") ? m : (m | v);
-		} else {
-			if (!parse_u32(a->s, &v)) {
-				perror_at(p, a->col, "expected a 32-bit number, got '%s'", a->s);
-				return true;
-			}
-			if (s[2] == 'a') {		/* and: clear the bits not in v */
-				r->tval = 0;
-				r->tmask = ~v;
-			} else if (s[2] == 'o') {	/* or */
-				r->tval = v;
-				r->tmask = v;
-			} else {			/* xor */
-				r->tval = v;
-				r->tmask = 0;
-			}
-		}
-	} else if (s[0] == '#') {
-		perror_at(p, o->col, "unexpected '#': comments must be on a line of their own "
-			  "(or use -m comment --comment)");
-		return false;
-	} else if (s[0] == '-') {
-		perror_at(p, o->col, "unknown option '%s'", s);
-		return false;
-	} else {
-		perror_at(p, o->col, "unexpected argument '%s'", s);
+	if (!d) {
+		if (oa.o->s[0] == '#')
+			perror_at(p, oa.o->col, "unexpected '#': comments must be on a line of their own "
+				  "(or use -m comment --comment)");
+		else if (oa.o->s[0] == '-')
+			perror_at(p, oa.o->col, "unknown option '%s'", oa.o->s);
+		else
+			perror_at(p, oa.o->col, "unexpected argument '%s'", oa.o->s);
 		return false;
 	}
-
+	oa.def = d;
+	/* A target's option is unknown without its target, argument or not. */
+	if (d->target != T_NONE && !brought_in(p, x, &oa)) {
+		if (d->arg != ARG_NONE && has_arg)
+			(*i)++;
+		return true;
+	}
+	if (d->arg != ARG_NONE && has_arg) {
+		oa.a = &tk[++*i];
+	} else if (d->arg == ARG_NEED) {
+		perror_at(p, oa.o->col, "%s needs an argument", oa.o->s);
+		return false;
+	}
+	if (d->match != M_NONE && !brought_in(p, x, &oa))
+		return true;
+	if (d->once) {
+		if (x->seen & d->once) {
+			perror_at(p, oa.o->col, "%s given twice", oa.o->s);
+			return true;
+		}
+		x->seen |= d->once;
+	}
+	switch (d->fn(p, x, &oa)) {
+	case OPT_STOP:
+		return false;
+	case OPT_BAD:
+		return true;
+	}
 	if (neg) {
-		if (!negbit)
-			perror_at(p, neg, "'!' cannot be used with %s", s);
+		if (!d->neg)
+			perror_at(p, neg, "'!' cannot be used with %s", oa.o->s);
 		else
-			r->inv |= (uint16_t)negbit;
+			x->pr.r.inv |= d->neg;
 	}
 	return true;
-#undef IS
-#undef NEED_ARG
 }
 
 /* Whole-rule checks: what one option cannot know alone. */
-static void check_rule(struct parser *p, int id, struct rctx *x)
+static void check_rule(struct parser *p, struct rctx *x)
 {
 	struct rules_rule *r = &x->pr.r;
+	const char *pname = rules_proto_name(r->proto);
 
 	if (x->port_col) {
 		if (!(r->match & RM_PROTO) || !is_port_proto(r->proto))
@@ -1153,8 +1251,7 @@ static void check_rule(struct parser *p, int id, struct rctx *x)
 		else if (x->proto_inv)
 			perror_at(p, x->port_col, "%s cannot be used with '! -p'", x->port_opt);
 	}
-	if (x->port_mod && (!(r->match & RM_PROTO) || !rules_proto_name(r->proto) ||
-			    strcasecmp(x->port_mod, rules_proto_name(r->proto))))
+	if (x->port_mod && (!(r->match & RM_PROTO) || !pname || strcasecmp(x->port_mod, pname)))
 		perror_at(p, x->port_mod_col, "-m %s needs -p %s", x->port_mod, x->port_mod);
 	if (x->icmp_col) {
 		uint8_t want = x->icmp_family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6;
@@ -1163,18 +1260,15 @@ static void check_rule(struct parser *p, int id, struct rctx *x)
 			perror_at(p, x->icmp_col, "%s needs -p %s", x->icmp_opt,
 				  want == IPPROTO_ICMP ? "icmp" : "icmpv6");
 	}
-	if ((x->mods & MOD_CONNTRACK) && !(x->used & MOD_CONNTRACK))
-		perror_at(p, x->mod_col[__builtin_ctz(MOD_CONNTRACK)], "-m conntrack needs --ctstate");
-	if ((x->mods & MOD_STATE) && !(x->used & MOD_STATE))
-		perror_at(p, x->mod_col[__builtin_ctz(MOD_STATE)], "-m state needs --state");
-	if ((x->mods & MOD_MARK) && !(x->used & MOD_MARK))
-		perror_at(p, x->mod_col[__builtin_ctz(MOD_MARK)], "-m mark needs --mark");
-	if ((x->mods & MOD_COMMENT) && !(x->used & MOD_COMMENT))
-		perror_at(p, x->mod_col[__builtin_ctz(MOD_COMMENT)], "-m comment needs --comment");
-	if (r->target == RT_MARK && !(x->seen & OS_TOPT))
-		perror_at(p, x->target_col, "MARK needs one of --set-mark, --set-xmark, --and-mark, "
-			  "--or-mark, --xor-mark");
-	(void)id;
+	for (int m = M_NONE + 1; m < M_MAX; m++)
+		if (matches[m].needs && (x->mods & 1u << m) && !(x->used & 1u << m))
+			perror_at(p, x->mod_col[m], "-m %s needs %s", matches[m].name, matches[m].needs);
+	if (x->tgt != T_NONE && targets[x->tgt].needs && !(x->seen & targets[x->tgt].needs)) {
+		char names[128];
+
+		target_opt_names(names, sizeof(names), x->tgt);
+		perror_at(p, x->target_col, "%s needs one of %s", targets[x->tgt].name, names);
+	}
 }
 
 static void add_rule(struct parser *p, struct ptable *t, struct prule *pr)
@@ -1218,7 +1312,7 @@ static void parse_append(struct parser *p, struct tok *tk, int n)
 				  "':%s - [0:0]' or -N %s)", tk[1].s, tk[1].s, tk[1].s);
 	}
 	x.pr.info.line = p->line;
-	x.ok = true;
+	x.table = p->cur;
 	for (i = 2; i < n; i++) {
 		if (!strcmp(tk[i].s, "!")) {
 			if (neg)
@@ -1226,13 +1320,13 @@ static void parse_append(struct parser *p, struct tok *tk, int n)
 			neg = tk[i].col;
 			continue;
 		}
-		if (!parse_option(p, p->cur, &x, tk, n, &i, neg))
+		if (!parse_option(p, &x, tk, n, &i, neg))
 			break;
 		neg = 0;
 	}
 	if (neg && i >= n)
 		perror_at(p, neg, "'!' at the end of the rule: it must come before an option");
-	check_rule(p, p->cur, &x);
+	check_rule(p, &x);
 	if (c < 0 || p->nerrs != errs) {
 		free(x.pr.jump);
 		free(x.pr.info.comment);

@@ -821,6 +821,13 @@ static void test_errors(void)
 	CU_ASSERT_STRING_EQUAL(e, "t.rules:2:28: error: expected a zone number 0..65535, got '65536'\n");
 	free(e);
 
+	/* A target's option without that target is unknown, argument or not. */
+	e = load_err("*raw\n-A PREROUTING -j ACCEPT --zone\n-A PREROUTING -j DROP --set-mark\nCOMMIT\n");
+	CU_ASSERT_STRING_EQUAL(e,
+		"t.rules:2:25: error: unknown option '--zone' (an option of target CT)\n"
+		"t.rules:3:23: error: unknown option '--set-mark' (an option of target MARK)\n");
+	free(e);
+
 	CU_ASSERT_PTR_NULL(load_err(""));
 	CU_ASSERT_PTR_NULL(load_err("# only a comment\n\n   \n"));
 }
