@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 
 #include "nfqct/ct.h"
+#include "nfqct/errrec.h"
 #include "nfqct/rules.h"
 #include "rules_int.h"
 
@@ -1682,9 +1683,8 @@ int nfqct_ruleset_load_fp(const char *name, FILE *in, unsigned int nworkers,
 	if (p.nerrs) {
 		qsort(p.errs, p.nerrs, sizeof(*p.errs), perr_cmp);
 		for (unsigned int i = 0; i < p.nerrs; i++)
-			if (errs)
-				fprintf(errs, "%s:%u:%u: error: %s\n", name, p.errs[i].line, p.errs[i].col,
-					p.errs[i].msg);
+			nfqct_errrec_print(errs, NFQCT_ERRREC_ERROR, name, p.errs[i].line, p.errs[i].col,
+					   "%s", p.errs[i].msg);
 		rc = -EINVAL;
 		goto out;
 	}
@@ -1748,8 +1748,7 @@ int nfqct_ruleset_load(const char *path, unsigned int nworkers, struct nfqct_rul
 	in = fopen(path, "r");
 	if (!in) {
 		rc = -errno;
-		if (errs)
-			fprintf(errs, "%s: error: cannot open: %s\n", path, strerror(-rc));
+		nfqct_errrec_print(errs, NFQCT_ERRREC_ERROR, path, 0, 0, "cannot open: %s", strerror(-rc));
 		return rc;
 	}
 	rc = nfqct_ruleset_load_fp(path, in, nworkers, rsp, errs);

@@ -8,10 +8,10 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "nfqct/errrec.h"
 #include "nfqct/settings.h"
 
 #define NF "net.netfilter."
@@ -183,9 +183,14 @@ static int parse_value(const struct setting *st, const char *value, uint32_t *ou
 	return 0;
 }
 
-/* Apply "name" = "value" (both trimmed); report to errs with origin. */
-static int set_one(struct nfqct_settings *s, char *name, const char *value, const char *origin, FILE *errs)
+#define ERR(errs, origin, line, ...) \
+	nfqct_errrec_print((errs), NFQCT_ERRREC_ERROR, (origin), (line), 0, __VA_ARGS__)
+
+/* Apply "name" = "value" (both trimmed); errors go to @errs as records of origin:line. */
+static int set_one(struct nfqct_settings *s, char *name, const char *value, const char *origin,
+		   unsigned int line, FILE *errs)
 {
+	const struct setting *st;
 	const char *why = NULL;
 	uint32_t v;
 	int i;
@@ -195,23 +200,24 @@ static int set_one(struct nfqct_settings *s, char *name, const char *value, cons
 	if (i < 0) {
 		for (size_t u = 0; u < sizeof(unsupported) / sizeof(unsupported[0]); u++)
 			if (strcmp(unsupported[u].name, name) == 0) {
-				fprintf(errs, "%s: %s: %s\n", origin, name, unsupported[u].why);
+				ERR(errs, origin, line, "%s: %s", name, unsupported[u].why);
 				return -EINVAL;
 			}
-		fprintf(errs, "%s: unknown setting '%s'\n", origin, name);
+		ERR(errs, origin, line, "unknown setting '%s'", name);
 		return -EINVAL;
 	}
+	st = &settings[i];
 	if (*value == '\0') {
-		fprintf(errs, "%s: %s: missing value\n", origin, name);
+		ERR(errs, origin, line, "%s: missing value", name);
 		return -EINVAL;
 	}
-	if (parse_value(&settings[i], value, &v, &why) < 0) {
-		if (settings[i].words)
-			fprintf(errs, "%s: %s: bad value '%s': %s (%s|%s)\n", origin, name, value, why,
-				settings[i].words[0], settings[i].words[1]);
+	if (parse_value(st, value, &v, &why) < 0) {
+		if (st->words)
+			ERR(errs, origin, line, "%s: bad value '%s': %s (%s|%s)", name, value, why,
+			    st->words[0], st->words[1]);
 		else
-			fprintf(errs, "%s: %s: bad value '%s': %s (%" PRIu32 "..%" PRIu32 ")\n",
-				origin, name, value, why, settings[i].min, settings[i].max);
+			ERR(errs, origin, line, "%s: bad value '%s': %s (%" PRIu32 "..%" PRIu32 ")", name,
+			    value, why, st->min, st->max);
 		return -EINVAL;
 	}
 	*field(s, (size_t)i) = v;
@@ -250,14 +256,14 @@ int nfqct_settings_set(struct nfqct_settings *s, const char *assignment, const c
 	int ret;
 
 	if (!copy) {
-		fprintf(errs, "%s: out of memory\n", origin);
+		ERR(errs, origin, 0, "out of memory");
 		return -ENOMEM;
 	}
 	if (split_assignment(copy, &name, &value) < 0 || *name == '\0') {
-		fprintf(errs, "%s: expected NAME=VALUE, got '%s'\n", origin, assignment);
+		ERR(errs, origin, 0, "expected NAME=VALUE, got '%s'", assignment);
 		ret = -EINVAL;
 	} else {
-		ret = set_one(s, name, value, origin, errs);
+		ret = set_one(s, name, value, origin, 0, errs);
 	}
 	free(copy);
 	return ret;
@@ -265,7 +271,7 @@ int nfqct_settings_set(struct nfqct_settings *s, const char *assignment, const c
 
 int nfqct_settings_load_file(struct nfqct_settings *s, const char *path, FILE *errs)
 {
-	char *line = NULL, origin[PATH_MAX + 32];
+	char *line = NULL;
 	size_t cap = 0;
 	unsigned int lineno = 0;
 	int ret = 0;
@@ -274,29 +280,28 @@ int nfqct_settings_load_file(struct nfqct_settings *s, const char *path, FILE *e
 	f = fopen(path, "re");
 	if (!f) {
 		ret = -errno;
-		fprintf(errs, "%s: cannot open: %s\n", path, strerror(errno));
+		ERR(errs, path, 0, "cannot open: %s", strerror(-ret));
 		return ret;
 	}
 	while (getline(&line, &cap, f) != -1) {
 		char *p = trim(line), *name, *value;
 
 		lineno++;
-		snprintf(origin, sizeof(origin), "%s:%u", path, lineno);
 		if (*p == '\0' || *p == '#' || *p == ';')
 			continue;
 		/* sysctl.conf: a leading '-' means "ignore errors on this line"; we still refuse bad names */
 		if (*p == '-')
 			p = trim(p + 1);
 		if (split_assignment(p, &name, &value) < 0) {
-			fprintf(errs, "%s: expected 'name = value'\n", origin);
+			ERR(errs, path, lineno, "expected 'name = value'");
 			ret = -EINVAL;
 			continue;
 		}
-		if (set_one(s, name, value, origin, errs) < 0)
+		if (set_one(s, name, value, path, lineno, errs) < 0)
 			ret = -EINVAL;
 	}
 	if (ferror(f)) {
-		fprintf(errs, "%s: read error\n", path);
+		ERR(errs, path, 0, "read error");
 		ret = -EIO;
 	}
 	free(line);
@@ -311,8 +316,9 @@ int nfqct_settings_reload_diff(const struct nfqct_settings *cur, struct nfqct_se
 	for (size_t i = 0; i < NSETTINGS; i++) {
 		if (settings[i].reloadable || *cfield(cur, i) == *cfield(next, i))
 			continue;
-		fprintf(errs, "settings: %s cannot change without a restart; keeping %" PRIu32 "\n",
-			settings[i].name, *cfield(cur, i));
+		nfqct_errrec_print(errs, NFQCT_ERRREC_WARNING, "settings", 0, 0,
+				   "%s cannot change without a restart; keeping %" PRIu32,
+				   settings[i].name, *cfield(cur, i));
 		*field(next, i) = *cfield(cur, i);
 		n++;
 	}

@@ -5,8 +5,8 @@
  * comments, blank lines) so an operator's /etc/sysctl.d lines can be
  * reused.  Names are the kernel's (net.netfilter.nf_conntrack_*) plus
  * nfqct's own under "nfqct.".  Unknown names, bad values and read-only
- * names are errors reported as "file:line: message"; every error in a file
- * is reported before the file is refused.
+ * names are errors reported as "file:line: error: message" (errrec.h);
+ * every error in a file is reported before the file is refused.
  *
  * A struct nfqct_settings is a plain value: build a new one aside, check
  * it, then apply it (see nfqct_settings_reloadable()).
@@ -82,7 +82,7 @@ void nfqct_settings_init(struct nfqct_settings *s);
 
 /*
  * nfqct_settings_load_file - read a sysctl.conf-style file into @s.
- * Errors go to @errs as "path:line: message", all of them.  On error @s
+ * Errors go to @errs as "path:line: error: message", all of them.  On error @s
  * may be partly updated: load into a copy.  Returns 0, -EINVAL (bad
  * content) or -errno (cannot read the file; reported to @errs too).
  */
@@ -90,8 +90,8 @@ int nfqct_settings_load_file(struct nfqct_settings *s, const char *path, FILE *e
 
 /*
  * nfqct_settings_set - apply one "name=value" (as -o gives it).  @origin
- * names where it came from in error messages ("-o", "file:12").
- * Returns 0 or -EINVAL (reported to @errs).
+ * names where it came from, for the error record ("-o" gives
+ * "-o: error: message").  Returns 0, -EINVAL or -ENOMEM (reported to @errs).
  */
 int nfqct_settings_set(struct nfqct_settings *s, const char *assignment, const char *origin, FILE *errs);
 
@@ -104,7 +104,8 @@ int nfqct_settings_format(const struct nfqct_settings *s, size_t i, char *buf, s
 bool nfqct_settings_reloadable(size_t i);
 
 /*
- * nfqct_settings_reload_diff - report to @errs (as warnings) every setting
+ * nfqct_settings_reload_diff - report to @errs, as records
+ * "settings: warning: NAME cannot change without a restart; keeping V", every setting
  * that differs between @cur and @next but cannot change without a
  * restart, and copy those fields from @cur into @next so that @next is
  * what will really be in force.  Returns the number of such settings.

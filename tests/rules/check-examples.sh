@@ -29,7 +29,7 @@ done
 out=$("$NFQCTD" --check -r "$src/rules/host.rules" -o nfqct.nosuch=1 2>&1)
 rc=$?
 [ "$rc" -eq 1 ] || fail "nfqctd --check with a bad setting: exit $rc, expected 1"
-echo "$out" | grep -qx -- "-o: unknown setting 'nfqct.nosuch'" || fail "bad setting not named: $out"
+echo "$out" | grep -qx -- "-o: error: unknown setting 'nfqct.nosuch'" || fail "bad setting not named: $out"
 
 [ "$failures" -eq 0 ] || exit 1
 echo "check-examples: all rulesets in rules/ accepted, bad input refused"

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "nfqct/errrec.h"
 #include "nfqct/settings.h"
 
 static char *write_tmp(const char *content)
@@ -131,13 +132,13 @@ static void test_file_errors_all_reported(void)
 	nfqct_settings_init(&s);
 	CU_ASSERT_EQUAL(nfqct_settings_load_file(&s, path, errs), -EINVAL);
 	snprintf(expect, sizeof(expect),
-		 "%1$s:2: unknown setting 'net.netfilter.nf_conntrack_nosuch'\n"
-		 "%1$s:3: net.netfilter.nf_conntrack_acct: bad value '2': out of range (0..1)\n"
-		 "%1$s:4: expected 'name = value'\n"
-		 "%1$s:5: net.netfilter.nf_conntrack_checksum: not supported: nfqct does not verify checksums\n"
-		 "%1$s:6: nfqct.stat_layout: bad value 'fancy': expected one of the words listed in nfqctd(8) (kernel6|legacy)\n"
-		 "%1$s:7: net.netfilter.nf_conntrack_udp_timeout: bad value '12x': expected an unsigned number (1..8640000)\n"
-		 "%1$s:8: net.netfilter.nf_conntrack_generic_timeout: missing value\n",
+		 "%1$s:2: error: unknown setting 'net.netfilter.nf_conntrack_nosuch'\n"
+		 "%1$s:3: error: net.netfilter.nf_conntrack_acct: bad value '2': out of range (0..1)\n"
+		 "%1$s:4: error: expected 'name = value'\n"
+		 "%1$s:5: error: net.netfilter.nf_conntrack_checksum: not supported: nfqct does not verify checksums\n"
+		 "%1$s:6: error: nfqct.stat_layout: bad value 'fancy': expected one of the words listed in nfqctd(8) (kernel6|legacy)\n"
+		 "%1$s:7: error: net.netfilter.nf_conntrack_udp_timeout: bad value '12x': expected an unsigned number (1..8640000)\n"
+		 "%1$s:8: error: net.netfilter.nf_conntrack_generic_timeout: missing value\n",
 		 path);
 	CU_ASSERT_STRING_EQUAL(errbuf, expect);
 	fclose(errs);
@@ -151,7 +152,7 @@ static void test_missing_file(void)
 
 	nfqct_settings_init(&s);
 	CU_ASSERT_EQUAL(nfqct_settings_load_file(&s, "/nonexistent/nfqct.conf", errs), -ENOENT);
-	CU_ASSERT_STRING_EQUAL(errbuf, "/nonexistent/nfqct.conf: cannot open: No such file or directory\n");
+	CU_ASSERT_STRING_EQUAL(errbuf, "/nonexistent/nfqct.conf: error: cannot open: No such file or directory\n");
 	fclose(errs);
 }
 
@@ -166,8 +167,24 @@ static void test_set_option(void)
 	CU_ASSERT_EQUAL(nfqct_settings_set(&s, "nfqct.batch", "-o", errs), -EINVAL);
 	CU_ASSERT_EQUAL(nfqct_settings_set(&s, "net.netfilter.nf_conntrack_count=5", "-o", errs), -EINVAL);
 	CU_ASSERT_STRING_EQUAL(errbuf,
-		"-o: expected NAME=VALUE, got 'nfqct.batch'\n"
-		"-o: net.netfilter.nf_conntrack_count: read-only (the number of entries)\n");
+		"-o: error: expected NAME=VALUE, got 'nfqct.batch'\n"
+		"-o: error: net.netfilter.nf_conntrack_count: read-only (the number of entries)\n");
+	fclose(errs);
+}
+
+/* The record format shared with the ruleset reader. */
+static void test_errrec(void)
+{
+	FILE *errs = errs_open();
+
+	nfqct_errrec_print(errs, NFQCT_ERRREC_ERROR, "f.rules", 3, 7, "bad '%s'", "x");
+	nfqct_errrec_print(errs, NFQCT_ERRREC_ERROR, "f.conf", 12, 0, "bad");
+	nfqct_errrec_print(errs, NFQCT_ERRREC_WARNING, "-o", 0, 5, "odd %d", 1);
+	nfqct_errrec_print(NULL, NFQCT_ERRREC_ERROR, "none", 1, 1, "not written");
+	CU_ASSERT_STRING_EQUAL(errbuf,
+		"f.rules:3:7: error: bad 'x'\n"
+		"f.conf:12: error: bad\n"
+		"-o: warning: odd 1\n");
 	fclose(errs);
 }
 
@@ -184,7 +201,7 @@ static void test_reload_diff(void)
 	CU_ASSERT_EQUAL(next.queue_maxlen, cur.queue_maxlen);
 	CU_ASSERT_EQUAL(next.timeout[NFQCT_TO_UDP], 99);
 	CU_ASSERT_STRING_EQUAL(errbuf,
-		"settings: nfqct.queue_maxlen cannot change without a restart; keeping 8192\n");
+		"settings: warning: nfqct.queue_maxlen cannot change without a restart; keeping 8192\n");
 	fclose(errs);
 }
 
@@ -202,6 +219,7 @@ int main(void)
 	CU_add_test(suite, "every error reported with file:line", test_file_errors_all_reported);
 	CU_add_test(suite, "missing file", test_missing_file);
 	CU_add_test(suite, "-o NAME=VALUE", test_set_option);
+	CU_add_test(suite, "error records", test_errrec);
 	CU_add_test(suite, "reload keeps restart-only settings", test_reload_diff);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
