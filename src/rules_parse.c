@@ -54,6 +54,7 @@ struct pchain {
 	unsigned int line;	/* where declared, 0 for an undeclared built-in */
 	unsigned int hooks;	/* iptables hooks it is reached from (1 << NFQCT_HOOK_*) */
 	int state;		/* DFS: 0 new, 1 on the stack, 2 done */
+	unsigned int pos;	/* its place on the DFS stack while state is 1 */
 	unsigned int height;	/* longest run of jumps below it */
 };
 
@@ -63,6 +64,9 @@ struct ptable {
 	unsigned int line;
 	struct pchain *chains;
 	unsigned int nchains;
+	unsigned int chains_cap;
+	unsigned int *index;	/* open-addressing hash of chain names: chain + 1, 0 free */
+	unsigned int index_cap;	/* a power of two, at least twice nchains */
 	struct prule *rules;
 	unsigned int nrules;
 	unsigned int rules_cap;
@@ -562,12 +566,68 @@ static void list_add(char *buf, size_t len, const char *s)
 
 /* ---- tables and chains ---- */
 
+_Thread_local unsigned long rules_parse_steps;
+
+/* FNV-1a: chain names are short and chosen by the operator, not by packets. */
+static uint32_t name_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+/* The chain named @name, or -1.  Expected O(1): the index is at most half full. */
 static int find_chain(const struct ptable *t, const char *name)
 {
-	for (unsigned int i = 0; i < t->nchains; i++)
-		if (!strcmp(t->chains[i].c.name, name))
-			return (int)i;
-	return -1;
+	if (!t->index_cap)
+		return -1;
+	for (uint32_t i = name_hash(name);; i++) {
+		unsigned int slot = t->index[i & (t->index_cap - 1)];
+
+		if (!slot)
+			return -1;
+		rules_parse_steps++;
+		if (!strcmp(t->chains[slot - 1].c.name, name))
+			return (int)slot - 1;
+	}
+}
+
+static void index_put(struct ptable *t, unsigned int c)
+{
+	uint32_t i = name_hash(t->chains[c].c.name);
+
+	while (t->index[i & (t->index_cap - 1)])
+		i++;
+	t->index[i & (t->index_cap - 1)] = c + 1;
+}
+
+/* Room for one more chain in the array and the index (both grow by doubling). */
+static int chains_reserve(struct ptable *t)
+{
+	if (t->nchains == t->chains_cap) {
+		unsigned int cap = t->chains_cap ? 2 * t->chains_cap : 8;
+		struct pchain *n = realloc(t->chains, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		t->chains = n;
+		t->chains_cap = cap;
+	}
+	if (2 * (t->nchains + 1) > t->index_cap) {
+		unsigned int cap = t->index_cap ? 2 * t->index_cap : 16;
+		unsigned int *n = calloc(cap, sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		free(t->index);
+		t->index = n;
+		t->index_cap = cap;
+		for (unsigned int c = 0; c < t->nchains; c++)
+			index_put(t, c);
+	}
+	return 0;
 }
 
 static bool is_hook_name(const char *name)
@@ -580,18 +640,18 @@ static bool is_hook_name(const char *name)
 
 static int add_chain(struct parser *p, struct ptable *t, const char *name, bool builtin)
 {
-	struct pchain *n = realloc(t->chains, (t->nchains + 1) * sizeof(*n));
+	struct pchain *n;
 
-	if (!n) {
+	if (chains_reserve(t)) {
 		p->oom = true;
 		return -1;
 	}
-	t->chains = n;
 	n = &t->chains[t->nchains];
 	memset(n, 0, sizeof(*n));
 	snprintf(n->c.name, sizeof(n->c.name), "%s", name);
 	n->c.builtin = builtin;
 	n->c.policy = RT_ACCEPT;
+	index_put(t, t->nchains);
 	return (int)t->nchains++;
 }
 
@@ -1339,57 +1399,143 @@ static void parse_append(struct parser *p, struct tok *tk, int n)
 
 /* ---- COMMIT: whole-table checks ---- */
 
-/* Depth-first walk from chain @c; reports loops at the jump that closes them. */
-static void walk_chain(struct parser *p, struct ptable *t, unsigned int c, unsigned int *stack,
-		       unsigned int depth)
+/*
+ * The jump graph of a table, built at COMMIT: the jumps of chain c are
+ * rules[jump[first[c]]] .. rules[jump[first[c + 1] - 1]], in file order.
+ * Everything below is linear in chains + rules, and nothing recurses: a
+ * file of 14,000 nested chains is one error, not a stack overflow.
+ */
+struct jgraph {
+	unsigned int *first;	/* [nchains + 1] */
+	unsigned int *jump;	/* [number of resolved jumps] */
+	unsigned int *order;	/* chains in DFS post-order (every jump target before its chain) */
+	struct frame {
+		unsigned int chain;
+		unsigned int next;	/* its next jump to follow */
+	} *stack;		/* [nchains]: a chain is on it at most once */
+};
+
+static int jgraph_build(struct jgraph *g, const struct ptable *t)
 {
-	struct pchain *ch = &t->chains[c];
+	unsigned int n = 0;
 
-	ch->state = 1;
-	stack[depth] = c;
-	ch->height = 0;
-	for (unsigned int i = 0; i < t->nrules; i++) {
-		struct prule *pr = &t->rules[i];
-		struct pchain *to;
-
-		if (pr->chain != c || pr->r.target != RT_JUMP || pr->r.tval == UINT32_MAX)
-			continue;
-		to = &t->chains[pr->r.tval];
-		if (to->state == 1) {
-			char path[512];
-			size_t off = 0;
-			unsigned int k = depth;
-
-			while (stack[k] != pr->r.tval)
-				k--;
-			for (; k <= depth && off < sizeof(path); k++)
-				off += (size_t)snprintf(path + off, sizeof(path) - off, "%s -> ",
-							t->chains[stack[k]].c.name);
-			if (off < sizeof(path))
-				snprintf(path + off, sizeof(path) - off, "%s", to->c.name);
-			p->line = pr->info.line;
-			perror_at(p, pr->jump_col, "jump to '%s' makes a loop: %s", to->c.name, path);
-			pr->r.tval = UINT32_MAX;	/* report it once */
-			continue;
+	memset(g, 0, sizeof(*g));
+	g->first = calloc(t->nchains + 1, sizeof(*g->first));
+	g->order = calloc(t->nchains ? t->nchains : 1, sizeof(*g->order));
+	g->stack = calloc(t->nchains ? t->nchains : 1, sizeof(*g->stack));
+	if (!g->first || !g->order || !g->stack)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < t->nrules; i++)
+		if (t->rules[i].r.target == RT_JUMP && t->rules[i].r.tval != UINT32_MAX) {
+			g->first[t->rules[i].chain + 1]++;
+			n++;
 		}
-		if (to->state == 0)
-			walk_chain(p, t, pr->r.tval, stack, depth + 1);
-		if (to->height + 1 > ch->height)
-			ch->height = to->height + 1;
+	for (unsigned int c = 0; c < t->nchains; c++)
+		g->first[c + 1] += g->first[c];
+	g->jump = calloc(n ? n : 1, sizeof(*g->jump));
+	if (!g->jump)
+		return -ENOMEM;
+	/* Counting sort by chain, stable: file order within a chain. */
+	{
+		unsigned int *fill = g->order;	/* borrowed until the walk */
+
+		memcpy(fill, g->first, t->nchains * sizeof(*fill));
+		for (unsigned int i = 0; i < t->nrules; i++)
+			if (t->rules[i].r.target == RT_JUMP && t->rules[i].r.tval != UINT32_MAX)
+				g->jump[fill[t->rules[i].chain]++] = i;
 	}
-	ch->state = 2;
+	return 0;
 }
 
-/* Spread the hooks a chain is reached from down its jumps (the graph has no loops now). */
-static void spread_hooks(struct ptable *t, unsigned int c, unsigned int hooks)
+static void jgraph_free(struct jgraph *g)
 {
-	t->chains[c].hooks |= hooks;
-	for (unsigned int i = 0; i < t->nrules; i++) {
-		struct prule *pr = &t->rules[i];
+	free(g->first);
+	free(g->jump);
+	free(g->order);
+	free(g->stack);
+}
 
-		if (pr->chain == c && pr->r.target == RT_JUMP && pr->r.tval != UINT32_MAX &&
-		    (t->chains[pr->r.tval].hooks & hooks) != hooks)
-			spread_hooks(t, pr->r.tval, hooks);
+/* Report the loop closed by rule @pr: its target is on the stack, between its pos and @top. */
+static void report_loop(struct parser *p, struct ptable *t, const struct jgraph *g, struct prule *pr,
+			unsigned int top)
+{
+	const struct pchain *to = &t->chains[pr->r.tval];
+	char path[512];
+	size_t off = 0;
+
+	for (unsigned int k = to->pos; k <= top && off < sizeof(path); k++)
+		off += (size_t)snprintf(path + off, sizeof(path) - off, "%s -> ",
+					t->chains[g->stack[k].chain].c.name);
+	if (off < sizeof(path))
+		snprintf(path + off, sizeof(path) - off, "%s", to->c.name);
+	p->line = pr->info.line;
+	perror_at(p, pr->jump_col, "jump to '%s' makes a loop: %s", to->c.name, path);
+}
+
+/*
+ * Depth-first walk of every chain, in declaration order, on the explicit
+ * stack of @g.  Reports each loop at the jump that closes it and cuts that
+ * jump (the graph has no loops after), sets each chain's height (the
+ * longest run of jumps below it) and lists the chains in post-order.
+ */
+static void walk_chains(struct parser *p, struct ptable *t, struct jgraph *g)
+{
+	unsigned int done = 0;
+
+	for (unsigned int root = 0; root < t->nchains; root++) {
+		unsigned int top = 0;
+
+		if (t->chains[root].state)
+			continue;
+		g->stack[0] = (struct frame){ root, g->first[root] };
+		t->chains[root].state = 1;
+		t->chains[root].pos = 0;
+		for (;;) {
+			struct frame *f = &g->stack[top];
+			struct pchain *ch = &t->chains[f->chain];
+			struct prule *pr;
+			struct pchain *to;
+
+			if (f->next == g->first[f->chain + 1]) {	/* all its jumps seen */
+				ch->state = 2;
+				g->order[done++] = f->chain;
+				if (top == 0)
+					break;
+				top--;
+				if (ch->height + 1 > t->chains[g->stack[top].chain].height)
+					t->chains[g->stack[top].chain].height = ch->height + 1;
+				continue;
+			}
+			rules_parse_steps++;
+			pr = &t->rules[g->jump[f->next++]];
+			to = &t->chains[pr->r.tval];
+			if (to->state == 1) {
+				report_loop(p, t, g, pr, top);
+				pr->r.tval = UINT32_MAX;	/* report it once */
+			} else if (to->state == 0) {
+				to->state = 1;
+				to->pos = ++top;
+				g->stack[top] = (struct frame){ pr->r.tval, g->first[pr->r.tval] };
+			} else if (to->height + 1 > ch->height) {
+				ch->height = to->height + 1;
+			}
+		}
+	}
+}
+
+/* Spread the hooks a chain is reached from down its jumps: callers before callees. */
+static void spread_hooks(struct ptable *t, const struct jgraph *g)
+{
+	for (unsigned int i = t->nchains; i-- > 0;) {
+		unsigned int c = g->order[i];
+
+		for (unsigned int j = g->first[c]; j < g->first[c + 1]; j++) {
+			const struct prule *pr = &t->rules[g->jump[j]];
+
+			rules_parse_steps++;
+			if (pr->r.tval != UINT32_MAX)
+				t->chains[pr->r.tval].hooks |= t->chains[c].hooks;
+		}
 	}
 }
 
@@ -1397,7 +1543,7 @@ static void table_commit(struct parser *p, int id)
 {
 	struct ptable *t = &p->pt[id];
 	unsigned int saved_line = p->line;
-	unsigned int *stack;
+	struct jgraph g;
 
 	t->committed = true;
 	for (unsigned int i = 0; i < t->nrules; i++) {
@@ -1418,23 +1564,16 @@ static void table_commit(struct parser *p, int id)
 			pr->r.tval = (uint32_t)c;
 	}
 
-	stack = calloc(t->nchains + 1, sizeof(*stack));
-	if (!stack) {
+	if (jgraph_build(&g, t)) {
 		p->oom = true;
 		goto out;
 	}
-	for (unsigned int c = 0; c < t->nchains; c++)
-		if (t->chains[c].state == 0)
-			walk_chain(p, t, c, stack, 0);
-	free(stack);
-
+	walk_chains(p, t, &g);
+	spread_hooks(t, &g);
 	for (unsigned int c = 0; c < t->nchains; c++) {
 		struct pchain *ch = &t->chains[c];
 
-		if (!ch->c.builtin)
-			continue;
-		spread_hooks(t, c, ch->hooks);
-		if (ch->height > NFQCT_RULES_MAX_DEPTH) {
+		if (ch->c.builtin && ch->height > NFQCT_RULES_MAX_DEPTH) {
 			p->line = ch->line ? ch->line : t->line;
 			perror_at(p, 1, "chain '%s' nests user chains %u deep (at most %d)", ch->c.name,
 				  ch->height, NFQCT_RULES_MAX_DEPTH);
@@ -1459,6 +1598,7 @@ static void table_commit(struct parser *p, int id)
 				  hook_names[__builtin_ctz(hooks & no_out)]);
 	}
 out:
+	jgraph_free(&g);
 	p->line = saved_line;
 }
 
@@ -1617,6 +1757,7 @@ static void parser_free(struct parser *p)
 		}
 		free(t->rules);
 		free(t->chains);
+		free(t->index);
 	}
 	for (unsigned int i = 0; i < p->nerrs; i++)
 		free(p->errs[i].msg);

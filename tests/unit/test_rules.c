@@ -15,6 +15,7 @@
 #include "nfqct/ct.h"
 #include "nfqct/ifname.h"
 #include "nfqct/rules.h"
+#include "../../src/rules_int.h"	/* rules_parse_steps */
 
 /* ---- helpers ---- */
 
@@ -874,6 +875,119 @@ static void test_nesting_limit(void)
 	}
 }
 
+/* A growing text buffer for generated rulesets. */
+struct gen {
+	char *s;
+	size_t len;
+	FILE *f;
+};
+
+static void gen_open(struct gen *g)
+{
+	g->s = NULL;
+	g->len = 0;
+	g->f = open_memstream(&g->s, &g->len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(g->f);
+}
+
+static void gen_close(struct gen *g)
+{
+	CU_ASSERT_EQUAL_FATAL(fclose(g->f), 0);
+}
+
+/* INPUT -> c0 -> c1 -> ... -> c(n-1), one jump per level; @back: c(n-1) jumps to c0 too. */
+static char *deep_chain(int n, bool back)
+{
+	struct gen g;
+
+	gen_open(&g);
+	fputs("*filter\n", g.f);
+	for (int i = 0; i < n; i++)
+		fprintf(g.f, "-N c%d\n", i);
+	fputs("-A INPUT -j c0\n", g.f);
+	for (int i = 0; i + 1 < n; i++)
+		fprintf(g.f, "-A c%d -j c%d\n", i, i + 1);
+	if (back)
+		fprintf(g.f, "-A c%d -j c0\n", n - 1);
+	fputs("COMMIT\n", g.f);
+	gen_close(&g);
+	return g.s;
+}
+
+/* Defect F: 14,000 nested chains used to overflow the stack of the loader. */
+static void test_deep_nesting(void)
+{
+	char *text = deep_chain(14000, false), *e;
+	char expect[256];
+
+	CU_ASSERT(strlen(text) > 360000);
+	e = load_err(text);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	CU_ASSERT_STRING_EQUAL(e, "t.rules:1:1: error: chain 'INPUT' nests user chains 14000 deep (at most 32)\n");
+	free(e);
+	free(text);
+
+	/* The same with a loop back from the innermost chain: the depth, and the loop at its jump. */
+	text = deep_chain(14000, true);
+	e = load_err(text);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	snprintf(expect, sizeof(expect), "t.rules:1:1: error: chain 'INPUT' nests user chains 14000 deep "
+		 "(at most 32)\nt.rules:28002:14: error: jump to 'c0' makes a loop: c0 -> c1 -> c2 -> ");
+	CU_ASSERT_NSTRING_EQUAL(e, expect, strlen(expect));
+	{
+		int lines = 0;
+
+		for (const char *c = e; *c; c++)
+			lines += *c == '\n';
+		CU_ASSERT_EQUAL(lines, 2);	/* nothing else */
+	}
+	free(e);
+	free(text);
+}
+
+/*
+ * @n chains in runs of 16 (c0 -> c1 -> ... -> c15, c16 -> ...), INPUT
+ * jumping to the head of each run: the work of a load, in chain-name
+ * comparisons and jumps followed (rules_parse_steps).
+ */
+static unsigned long load_steps(int n)
+{
+	struct nfqct_ruleset *rs;
+	unsigned long before;
+	struct gen g;
+
+	gen_open(&g);
+	fputs("*filter\n", g.f);
+	for (int i = 0; i < n; i++)
+		fprintf(g.f, ":c%d - [0:0]\n", i);
+	for (int i = 0; i < n; i += 16)
+		fprintf(g.f, "-A INPUT -j c%d\n", i);
+	for (int i = 0; i < n; i++)
+		if ((i + 1) % 16 && i + 1 < n)
+			fprintf(g.f, "-A c%d -j c%d\n", i, i + 1);
+		else
+			fprintf(g.f, "-A c%d -j ACCEPT\n", i);
+	fputs("COMMIT\n", g.f);
+	gen_close(&g);
+	before = rules_parse_steps;
+	rs = load_n(g.s, 1);
+	CU_ASSERT_PTR_NOT_NULL(rs);
+	nfqct_ruleset_free(rs);
+	free(g.s);
+	return rules_parse_steps - before;
+}
+
+/* Defect F: loading was quadratic in the number of chains (12,000 took 1.2 s). */
+static void test_linear_load(void)
+{
+	unsigned long s6 = load_steps(6000), s12 = load_steps(12000);
+
+	/* Linear: twice the chains, about twice the work (quadratic was 4x, and 10^8 steps). */
+	CU_ASSERT(s12 <= s6 * 9 / 4);
+	CU_ASSERT(s12 <= 8ul * 12000);
+	CU_ASSERT(s6 >= 3ul * 6000);	/* the counter counts: every rule is looked at */
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -898,7 +1012,9 @@ int main(void)
 	    !CU_add_test(s, "counters", test_counters) ||
 	    !CU_add_test(s, "print and reload", test_roundtrip) ||
 	    !CU_add_test(s, "errors", test_errors) ||
-	    !CU_add_test(s, "nesting limit", test_nesting_limit)) {
+	    !CU_add_test(s, "nesting limit", test_nesting_limit) ||
+	    !CU_add_test(s, "14,000 nested chains", test_deep_nesting) ||
+	    !CU_add_test(s, "loading is linear", test_linear_load)) {
 		CU_cleanup_registry();
 		return 2;
 	}
