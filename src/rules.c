@@ -155,6 +155,27 @@ int nfqct_ruleset_ref_name(const struct nfqct_ruleset *rs, const char *table,
 
 /* ---- printing ---- */
 
+/*
+ * A name as one word the reader reads back: bare, or in double quotes with
+ * '"' and '\\' escaped when it has a quote (chain and interface names may,
+ * as in iptables; white space is refused by the reader).  iptables-save
+ * prints such names bare, and iptables-restore cannot read them back.
+ */
+static void print_word(FILE *out, const char *s, bool always_quote)
+{
+	if (!always_quote && !strchr(s, '"')) {
+		fputs(s, out);
+		return;
+	}
+	fputc('"', out);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', out);
+		fputc(*s, out);
+	}
+	fputc('"', out);
+}
+
 static void print_addr(FILE *out, bool neg, const char *opt, const uint64_t a[2], uint8_t plen,
 		       int family)
 {
@@ -197,17 +218,22 @@ static void print_rule(FILE *out, const struct rules_table *t, const struct rule
 	unsigned int inv = r->inv;
 	const char *pname = rules_proto_name(r->proto);
 
-	fprintf(out, "-A %s", c->name);
+	fputs("-A ", out);
+	print_word(out, c->name, false);
 	if ((r->match & RM_FAMILY) && !(r->match & (RM_SRC | RM_DST)))
 		fputs(r->family == AF_INET ? " -4" : " -6", out);
 	if (r->match & RM_SRC)
 		print_addr(out, inv & RM_SRC, "-s", r->src, info->src_plen, r->family);
 	if (r->match & RM_DST)
 		print_addr(out, inv & RM_DST, "-d", r->dst, info->dst_plen, r->family);
-	if (r->match & RM_IN)
-		fprintf(out, " %s-i %s", inv & RM_IN ? "! " : "", info->in);
-	if (r->match & RM_OUT)
-		fprintf(out, " %s-o %s", inv & RM_OUT ? "! " : "", info->out);
+	if (r->match & RM_IN) {
+		fprintf(out, " %s-i ", inv & RM_IN ? "! " : "");
+		print_word(out, info->in, false);
+	}
+	if (r->match & RM_OUT) {
+		fprintf(out, " %s-o ", inv & RM_OUT ? "! " : "");
+		print_word(out, info->out, false);
+	}
 	if (r->match & RM_PROTO) {
 		fprintf(out, " %s-p ", inv & RM_PROTO ? "! " : "");
 		if (pname)
@@ -246,13 +272,8 @@ static void print_rule(FILE *out, const struct rules_table *t, const struct rule
 		print_valmask(out, r->mark_value, r->mark_mask, false);
 	}
 	if (info->comment) {
-		fputs(" -m comment --comment \"", out);
-		for (const char *s = info->comment; *s; s++) {
-			if (*s == '"' || *s == '\\')
-				fputc('\\', out);
-			fputc(*s, out);
-		}
-		fputc('"', out);
+		fputs(" -m comment --comment ", out);
+		print_word(out, info->comment, true);
 	}
 	switch (r->target) {
 	case RT_NONE:
@@ -267,7 +288,8 @@ static void print_rule(FILE *out, const struct rules_table *t, const struct rule
 		fputs(" -j RETURN", out);
 		break;
 	case RT_JUMP:
-		fprintf(out, " -j %s", t->chains[r->tval].name);
+		fputs(" -j ", out);
+		print_word(out, t->chains[r->tval].name, false);
 		break;
 	case RT_MARK:
 		fputs(" -j MARK --set-xmark ", out);
@@ -298,7 +320,9 @@ int nfqct_ruleset_print(const struct nfqct_ruleset *rs, FILE *out, bool counters
 
 			if (ch->builtin && counters)
 				read_slot(rs, ch->pol_slot, NFQCT_RULES_ALL_WORKERS, &pk, &by);
-			fprintf(out, ":%s %s [%" PRIu64 ":%" PRIu64 "]\n", ch->name,
+			fputc(':', out);
+			print_word(out, ch->name, false);
+			fprintf(out, " %s [%" PRIu64 ":%" PRIu64 "]\n",
 				!ch->builtin ? "-" : ch->policy == RT_DROP ? "DROP" : "ACCEPT", pk, by);
 		}
 		for (unsigned int c = 0; c < t->nchains; c++) {

@@ -669,7 +669,11 @@ static void table_open(struct parser *p, int id)
 	}
 }
 
-/* A user chain name as xtables allows it; reports and returns false otherwise. */
+/*
+ * A user chain name as iptables allows it (at most 28 characters, not
+ * starting with '-' or '!', not a target, no white space); reports and
+ * returns false otherwise.  '"' and '\\' are allowed: the printer quotes.
+ */
 static bool check_user_chain_name(struct parser *p, int id, const struct tok *tk)
 {
 	if (!tk->s[0]) {
@@ -691,6 +695,13 @@ static bool check_user_chain_name(struct parser *p, int id, const struct tok *tk
 		perror_at(p, tk->col, "'%s' cannot be a chain name", tk->s);
 		return false;
 	}
+	/* iptables refuses white space (isspace) in chain names; a quoted name could carry it. */
+	for (const char *c = tk->s; *c; c++)
+		if (isspace((unsigned char)*c)) {
+			perror_at(p, tk->col, "a chain name cannot contain white space (a blank, tab or "
+				  "carriage return), as in iptables");
+			return false;
+		}
 	return true;
 }
 

@@ -798,6 +798,60 @@ static void test_roundtrip(void)
 	nfqct_ruleset_free(rs2);
 }
 
+/* Defect G: names with a quote, a backslash, a blank or a CR; the printed form loads back. */
+static void test_names(void)
+{
+	const char *src =
+		"*filter\n"
+		":\"\\\"\" - [0:0]\n"			/* the chain named " */
+		":\"a\\\"b\\\\\" - [0:0]\n"		/* a"b\ */
+		":c\\d - [0:0]\n"				/* c\d, bare */
+		"-A INPUT -i \"x\\\"y\" -j \"\\\"\"\n"
+		"-A FORWARD ! -o \"q\\\"+\" -j \"a\\\"b\\\\\"\n"
+		"-A \"\\\"\" -j c\\d\n"
+		"COMMIT\n";
+	const char *printed =
+		"*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n"
+		"*filter\n"
+		":INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+		":\"\\\"\" - [0:0]\n"
+		":\"a\\\"b\\\\\" - [0:0]\n"
+		":c\\d - [0:0]\n"
+		"-A INPUT -i \"x\\\"y\" -j \"\\\"\"\n"
+		"-A FORWARD ! -o \"q\\\"+\" -j \"a\\\"b\\\\\"\n"
+		"-A \"\\\"\" -j c\\d\n"
+		"COMMIT\n";
+	struct nfqct_ruleset *rs = load(src), *rs2;
+	uint64_t pk, by;
+	char *a, *b, *e;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(rs);
+	CU_ASSERT_EQUAL(nfqct_ruleset_counters(rs, "filter", "\"", 0, 0, &pk, &by), 0);
+	CU_ASSERT_EQUAL(nfqct_ruleset_counters(rs, "filter", "a\"b\\", -1, 0, &pk, &by), -ENOENT);
+	a = print(rs);
+	CU_ASSERT_STRING_EQUAL(a, printed);
+	rs2 = load(a);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(rs2);
+	b = print(rs2);
+	CU_ASSERT_STRING_EQUAL(a, b);
+	free(a);
+	free(b);
+	nfqct_ruleset_free(rs);
+	nfqct_ruleset_free(rs2);
+
+	/* White space in a chain name is refused, as iptables does; CR and tab too. */
+	e = load_err("*filter\n:\"a b\" - [0:0]\n-N \"ab\r\"\n:\"a\tb\" - [0:0]\n-A INPUT -j \"a b\"\nCOMMIT\n");
+	CU_ASSERT_STRING_EQUAL(e,
+		"t.rules:2:2: error: a chain name cannot contain white space (a blank, tab or carriage "
+		"return), as in iptables\n"
+		"t.rules:3:4: error: a chain name cannot contain white space (a blank, tab or carriage "
+		"return), as in iptables\n"
+		"t.rules:4:2: error: a chain name cannot contain white space (a blank, tab or carriage "
+		"return), as in iptables\n"
+		"t.rules:5:13: error: no target or chain named 'a b' in table 'filter'\n");
+	free(e);
+}
+
 /* A few exact error records; the golden files (tests/rules) cover every class. */
 static void test_errors(void)
 {
@@ -1011,6 +1065,7 @@ int main(void)
 	    !CU_add_test(s, "raw table", test_raw) ||
 	    !CU_add_test(s, "counters", test_counters) ||
 	    !CU_add_test(s, "print and reload", test_roundtrip) ||
+	    !CU_add_test(s, "names that need quotes", test_names) ||
 	    !CU_add_test(s, "errors", test_errors) ||
 	    !CU_add_test(s, "nesting limit", test_nesting_limit) ||
 	    !CU_add_test(s, "14,000 nested chains", test_deep_nesting) ||
