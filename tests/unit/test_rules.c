@@ -3,7 +3,6 @@
  * families, chains, raw targets, counters, printing and reloading.
  * Packets are built by hand (tuple, hook, devices, mark, length).
  */
-#include <CUnit/Basic.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
@@ -16,6 +15,7 @@
 #include "nfqct/ifname.h"
 #include "nfqct/rules.h"
 #include "../../src/rules_int.h"	/* rules_parse_steps */
+#include "unit.h"
 
 /* ---- helpers ---- */
 
@@ -1044,38 +1044,27 @@ static void test_linear_load(void)
 
 int main(void)
 {
-	CU_pSuite s;
-	unsigned int failures;
+	static const struct unit_test tests[] = {
+		{ "protocol", test_proto },
+		{ "addresses and families", test_addresses_and_families },
+		{ "ports", test_ports },
+		{ "icmp types", test_icmp },
+		{ "interfaces", test_interfaces },
+		{ "ifname cache", test_ifname_cache },
+		{ "ct states", test_ctstate },
+		{ "marks", test_mark },
+		{ "chains and policies", test_chains },
+		{ "hooks", test_hooks },
+		{ "raw table", test_raw },
+		{ "counters", test_counters },
+		{ "print and reload", test_roundtrip },
+		{ "names that need quotes", test_names },
+		{ "errors", test_errors },
+		{ "nesting limit", test_nesting_limit },
+		{ "14,000 nested chains", test_deep_nesting },
+		{ "loading is linear", test_linear_load },
+	};
 
 	nfqct_ifname_set_resolver(fake_indextoname);
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("rules", NULL, NULL);
-	if (!s ||
-	    !CU_add_test(s, "protocol", test_proto) ||
-	    !CU_add_test(s, "addresses and families", test_addresses_and_families) ||
-	    !CU_add_test(s, "ports", test_ports) ||
-	    !CU_add_test(s, "icmp types", test_icmp) ||
-	    !CU_add_test(s, "interfaces", test_interfaces) ||
-	    !CU_add_test(s, "ifname cache", test_ifname_cache) ||
-	    !CU_add_test(s, "ct states", test_ctstate) ||
-	    !CU_add_test(s, "marks", test_mark) ||
-	    !CU_add_test(s, "chains and policies", test_chains) ||
-	    !CU_add_test(s, "hooks", test_hooks) ||
-	    !CU_add_test(s, "raw table", test_raw) ||
-	    !CU_add_test(s, "counters", test_counters) ||
-	    !CU_add_test(s, "print and reload", test_roundtrip) ||
-	    !CU_add_test(s, "names that need quotes", test_names) ||
-	    !CU_add_test(s, "errors", test_errors) ||
-	    !CU_add_test(s, "nesting limit", test_nesting_limit) ||
-	    !CU_add_test(s, "14,000 nested chains", test_deep_nesting) ||
-	    !CU_add_test(s, "loading is linear", test_linear_load)) {
-		CU_cleanup_registry();
-		return 2;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
+	return unit_main("rules", tests, UNIT_COUNT(tests));
 }

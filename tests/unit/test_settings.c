@@ -1,13 +1,13 @@
 /*
  * test_settings.c - defaults, names, sysctl.conf parsing and its errors.
  */
-#include <CUnit/Basic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "nfqct/errrec.h"
 #include "nfqct/settings.h"
+#include "unit.h"
 
 static char *write_tmp(const char *content)
 {
@@ -207,23 +207,16 @@ static void test_reload_diff(void)
 
 int main(void)
 {
-	CU_pSuite suite;
-	unsigned int failures;
+	static const struct unit_test tests[] = {
+		{ "defaults are the kernel's", test_defaults },
+		{ "every timeout has one name", test_names_cover_fields },
+		{ "sysctl.conf file", test_file_ok },
+		{ "every error reported with file:line", test_file_errors_all_reported },
+		{ "missing file", test_missing_file },
+		{ "-o NAME=VALUE", test_set_option },
+		{ "error records", test_errrec },
+		{ "reload keeps restart-only settings", test_reload_diff },
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	suite = CU_add_suite("settings", NULL, NULL);
-	CU_add_test(suite, "defaults are the kernel's", test_defaults);
-	CU_add_test(suite, "every timeout has one name", test_names_cover_fields);
-	CU_add_test(suite, "sysctl.conf file", test_file_ok);
-	CU_add_test(suite, "every error reported with file:line", test_file_errors_all_reported);
-	CU_add_test(suite, "missing file", test_missing_file);
-	CU_add_test(suite, "-o NAME=VALUE", test_set_option);
-	CU_add_test(suite, "error records", test_errrec);
-	CU_add_test(suite, "reload keeps restart-only settings", test_reload_diff);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
+	return unit_main("settings", tests, UNIT_COUNT(tests));
 }
