@@ -49,8 +49,14 @@ udp_exchange "$S6" 5004 6 3
 # refused by the FORWARD policy, and a NOTRACKed datagram
 timeout 5 ip netns exec "$NS_C" nc -4 -z -w 1 "$S4" 6000 2>/dev/null
 echo x | timeout 5 ip netns exec "$NS_C" nc -4 -u -q 0 "$S4" 5999 2>/dev/null
-sleep 0.5
 
+# NFLOG hands packets over in batches (a threshold, or a second's timeout): wait until the
+# capture holds as many packets as the kernel queued to nfqctd (bounded)
+queued=$(queue_field 0 id_sequence)
+for i in $(seq 50); do
+	[ "$(tcpdump -r "$cap" 2>/dev/null | wc -l)" -ge "$queued" ] && break
+	sleep 0.1
+done
 kill -INT "$TCPDUMP_PID"
 wait "$TCPDUMP_PID" 2>/dev/null
 npk=$(tcpdump -r "$cap" 2>/dev/null | wc -l)
