@@ -1743,7 +1743,7 @@ static int build_table(struct nfqct_ruleset *rs, int id, struct ptable *pt)
 	for (int h = 0; h < NFQCT_HOOK_MAX; h++)
 		t->hook_chain[h] = -1;
 	if (id == RULES_T_RAW) {
-		/* Entering packets run PREROUTING, local ones OUTPUT (DESIGN 3.5). */
+		/* Entering packets run PREROUTING, local ones OUTPUT (nfqct.rules(5), HOOKS AND CHAINS). */
 		t->hook_chain[NFQCT_HOOK_PREROUTING] = 0;
 		t->hook_chain[NFQCT_HOOK_INPUT] = 0;
 		t->hook_chain[NFQCT_HOOK_FORWARD] = 0;

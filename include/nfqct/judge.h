@@ -1,6 +1,6 @@
 /*
  * judge.h - the packet pipeline as one function: parse, raw table,
- * conntrack, filter table, confirm, verdict (DESIGN.md section 1).
+ * conntrack, filter table, confirm, verdict.
  *
  * nfqct_judge() does no I/O and reads no clock: the daemon's workers call
  * it between receiving a batch and sending its verdicts, `nfqct simulate`
