@@ -5,13 +5,49 @@
  * early exit says why it drops.
  */
 #include "nfqct/judge.h"
+#include "nfqct/loopback.h"
+
+/* Coming back in on lo, as the box's own packet (PREROUTING, INPUT). */
+static bool looped_in(const struct nfqct_pkt *pkt)
+{
+	return pkt->indev == NFQCT_LOOPBACK_IFINDEX &&
+	       (pkt->hook == NFQCT_HOOK_PREROUTING || pkt->hook == NFQCT_HOOK_INPUT);
+}
+
+/* Leaving on lo: it will come back in (OUTPUT). */
+static bool looping_out(const struct nfqct_pkt *pkt)
+{
+	return pkt->outdev == NFQCT_LOOPBACK_IFINDEX && pkt->hook == NFQCT_HOOK_OUTPUT;
+}
+
+/* What an accepted packet leaving on lo had, for its return (loopback.h). */
+static void remember_looped(const struct nfqct_judge_ctx *cx, const struct nfqct_pkt *pkt,
+			    uint16_t zone, const struct nfqct_verdict *v, uint64_t now_ms)
+{
+	struct nfqct_loopback_seen seen = {
+		.ctstate = v->ctstate,
+		.has_entry = v->conn != NULL,
+		.reply = v->reply,
+		.zone = zone,
+	};
+
+	if (v->conn) {
+		struct nfqct_ct_info ci;
+
+		nfqct_ct_info(v->conn, &ci);
+		seen.orig = ci.orig;
+	}
+	nfqct_loopback_remember(cx->lo, pkt, &seen, now_ms);
+}
 
 void nfqct_judge(const struct nfqct_judge_ctx *cx, struct nfqct_pkt *pkt, uint64_t now_ms,
 		 struct nfqct_verdict *v)
 {
 	struct nfqct_ct_result res = { .ctstate = NFQCT_CTSTATE_INVALID };
+	struct nfqct_loopback_seen seen;
 	struct nfqct_rules_verdict rv;
 	struct nfqct_conn *fresh;
+	uint16_t zone;
 	bool parsed;
 
 	*v = (struct nfqct_verdict){ .mark = pkt->mark, .ctstate = NFQCT_CTSTATE_INVALID };
@@ -27,7 +63,17 @@ void nfqct_judge(const struct nfqct_judge_ctx *cx, struct nfqct_pkt *pkt, uint64
 		return;
 	}
 
-	if (rv.notrack) {
+	zone = rv.zone;
+	if (parsed && cx->lo && looped_in(pkt) && nfqct_loopback_recall(cx->lo, pkt, now_ms, &seen)) {
+		/* "Previously seen (loopback)": the kernel's skb kept its ct from
+		 * OUTPUT, so nf_conntrack_in() returns at once: the ct state it
+		 * had there, nothing tracked or counted again, NOTRACK and CT
+		 * ignored.  The entry may be gone since (a RST killed it). */
+		res.ctstate = seen.ctstate;
+		res.reply = seen.reply;
+		if (seen.has_entry)
+			res.conn = nfqct_ct_lookup(cx->ct, &seen.orig, seen.zone, now_ms, NULL);
+	} else if (rv.notrack) {
 		/* The kernel's nf_conntrack_in() returns before parsing an
 		 * untracked packet: UNTRACKED even when it would not parse. */
 		NFQCT_STAT_INC(cx->st->ignore);
@@ -36,7 +82,7 @@ void nfqct_judge(const struct nfqct_judge_ctx *cx, struct nfqct_pkt *pkt, uint64
 		/* Not trackable: INVALID, and the filter table's INVALID rule decides. */
 		NFQCT_STAT_INC(cx->st->invalid);
 	} else {
-		nfqct_ct_in(cx->ct, cx->s, cx->st, pkt, rv.zone, now_ms, &res);
+		nfqct_ct_in(cx->ct, cx->s, cx->st, pkt, zone, now_ms, &res);
 		if (res.drop) {
 			/* Table full and nothing to evict (counted `drop` by the
 			 * table): dropped, as the kernel does. */
@@ -64,4 +110,6 @@ void nfqct_judge(const struct nfqct_judge_ctx *cx, struct nfqct_pkt *pkt, uint64
 	v->confirmed = fresh && res.conn == fresh;
 	v->conn = res.conn;
 	v->reply = res.reply;
+	if (cx->lo && v->accept && parsed && v->ctstate != NFQCT_CTSTATE_INVALID && looping_out(pkt))
+		remember_looped(cx, pkt, zone, v, now_ms);
 }

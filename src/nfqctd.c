@@ -60,6 +60,7 @@ struct daemon {
 	struct nfqct_settings *settings;
 	struct nfqct_ruleset *ruleset;
 	struct nfqct_ct *ct;
+	struct nfqct_loopback *lo;		/* what packets had leaving on lo */
 	unsigned int nworkers;
 	struct nfqct_worker_stats *stats;	/* nworkers blocks */
 	struct nfqct_worker **workers;
@@ -264,6 +265,7 @@ static int start_workers(struct daemon *d)
 			.queue_num = (uint16_t)(d->opt.queue_first + i),
 			.settings = &d->settings,
 			.ct = d->ct,
+			.lo = d->lo,
 			.ruleset = &d->ruleset,
 			.stats = &d->stats[i],
 			.stop_fd = d->stop_fd,
@@ -469,6 +471,7 @@ static void cleanup(struct daemon *d)
 	free(d->workers);
 	free(d->stats);
 	free(d->extra_stats);
+	nfqct_loopback_destroy(d->lo);
 	if (d->stop_fd >= 0)
 		close(d->stop_fd);
 	if (d->signal_fd >= 0)
@@ -504,6 +507,11 @@ static int setup(struct daemon *d)
 	d->ct = nfqct_ct_create(d->settings);
 	if (!d->ct) {
 		log_warn("conntrack: cannot create the table");
+		return EXIT_RUNTIME;
+	}
+	d->lo = nfqct_loopback_create(NFQCT_LOOPBACK_SLOTS);
+	if (!d->lo) {
+		log_warn("loopback memory");
 		return EXIT_RUNTIME;
 	}
 	d->extra_stats = aligned_alloc(NFQCT_CACHELINE, 2 * sizeof(*d->extra_stats));

@@ -24,6 +24,7 @@
 struct nfqct_sim {
 	struct nfqct_sim_config cfg;
 	struct nfqct_ct *ct;
+	struct nfqct_loopback *lo;
 	struct nfqct_ct_stats st;
 	uint64_t now_ns;	/* the clock: the latest timestamp seen */
 	uint64_t now_ms;	/* the same for the table, in ms (+1: never 0) */
@@ -82,10 +83,17 @@ int nfqct_sim_create(const struct nfqct_sim_config *cfg, struct nfqct_sim **simp
 		err = -errno;
 		goto err_free;
 	}
+	sim->lo = nfqct_loopback_create(NFQCT_LOOPBACK_SLOTS);
+	if (!sim->lo) {
+		err = -errno;
+		goto err_destroy_ct;
+	}
 	nfqct_ifname_set_resolver(sim_resolve);
 	*simp = sim;
 	return 0;
 
+err_destroy_ct:
+	nfqct_ct_destroy(sim->ct);
 err_free:
 	free(sim);
 	return err;
@@ -96,6 +104,7 @@ void nfqct_sim_destroy(struct nfqct_sim *sim)
 	if (!sim)
 		return;
 	nfqct_ct_destroy(sim->ct);
+	nfqct_loopback_destroy(sim->lo);
 	nfqct_ifname_set_resolver(NULL);
 	free(sim);
 }
@@ -251,6 +260,7 @@ static void sim_packet(struct nfqct_sim *sim, const struct nfqct_capture_pkt *cp
 	const char *skip;
 	struct nfqct_judge_ctx cx = {
 		.ct = sim->ct, .rs = sim->cfg.rs, .s = sim->cfg.settings, .st = &sim->st,
+		.lo = sim->lo,
 	};
 	struct nfqct_pkt pkt = {
 		.data = cp->data,

@@ -83,6 +83,7 @@ static int run_batch(struct nfqct_worker *w)
 	struct nfqct_judge_ctx cx = {
 		.ct = w->cfg.ct,
 		.st = &w->cfg.stats->ct,
+		.lo = w->cfg.lo,
 		.worker = w->cfg.index,
 	};
 	uint64_t now_ms;

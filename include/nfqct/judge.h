@@ -18,6 +18,10 @@
  *  4. filter table for pkt->hook with that ct state;
  *  5. confirm (nfqct_ct_confirm): a new entry enters the table only when
  *     the filter accepted its packet; a failed insertion drops it.
+ * A packet the box sends to itself is judged twice by NFQUEUE (OUTPUT on
+ * lo, then INPUT on lo); with cx->lo, the second pass takes the ct state
+ * of the first and is not tracked again, as the kernel's conntrack
+ * ("previously seen (loopback)", loopback.h).
  * One mark flows through: the packet's, changed in place by MARK targets of
  * either table; it is sent with the verdict when a MARK target ran.
  */
@@ -28,6 +32,7 @@
 #include <stdint.h>
 
 #include "nfqct/ct.h"
+#include "nfqct/loopback.h"
 #include "nfqct/pkt.h"
 #include "nfqct/rules.h"
 #include "nfqct/settings.h"
@@ -39,6 +44,7 @@ struct nfqct_judge_ctx {
 	const struct nfqct_ruleset *rs;		/* the ruleset in force */
 	const struct nfqct_settings *s;		/* the settings in force */
 	struct nfqct_ct_stats *st;		/* counters, written by this caller only */
+	struct nfqct_loopback *lo;		/* shared OUTPUT -> lo -> INPUT memory, or NULL */
 	unsigned int worker;			/* the ruleset's counter slot and cache */
 };
 

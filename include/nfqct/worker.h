@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "nfqct/ct.h"
+#include "nfqct/loopback.h"
 #include "nfqct/rules.h"
 #include "nfqct/settings.h"
 #include "nfqct/stats.h"
@@ -31,6 +32,7 @@ struct nfqct_worker_config {
 	struct nfqct_settings **settings;	/* RCU-published; read with rcu_dereference()
 						 * once per batch (queue parameters: at create) */
 	struct nfqct_ct *ct;			/* the table, shared by all workers */
+	struct nfqct_loopback *lo;		/* loopback memory, shared by all workers */
 	struct nfqct_ruleset **ruleset;		/* RCU-published; read with rcu_dereference() */
 	struct nfqct_worker_stats *stats;	/* this worker's block (written only by it) */
 	int stop_fd;				/* eventfd: readable once the daemon stops */

@@ -24,6 +24,7 @@ enum {
 
 struct bench {
 	struct nfqct_ct *ct;
+	struct nfqct_loopback *lo;
 	struct nfqct_ruleset *rs;
 	struct nfqct_ct_stats st;
 	struct nfqct_judge_ctx cx;
@@ -38,28 +39,40 @@ static void bench_open(struct bench *b, const char *rules, uint32_t ct_max)
 	b->ct = nfqct_ct_create(&b->s);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(b->ct);
 	CU_ASSERT_EQUAL_FATAL(nfqct_ruleset_parse("test.rules", rules, strlen(rules), 2, &b->rs, stderr), 0);
-	b->cx = (struct nfqct_judge_ctx){ .ct = b->ct, .rs = b->rs, .s = &b->s, .st = &b->st, .worker = 0 };
+	b->lo = nfqct_loopback_create(64);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b->lo);
+	b->cx = (struct nfqct_judge_ctx){ .ct = b->ct, .rs = b->rs, .s = &b->s, .st = &b->st,
+					  .lo = b->lo, .worker = 0 };
 }
 
 static void bench_close(struct bench *b)
 {
 	nfqct_ct_destroy(b->ct);
+	nfqct_loopback_destroy(b->lo);
 	nfqct_ruleset_free(b->rs);
 	rcu_quiescent_state();
 }
 
-/* Judge the bytes of @p as queued at @hook with @mark, at @now. */
-static struct nfqct_verdict judge(struct bench *b, const struct pb *p, uint8_t hook, uint32_t mark,
-				  uint64_t now)
+/* Judge the bytes of @p as queued at @hook from @indev to @outdev with @mark, at @now. */
+static struct nfqct_verdict judge_dev(struct bench *b, const struct pb *p, uint8_t hook,
+				      uint32_t indev, uint32_t outdev, uint32_t mark, uint64_t now)
 {
 	struct nfqct_pkt pkt = {
 		.data = p->b, .caplen = p->n, .len = p->n, .mark = mark, .hook = hook,
+		.indev = indev, .outdev = outdev,
 	};
 	struct nfqct_verdict v;
 
 	memset(&v, 0xa5, sizeof(v));	/* every field must be written */
 	nfqct_judge(&b->cx, &pkt, now, &v);
 	return v;
+}
+
+/* Judge the bytes of @p as queued at @hook with @mark, at @now. */
+static struct nfqct_verdict judge(struct bench *b, const struct pb *p, uint8_t hook, uint32_t mark,
+				  uint64_t now)
+{
+	return judge_dev(b, p, hook, 0, 0, mark, now);
 }
 
 static const char *rule_name(const struct bench *b, const struct nfqct_verdict *v)
@@ -451,6 +464,122 @@ static void test_failed_confirm_drops(void)
 	bench_close(&b);
 }
 
+/* ---- the box's own packets: OUTPUT on lo, then INPUT on lo ---- */
+
+static const char *host_rules =
+	"*raw\n:PREROUTING ACCEPT\n:OUTPUT ACCEPT\n"
+	"-A OUTPUT -p udp --dport 7 -j NOTRACK\n"
+	"COMMIT\n"
+	"*filter\n:INPUT DROP\n:FORWARD DROP\n:OUTPUT ACCEPT\n"
+	"-A INPUT -m conntrack --ctstate INVALID -j DROP\n"
+	"-A INPUT -i lo -j ACCEPT\n"
+	"COMMIT\n";
+
+enum { LO = NFQCT_LOOPBACK_IFINDEX, OUT = NFQCT_HOOK_OUTPUT, IN = NFQCT_HOOK_INPUT };
+
+/* connect() to a closed port of the box itself: SYN out and in, RST out and in. */
+static void refused_local_connect(struct bench *b, bool with_memory)
+{
+	struct nfqct_ct_info ci;
+	struct nfqct_verdict v;
+	struct pb syn, rst;
+
+	pb_tcp_packet(&syn, "198.18.0.1", "198.18.0.1", 40000, 22, PB_SYN, 1000, 0, 0);
+	pb_tcp_packet(&rst, "198.18.0.1", "198.18.0.1", 22, 40000, PB_RST | PB_ACK, 0, 1001, 0);
+	if (!with_memory)
+		b->cx.lo = NULL;
+
+	v = judge_dev(b, &syn, OUT, 0, LO, 0, T0);
+	CU_ASSERT_TRUE(v.accept);
+	CU_ASSERT_EQUAL(v.ctstate, NEW);
+	CU_ASSERT_TRUE(v.confirmed);
+
+	v = judge_dev(b, &syn, IN, LO, 0, 0, T0 + 1);
+	CU_ASSERT_TRUE(v.accept);
+	CU_ASSERT_EQUAL(v.ctstate, NEW);
+	CU_ASSERT_FALSE(v.confirmed);
+	CU_ASSERT_STRING_EQUAL(rule_name(b, &v), "INPUT#2");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(v.conn);
+	nfqct_ct_info(v.conn, &ci);
+	/* with the memory not tracked again, as the kernel; without, tracked
+	 * again as a SYN retransmission (found; the tracker ignores it) */
+	CU_ASSERT_EQUAL(ci.packets[0], 1);
+	CU_ASSERT_EQUAL(b->st.found, with_memory ? 0 : 1);
+
+	/* the RST answers before any reply: the entry dies at OUTPUT */
+	v = judge_dev(b, &rst, OUT, 0, LO, 0, T0 + 2);
+	CU_ASSERT_TRUE(v.accept);
+	CU_ASSERT_EQUAL(v.ctstate, EST);
+	CU_ASSERT_TRUE(v.reply);
+	CU_ASSERT_EQUAL(b->st.delete, 1);
+	CU_ASSERT_EQUAL(nfqct_ct_count(b->ct), 0);
+
+	v = judge_dev(b, &rst, IN, LO, 0, 0, T0 + 3);
+	if (with_memory) {
+		/* as at OUTPUT: ESTABLISHED, and connect() fails at once */
+		CU_ASSERT_TRUE(v.accept);
+		CU_ASSERT_EQUAL(v.ctstate, EST);
+		CU_ASSERT_TRUE(v.reply);
+		CU_ASSERT_PTR_NULL(v.conn);	/* killed at OUTPUT */
+		CU_ASSERT_STRING_EQUAL(rule_name(b, &v), "INPUT#2");
+		CU_ASSERT_EQUAL(b->st.invalid, 0);
+	} else {
+		/* the defect of issue 19 (B): no entry, INVALID, dropped */
+		CU_ASSERT_FALSE(v.accept);
+		CU_ASSERT_EQUAL(v.ctstate, INV);
+		CU_ASSERT_EQUAL(b->st.invalid, 1);
+	}
+}
+
+static void test_loopback_keeps_output_state(void)
+{
+	struct bench b;
+
+	bench_open(&b, host_rules, 0);
+	refused_local_connect(&b, true);
+	bench_close(&b);
+	bench_open(&b, host_rules, 0);
+	refused_local_connect(&b, false);
+	bench_close(&b);
+}
+
+static void test_loopback_untracked_and_strangers(void)
+{
+	struct bench b;
+	struct nfqct_verdict v;
+	struct pb p;
+
+	bench_open(&b, host_rules, 0);
+	/* NOTRACK at OUTPUT: UNTRACKED at INPUT too, counted once */
+	pb_udp_packet(&p, "198.18.0.1", "198.18.0.1", 1000, 7, 10);
+	CU_ASSERT_EQUAL(judge_dev(&b, &p, OUT, 0, LO, 0, T0).ctstate, UNT);
+	v = judge_dev(&b, &p, IN, LO, 0, 0, T0);
+	CU_ASSERT_EQUAL(v.ctstate, UNT);
+	CU_ASSERT_EQUAL(b.st.ignore, 1);
+
+	/* a packet never seen leaving is tracked as usual */
+	pb_udp_packet(&p, "198.18.0.1", "198.18.0.1", 1001, 53, 10);
+	v = judge_dev(&b, &p, IN, LO, 0, 0, T0);
+	CU_ASSERT_EQUAL(v.ctstate, NEW);
+	CU_ASSERT_TRUE(v.confirmed);
+
+	/* remembered, but back too late (2 s): tracked as usual, found */
+	pb_udp_packet(&p, "198.18.0.1", "198.18.0.1", 1002, 53, 10);
+	CU_ASSERT_TRUE(judge_dev(&b, &p, OUT, 0, LO, 0, T0).confirmed);
+	v = judge_dev(&b, &p, IN, LO, 0, 0, T0 + NFQCT_LOOPBACK_LIFETIME_MS);
+	CU_ASSERT_EQUAL(v.ctstate, NEW);
+	CU_ASSERT_EQUAL(b.st.found, 1);
+
+	/* recalled once only: the same bytes again are tracked as usual */
+	pb_udp_packet(&p, "198.18.0.1", "198.18.0.1", 1003, 53, 10);
+	judge_dev(&b, &p, OUT, 0, LO, 0, T0);
+	judge_dev(&b, &p, IN, LO, 0, 0, T0);
+	CU_ASSERT_EQUAL(b.st.found, 1);
+	judge_dev(&b, &p, IN, LO, 0, 0, T0);
+	CU_ASSERT_EQUAL(b.st.found, 2);
+	bench_close(&b);
+}
+
 /* ---- time comes in ---- */
 
 static void test_time_is_the_callers(void)
@@ -489,6 +618,8 @@ int main(void)
 		{ "tracker INVALID", test_invalid_tracker_verdict },
 		{ "failed confirm drops", test_failed_confirm_drops },
 		{ "time is the caller's", test_time_is_the_callers },
+		{ "loopback: INPUT keeps OUTPUT's state", test_loopback_keeps_output_state },
+		{ "loopback: untracked, unknown, late, once", test_loopback_untracked_and_strangers },
 	};
 	int ret;
 
