@@ -842,24 +842,10 @@ enum { RACE_ROUNDS = 3000 };
 
 struct race {
 	struct nfqct_ct *ct;
-	unsigned int arrived;	/* spin barrier: a pthread barrier wakes the */
-	unsigned int generation;	/* threads too far apart to collide */
+	struct unit_barrier barrier;
 	struct nfqct_ct_stats st[2];
 	unsigned int failed;
 };
-
-static void race_barrier(struct race *race)
-{
-	unsigned int gen = __atomic_load_n(&race->generation, __ATOMIC_ACQUIRE);
-
-	if (__atomic_add_fetch(&race->arrived, 1, __ATOMIC_ACQ_REL) == 2) {
-		__atomic_store_n(&race->arrived, 0, __ATOMIC_RELAXED);
-		__atomic_store_n(&race->generation, gen + 1, __ATOMIC_RELEASE);
-		return;
-	}
-	while (__atomic_load_n(&race->generation, __ATOMIC_ACQUIRE) == gen)
-		caa_cpu_relax();
-}
 
 struct race_arg {
 	struct race *race;
@@ -889,7 +875,7 @@ static void *race_worker(void *p)
 		struct nfqct_pkt pkt = race_pkt(round, arg->id);
 		struct nfqct_ct_result r;
 
-		race_barrier(race);
+		unit_barrier_wait(&race->barrier);
 		nfqct_ct_in(race->ct, ts, &race->st[arg->id], &pkt, 0, T0, &r);
 		if (!r.conn || !nfqct_ct_confirm(race->ct, &race->st[arg->id], &r, true, T0))
 			__atomic_add_fetch(&race->failed, 1, __ATOMIC_RELAXED);

@@ -378,7 +378,7 @@ enum { RACE_ROUNDS = 4000 };
 
 struct race {
 	struct bench *b;
-	unsigned int arrived, generation;	/* spin barrier */
+	struct unit_barrier barrier;
 	struct nfqct_ct_stats st[2];
 	unsigned int failed[2];			/* INSERT_FAILED verdicts */
 	unsigned int wrong[2];			/* verdicts breaking the contract */
@@ -388,19 +388,6 @@ struct race_arg {
 	struct race *race;
 	int id;
 };
-
-static void race_barrier(struct race *race)
-{
-	unsigned int gen = __atomic_load_n(&race->generation, __ATOMIC_ACQUIRE);
-
-	if (__atomic_add_fetch(&race->arrived, 1, __ATOMIC_ACQ_REL) == 2) {
-		__atomic_store_n(&race->arrived, 0, __ATOMIC_RELAXED);
-		__atomic_store_n(&race->generation, gen + 1, __ATOMIC_RELEASE);
-		return;
-	}
-	while (__atomic_load_n(&race->generation, __ATOMIC_ACQUIRE) == gen)
-		caa_cpu_relax();
-}
 
 static void *race_worker(void *p)
 {
@@ -421,7 +408,7 @@ static void *race_worker(void *p)
 		pb_tcp_packet(&pb, src, "198.19.5.5", 40000, 80, PB_SYN, 1, 0, 0);
 		pkt = (struct nfqct_pkt){ .data = pb.b, .caplen = pb.n, .len = pb.n,
 					  .hook = NFQCT_HOOK_FORWARD };
-		race_barrier(race);
+		unit_barrier_wait(&race->barrier);
 		nfqct_judge(&cx, &pkt, T0, &v);
 		if (v.by == NFQCT_BY_INSERT_FAILED) {
 			race->failed[arg->id]++;

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 
 #include <CUnit/Basic.h>
+#include <urcu/arch.h>
 
 #include "nfqct/settings.h"
 
@@ -244,6 +245,31 @@ static inline void pb_tcp_packet(struct pb *p, const char *src, const char *dst,
 	pb_ip(p, IPPROTO_TCP, src, dst);
 	pb_tcp_seg(p, sp, dp, flags, seq, ack, payload);
 	pb_fix(p);
+}
+
+/* ---- two threads meeting at once ---- */
+
+/*
+ * A spin barrier for two threads: both leave within a few instructions of
+ * each other (a pthread barrier wakes them too far apart to race).
+ * Zero-initialise it.
+ */
+struct unit_barrier {
+	unsigned int arrived;
+	unsigned int generation;
+};
+
+static inline void unit_barrier_wait(struct unit_barrier *b)
+{
+	unsigned int gen = __atomic_load_n(&b->generation, __ATOMIC_ACQUIRE);
+
+	if (__atomic_add_fetch(&b->arrived, 1, __ATOMIC_ACQ_REL) == 2) {
+		__atomic_store_n(&b->arrived, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&b->generation, gen + 1, __ATOMIC_RELEASE);
+		return;
+	}
+	while (__atomic_load_n(&b->generation, __ATOMIC_ACQUIRE) == gen)
+		caa_cpu_relax();
 }
 
 /* ---- settings ---- */
