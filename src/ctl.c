@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "nfqct/ctl.h"
-#include "nfqct/log.h"
 
 static int ctl_addr(const char *dir, struct sockaddr_un *sa)
 {
@@ -29,25 +28,25 @@ static int ctl_addr(const char *dir, struct sockaddr_un *sa)
 
 /* ---- server ---- */
 
-int nfqct_ctl_listen(const char *dir)
+int nfqct_ctl_listen(const char *dir, char *err, size_t errlen)
 {
 	struct sockaddr_un sa;
 	int fd, r;
 
 	r = ctl_addr(dir, &sa);
 	if (r < 0) {
-		log_warnx("ctl: socket path too long: %s/%s", dir, NFQCT_CTL_SOCKET);
+		snprintf(err, errlen, "socket path too long: %s/%s", dir, NFQCT_CTL_SOCKET);
 		return r;
 	}
 
 	/* Is somebody answering?  Then it is not ours to remove. */
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		goto err_log;
+		goto err;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
 		close(fd);
-		log_warnx("ctl: another process answers on %s (another nfqctd with this stat directory?)",
-			  sa.sun_path);
+		snprintf(err, errlen, "another process answers on %s (another nfqctd with this stat directory?)",
+			 sa.sun_path);
 		return -EADDRINUSE;
 	}
 	r = errno;
@@ -55,16 +54,15 @@ int nfqct_ctl_listen(const char *dir)
 	if (r == ECONNREFUSED) {
 		/* A socket file nobody listens on: left by a daemon that died. */
 		if (unlink(sa.sun_path) < 0 && errno != ENOENT)
-			goto err_log;
-		log_debug("ctl: removed stale socket %s", sa.sun_path);
+			goto err;
 	} else if (r != ENOENT) {
 		errno = r;
-		goto err_log;
+		goto err;
 	}
 
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
-		goto err_log;
+		goto err;
 	/* Linux creates the socket file with the socket inode's mode (minus
 	 * umask): set it before bind so there is no window with a wider mode. */
 	(void)fchmod(fd, 0600);
@@ -82,9 +80,9 @@ err_close:
 	r = errno;
 	close(fd);
 	errno = r;
-err_log:
+err:
 	r = errno;
-	log_warn("ctl: cannot listen on %s", sa.sun_path);
+	snprintf(err, errlen, "cannot listen on %s: %s", sa.sun_path, strerror(r));
 	return -r;
 }
 
@@ -243,8 +241,8 @@ unsupported:
 	return -1;
 }
 
-void nfqct_ctl_serve_one_timeout(int listen_fd, const struct nfqct_ctl_ops *ops, void *arg,
-				 int timeout_ms)
+int nfqct_ctl_serve_one_timeout(int listen_fd, const struct nfqct_ctl_ops *ops, void *arg,
+				int timeout_ms, char *err, size_t errlen)
 {
 	char line[NFQCT_CTL_MAXLINE];
 	char *body = NULL;
@@ -254,27 +252,30 @@ void nfqct_ctl_serve_one_timeout(int listen_fd, const struct nfqct_ctl_ops *ops,
 
 	fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0) {
-		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-			log_warn("ctl: accept");
-		return;
+		if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
+			return 0;	/* nobody waiting after all */
+		r = -errno;
+		snprintf(err, errlen, "accept: %s", strerror(-r));
+		return r;
 	}
 	r = read_line(fd, line, sizeof(line), mono_ms() + timeout_ms);
 	if (r < 0) {
-		errno = -r;
-		log_debug("ctl: dropping client: %s", strerror(errno));
+		snprintf(err, errlen, "dropping client: %s", strerror(-r));
 		if (r == -EMSGSIZE)
 			send_all(fd, "error\ncommand too long\n", 23, timeout_ms);
 		goto out_close;
 	}
 	m = open_memstream(&body, &len);
 	if (!m) {
-		log_warn("ctl: open_memstream");
+		r = -errno;
+		snprintf(err, errlen, "open_memstream: %s", strerror(-r));
 		send_all(fd, "error\nout of memory\n", 20, timeout_ms);
 		goto out_close;
 	}
 	status = run_command(line, ops, arg, m);
 	if (fclose(m) != 0) {
-		log_warn("ctl: output of the command");
+		r = -ENOMEM;
+		snprintf(err, errlen, "output of the command: %s", strerror(-r));
 		free(body);
 		send_all(fd, "error\nout of memory\n", 20, timeout_ms);
 		goto out_close;
@@ -283,15 +284,17 @@ void nfqct_ctl_serve_one_timeout(int listen_fd, const struct nfqct_ctl_ops *ops,
 	if (r == 0)
 		r = send_all(fd, body, len, timeout_ms);
 	if (r < 0)
-		log_debug("ctl: reply not sent: %s", strerror(-r));
+		snprintf(err, errlen, "reply not sent: %s", strerror(-r));
 	free(body);
 out_close:
 	close(fd);
+	return r < 0 ? r : 0;
 }
 
-void nfqct_ctl_serve_one(int listen_fd, const struct nfqct_ctl_ops *ops, void *arg)
+int nfqct_ctl_serve_one(int listen_fd, const struct nfqct_ctl_ops *ops, void *arg, char *err,
+			size_t errlen)
 {
-	nfqct_ctl_serve_one_timeout(listen_fd, ops, arg, NFQCT_CTL_TIMEOUT_MS);
+	return nfqct_ctl_serve_one_timeout(listen_fd, ops, arg, NFQCT_CTL_TIMEOUT_MS, err, errlen);
 }
 
 /* ---- client ---- */

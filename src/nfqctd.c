@@ -434,6 +434,7 @@ static int main_loop(struct daemon *d)
 			{ .fd = d->ctl_fd, .events = POLLIN },
 		};
 		struct signalfd_siginfo si;
+		char err[256];
 
 		rcu_thread_offline();	/* the main thread reads no RCU data while it waits */
 		if (poll(pfd, d->ctl_fd >= 0 ? 2 : 1, -1) < 0) {
@@ -444,8 +445,9 @@ static int main_loop(struct daemon *d)
 			return EXIT_RUNTIME;
 		}
 		rcu_thread_online();
-		if (pfd[1].revents & POLLIN)
-			nfqct_ctl_serve_one(d->ctl_fd, &ctl_ops, d);
+		if ((pfd[1].revents & POLLIN) &&
+		    nfqct_ctl_serve_one(d->ctl_fd, &ctl_ops, d, err, sizeof(err)) < 0)
+			log_debug("ctl: %s", err);	/* that client's problem */
 		if (!(pfd[0].revents & POLLIN) || read(d->signal_fd, &si, sizeof(si)) != sizeof(si))
 			continue;
 		switch (si.ssi_signo) {
@@ -502,6 +504,7 @@ static int check_only(struct daemon *d)
 /* Everything that can fail for a reason the operator must fix, before any thread. */
 static int setup(struct daemon *d)
 {
+	char err[256];
 	int ret;
 
 	d->ct = nfqct_ct_create(d->settings);
@@ -526,10 +529,9 @@ static int setup(struct daemon *d)
 		log_warn("stat: cannot prepare %s", d->opt.stat_dir);
 		return EXIT_RUNTIME;
 	}
-	d->ctl_fd = nfqct_ctl_listen(d->opt.stat_dir);
+	d->ctl_fd = nfqct_ctl_listen(d->opt.stat_dir, err, sizeof(err));
 	if (d->ctl_fd < 0) {
-		errno = -d->ctl_fd;
-		log_warn("control socket in %s", d->opt.stat_dir);
+		log_warnx("ctl: %s", err);
 		return d->ctl_fd == -EADDRINUSE ? EXIT_CONFIG : EXIT_RUNTIME;
 	}
 	if (start_workers(d) < 0)

@@ -45,9 +45,9 @@ struct nfqct_ctl_ops {
  * non-blocking and close-on-exec.  A stale socket (nobody answers) is
  * removed first.  Returns the listening fd, -EADDRINUSE when another
  * process answers on the socket (another daemon with the same stat
- * directory), -ENAMETOOLONG, or another -errno.  Errors are logged.
+ * directory), -ENAMETOOLONG, or another -errno, with a message in @err.
  */
-int nfqct_ctl_listen(const char *dir);
+int nfqct_ctl_listen(const char *dir, char *err, size_t errlen);
 
 /*
  * nfqct_ctl_close - close @listen_fd and remove DIR/nfqct.sock, so that a
@@ -56,16 +56,19 @@ int nfqct_ctl_listen(const char *dir);
 void nfqct_ctl_close(int listen_fd, const char *dir);
 
 /*
- * nfqct_ctl_serve_one - accept one client on @listen_fd (returns at once
+ * nfqct_ctl_serve_one - accept one client on @listen_fd (returns 0 at once
  * when none is waiting), read its command, run it through @ops with
  * @arg, send the reply, close.  Never blocks longer than the timeouts
- * above.  Failures concern only that client and are logged at debug level.
+ * above.  Returns 0, or -errno with a message in @err when something
+ * went wrong with that client (a slow or vanished client, no memory):
+ * nothing the server must act on.
  */
-void nfqct_ctl_serve_one(int listen_fd, const struct nfqct_ctl_ops *ops, void *arg);
+int nfqct_ctl_serve_one(int listen_fd, const struct nfqct_ctl_ops *ops, void *arg, char *err,
+			size_t errlen);
 
 /* nfqct_ctl_serve_one_timeout - the same with a chosen timeout (tests). */
-void nfqct_ctl_serve_one_timeout(int listen_fd, const struct nfqct_ctl_ops *ops, void *arg,
-				 int timeout_ms);
+int nfqct_ctl_serve_one_timeout(int listen_fd, const struct nfqct_ctl_ops *ops, void *arg,
+				int timeout_ms, char *err, size_t errlen);
 
 /*
  * nfqct_ctl_request - the client side: send @cmd to the daemon of stat

@@ -21,6 +21,7 @@
 #include "nfqct/log.h"
 
 static char tmpdir[64];
+static __thread char ctl_err[256];	/* the last error message of a ctl call */
 
 struct calls {
 	atomic_int list, flush, reload, rules, rules_counters;
@@ -81,7 +82,7 @@ static void *server_main(void *arg)
 		struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
 
 		if (poll(&pfd, 1, 20) > 0)
-			nfqct_ctl_serve_one_timeout(s->fd, s->ops, &s->calls, 300);
+			nfqct_ctl_serve_one_timeout(s->fd, s->ops, &s->calls, 300, ctl_err, sizeof(ctl_err));
 	}
 	return NULL;
 }
@@ -90,7 +91,7 @@ static void server_start(struct server *s, const struct nfqct_ctl_ops *ops)
 {
 	memset(s, 0, sizeof(*s));
 	s->ops = ops;
-	s->fd = nfqct_ctl_listen(tmpdir);
+	s->fd = nfqct_ctl_listen(tmpdir, ctl_err, sizeof(ctl_err));
 	CU_ASSERT_FATAL(s->fd >= 0);
 	CU_ASSERT_FATAL(pthread_create(&s->th, NULL, server_main, s) == 0);
 }
@@ -265,12 +266,12 @@ static void test_silent_client(void)
 	ssize_t n;
 	double t0, dt;
 
-	lfd = nfqct_ctl_listen(tmpdir);
+	lfd = nfqct_ctl_listen(tmpdir, ctl_err, sizeof(ctl_err));
 	CU_ASSERT_FATAL(lfd >= 0);
 
 	/* Nobody waiting: returns at once (non-blocking accept). */
 	t0 = now_s();
-	nfqct_ctl_serve_one_timeout(lfd, &all_ops, &calls, 5000);
+	CU_ASSERT_EQUAL(nfqct_ctl_serve_one_timeout(lfd, &all_ops, &calls, 5000, ctl_err, sizeof(ctl_err)), 0);
 	CU_ASSERT(now_s() - t0 < 0.5);
 
 	/* A client that sends nothing, another that sends half a line: each
@@ -279,8 +280,11 @@ static void test_silent_client(void)
 	c2 = raw_connect();
 	CU_ASSERT_EQUAL(send(c2, "li", 2, 0), 2);
 	t0 = now_s();
-	nfqct_ctl_serve_one_timeout(lfd, &all_ops, &calls, 300);
-	nfqct_ctl_serve_one_timeout(lfd, &all_ops, &calls, 300);
+	CU_ASSERT_EQUAL(nfqct_ctl_serve_one_timeout(lfd, &all_ops, &calls, 300, ctl_err, sizeof(ctl_err)),
+			-ETIMEDOUT);
+	CU_ASSERT_STRING_EQUAL(ctl_err, "dropping client: Connection timed out");
+	CU_ASSERT_EQUAL(nfqct_ctl_serve_one_timeout(lfd, &all_ops, &calls, 300, ctl_err, sizeof(ctl_err)),
+			-ETIMEDOUT);
 	dt = now_s() - t0;
 	CU_ASSERT(dt >= 0.55 && dt < 2.0);
 	CU_ASSERT_EQUAL(recv(c1, buf, sizeof(buf), 0), 0);	/* closed, no reply */
@@ -293,7 +297,7 @@ static void test_silent_client(void)
 	c1 = raw_connect();
 	CU_ASSERT_EQUAL(send(c1, "flush", 5, 0), 5);
 	shutdown(c1, SHUT_WR);
-	nfqct_ctl_serve_one_timeout(lfd, &all_ops, &calls, 300);
+	nfqct_ctl_serve_one_timeout(lfd, &all_ops, &calls, 300, ctl_err, sizeof(ctl_err));
 	n = recv(c1, buf, sizeof(buf) - 1, 0);
 	CU_ASSERT_EQUAL(n, 3);
 	buf[n > 0 ? n : 0] = '\0';
@@ -306,7 +310,7 @@ static void test_silent_client(void)
 	memset(longline, 'x', sizeof(longline));
 	c1 = raw_connect();
 	CU_ASSERT_EQUAL(send(c1, longline, sizeof(longline), 0), (ssize_t)sizeof(longline));
-	nfqct_ctl_serve_one_timeout(lfd, &all_ops, &calls, 300);
+	nfqct_ctl_serve_one_timeout(lfd, &all_ops, &calls, 300, ctl_err, sizeof(ctl_err));
 	n = recv(c1, buf, sizeof(buf) - 1, MSG_WAITALL);
 	buf[n > 0 ? n : 0] = '\0';
 	CU_ASSERT_STRING_EQUAL(buf, "error\ncommand too long\n");
@@ -328,12 +332,12 @@ static void test_stale_and_busy(void)
 	close(fd);
 	CU_ASSERT_EQUAL(access(sock_path(), F_OK), 0);
 
-	lfd = nfqct_ctl_listen(tmpdir);
+	lfd = nfqct_ctl_listen(tmpdir, ctl_err, sizeof(ctl_err));
 	CU_ASSERT(lfd >= 0);
 
 	/* A live daemon on it: a second one is refused and the socket stays. */
-	fprintf(stderr, "\n  (a 'ctl: another process answers' warning follows, on purpose)\n");
-	CU_ASSERT_EQUAL(nfqct_ctl_listen(tmpdir), -EADDRINUSE);
+	CU_ASSERT_EQUAL(nfqct_ctl_listen(tmpdir, ctl_err, sizeof(ctl_err)), -EADDRINUSE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(ctl_err, "another process answers on "));
 	CU_ASSERT_EQUAL(access(sock_path(), F_OK), 0);
 	fd = raw_connect();	/* the first one still answers */
 	close(fd);
@@ -350,7 +354,8 @@ static void test_long_path(void)
 	memset(dir, 'd', sizeof(dir) - 1);
 	dir[0] = '/';
 	dir[sizeof(dir) - 1] = '\0';
-	CU_ASSERT_EQUAL(nfqct_ctl_listen(dir), -ENAMETOOLONG);
+	CU_ASSERT_EQUAL(nfqct_ctl_listen(dir, ctl_err, sizeof(ctl_err)), -ENAMETOOLONG);
+	CU_ASSERT_EQUAL(strncmp(ctl_err, "socket path too long: /ddd", 26), 0);
 	out = open_memstream(&r.out, &lo);
 	err = open_memstream(&r.err, &le);
 	CU_ASSERT_EQUAL(nfqct_ctl_request(dir, "list", out, err), 2);
