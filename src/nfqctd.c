@@ -318,8 +318,10 @@ static void publish(void *arg)
 
 	nfqct_ct_stats_add(&extra, &d->extra_stats[0].ct);
 	nfqct_ct_stats_add(&extra, &d->extra_stats[1].ct);
-	/* Errors are logged by the statfile module; the next interval retries. */
-	nfqct_statfile_write(d->statfile, &view, nfqct_ct_count(d->ct), rcu_dereference(d->settings));
+	/* The next interval retries. */
+	if (nfqct_statfile_write(d->statfile, &view, nfqct_ct_count(d->ct),
+				 rcu_dereference(d->settings)) < 0)
+		log_warnx("stat: %s", nfqct_statfile_strerror(d->statfile));
 }
 
 /*
@@ -521,12 +523,9 @@ static int setup(struct daemon *d)
 	if (!d->extra_stats)
 		return EXIT_RUNTIME;
 	memset(d->extra_stats, 0, 2 * sizeof(*d->extra_stats));
-	ret = nfqct_statfile_prepare(d->opt.stat_dir);
-	if (ret == 0)
-		ret = nfqct_statfile_open(d->opt.stat_dir, &d->statfile);
+	ret = nfqct_statfile_open(d->opt.stat_dir, &d->statfile, err, sizeof(err));
 	if (ret < 0) {
-		errno = -ret;
-		log_warn("stat: cannot prepare %s", d->opt.stat_dir);
+		log_warnx("stat: %s", err);
 		return EXIT_RUNTIME;
 	}
 	d->ctl_fd = nfqct_ctl_listen(d->opt.stat_dir, err, sizeof(err));

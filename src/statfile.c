@@ -11,7 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "nfqct/log.h"
 #include "nfqct/statfile.h"
 
 #define NETFILTER_PREFIX "net.netfilter."
@@ -22,7 +21,16 @@ struct nfqct_statfile {
 	size_t nsettings;
 	char **cache;		/* last content written per setting; NULL: not written yet */
 	bool inplace;		/* nfqct.stat_update=inplace, from the last write's settings */
+	char err[PATH_MAX + 64];	/* the first failure of the last write, or "" */
 };
+
+/* Keep the first failure of a write, for nfqct_statfile_strerror(). */
+static int sf_fail(struct nfqct_statfile *sf, int r, const char *what, const char *path)
+{
+	if (!sf->err[0])
+		snprintf(sf->err, sizeof(sf->err), "%s %s: %s", what, path, strerror(-r));
+	return r;
+}
 
 /* ---- writer side ---- */
 
@@ -47,38 +55,43 @@ static int mkdir_p(char *path, mode_t mode)
 	return 0;
 }
 
-int nfqct_statfile_prepare(const char *dir)
+int nfqct_statfile_prepare(const char *dir, char *err, size_t errlen)
 {
 	static const char *const subdirs[] = { "net/stat", "sys/net/netfilter", "sys/net/nfqct" };
 	char path[PATH_MAX];
 
 	for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
 		int n = snprintf(path, sizeof(path), "%s/%s", dir, subdirs[i]);
-		if (n < 0 || (size_t)n >= sizeof(path))
+		if (n < 0 || (size_t)n >= sizeof(path)) {
+			snprintf(err, errlen, "path too long: %s/%s", dir, subdirs[i]);
 			return -ENAMETOOLONG;
+		}
 		int r = mkdir_p(path, 0755);
 		if (r < 0) {
-			errno = -r;
-			log_warn("stat: cannot create %s", path);
+			snprintf(err, errlen, "cannot create %s: %s", path, strerror(-r));
 			return r;
 		}
 	}
 	return 0;
 }
 
-int nfqct_statfile_open(const char *dir, struct nfqct_statfile **sfp)
+int nfqct_statfile_open(const char *dir, struct nfqct_statfile **sfp, char *err, size_t errlen)
 {
 	struct nfqct_statfile *sf;
 	int r;
 
-	if (strlen(dir) >= sizeof(sf->dir))
+	if (strlen(dir) >= sizeof(sf->dir)) {
+		snprintf(err, errlen, "path too long: %s", dir);
 		return -ENAMETOOLONG;
-	r = nfqct_statfile_prepare(dir);
+	}
+	r = nfqct_statfile_prepare(dir, err, errlen);
 	if (r < 0)
 		return r;
 	sf = calloc(1, sizeof(*sf));
-	if (!sf)
+	if (!sf) {
+		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
+	}
 	strcpy(sf->dir, dir);
 	sf->nsettings = nfqct_settings_count();
 	sf->cache = calloc(sf->nsettings ? sf->nsettings : 1, sizeof(*sf->cache));
@@ -89,7 +102,13 @@ int nfqct_statfile_open(const char *dir, struct nfqct_statfile **sfp)
 
 err_free_sf:
 	free(sf);
+	snprintf(err, errlen, "out of memory");
 	return -ENOMEM;
+}
+
+const char *nfqct_statfile_strerror(const struct nfqct_statfile *sf)
+{
+	return sf->err;
 }
 
 void nfqct_statfile_close(struct nfqct_statfile *sf)
@@ -104,8 +123,8 @@ void nfqct_statfile_close(struct nfqct_statfile *sf)
 
 /*
  * Replace @path with @len bytes of @data: temporary file in the same
- * directory (so rename is atomic), then rename over.  Logs and returns
- * -errno on failure, leaving no temporary file.
+ * directory (so rename is atomic), then rename over.  Returns -errno on
+ * failure, leaving no temporary file.
  */
 static int write_atomic(const char *path, const char *data, size_t len, mode_t mode)
 {
@@ -115,15 +134,11 @@ static int write_atomic(const char *path, const char *data, size_t len, mode_t m
 	int fd, err, n;
 
 	n = snprintf(tmp, sizeof(tmp), "%.*s.%s.XXXXXX", (int)dirlen, path, path + dirlen);
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		err = ENAMETOOLONG;
-		goto err_log;
-	}
+	if (n < 0 || (size_t)n >= sizeof(tmp))
+		return -ENAMETOOLONG;
 	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		err = errno;
-		goto err_log;
-	}
+	if (fd < 0)
+		return -errno;
 	/* mkostemp makes 0600; readers (node exporter, users) need to read. */
 	if (fchmod(fd, mode) < 0)
 		goto err_close;
@@ -152,21 +167,16 @@ err_close:
 	close(fd);
 err_unlink:
 	unlink(tmp);
-err_log:
-	errno = err;
-	log_warn("stat: cannot write %s", path);
 	return -err;
 }
 
-/* Build DIR/SUB/NAME; -ENAMETOOLONG (logged) when it does not fit. */
-static int tree_path(char *buf, size_t len, const char *dir, const char *sub, const char *name)
+/* Build DIR/SUB/NAME into @buf (PATH_MAX); a failure is kept in sf->err. */
+static int tree_path(struct nfqct_statfile *sf, char *buf, const char *sub, const char *name)
 {
-	int n = snprintf(buf, len, "%s/%s/%s", dir, sub, name);
+	int n = snprintf(buf, PATH_MAX, "%s/%s/%s", sf->dir, sub, name);
 
-	if (n < 0 || (size_t)n >= len) {
-		log_warnx("stat: path too long: %s/%s/%s", dir, sub, name);
-		return -ENAMETOOLONG;
-	}
+	if (n < 0 || n >= PATH_MAX)
+		return sf_fail(sf, -ENAMETOOLONG, "path too long:", sf->dir);
 	return 0;
 }
 
@@ -207,28 +217,21 @@ static int write_stream(struct nfqct_statfile *sf, const char *sub, const char *
 	FILE *m;
 	int r;
 
-	r = tree_path(path, sizeof(path), sf->dir, sub, name);
+	r = tree_path(sf, path, sub, name);
 	if (r < 0)
 		return r;
 	m = open_memstream(&buf, &len);
-	if (!m) {
-		r = -errno;
-		log_warn("stat: cannot write %s", path);
-		return r;
-	}
+	if (!m)
+		return sf_fail(sf, -errno, "cannot write", path);
 	r = fmt(m, ctx);
 	if (fclose(m) != 0 && r == 0)
 		r = -ENOMEM;
-	if (r < 0) {
-		errno = -r;
-		log_warn("stat: cannot write %s", path);
-		goto out;
-	}
-	if (sf->inplace && write_inplace(path, buf, len))
+	if (r < 0)
+		sf_fail(sf, r, "cannot write", path);
+	else if (sf->inplace && write_inplace(path, buf, len))
 		r = 0;
-	else
-		r = write_atomic(path, buf, len, 0444);
-out:
+	else if ((r = write_atomic(path, buf, len, 0444)) < 0)
+		sf_fail(sf, r, "cannot write", path);
 	free(buf);
 	return r;
 }
@@ -273,18 +276,16 @@ static int write_settings(struct nfqct_statfile *sf, const struct nfqct_settings
 		}
 		r = nfqct_settings_format(s, i, value, sizeof(value) - 1);
 		if (r < 0) {
-			log_warnx("stat: cannot format setting %s", name);
-			if (!ret)
-				ret = r;
+			ret = ret ? ret : sf_fail(sf, r, "cannot format setting", name);
 			continue;
 		}
 		strcat(value, "\n");
 		/* Settings rarely change: rewrite only what did. */
 		if (sf->cache[i] && !strcmp(sf->cache[i], value))
 			continue;
-		r = tree_path(path, sizeof(path), sf->dir, sub, base);
-		if (r == 0)
-			r = write_atomic(path, value, strlen(value), 0644);
+		r = tree_path(sf, path, sub, base);
+		if (r == 0 && (r = write_atomic(path, value, strlen(value), 0644)) < 0)
+			sf_fail(sf, r, "cannot write", path);
 		if (r < 0) {
 			if (!ret)
 				ret = r;
@@ -305,16 +306,19 @@ int nfqct_statfile_write(struct nfqct_statfile *sf, const struct nfqct_stats_vie
 	int ret = 0, r;
 
 	sf->inplace = s->stat_update == NFQCT_STAT_UPDATE_INPLACE;
+	sf->err[0] = '\0';
 	r = write_stream(sf, "net/stat", "nf_conntrack", fmt_ct, &c);
 	if (r < 0 && !ret)
 		ret = r;
 	r = write_stream(sf, "net/stat", "nfqct_queue", fmt_queue, v);
 	if (r < 0 && !ret)
 		ret = r;
-	r = tree_path(path, sizeof(path), sf->dir, "sys/net/netfilter", "nf_conntrack_count");
+	r = tree_path(sf, path, "sys/net/netfilter", "nf_conntrack_count");
 	if (r == 0) {
 		int n = snprintf(count, sizeof(count), "%u\n", entries);
-		r = write_atomic(path, count, (size_t)n, 0444);
+
+		if ((r = write_atomic(path, count, (size_t)n, 0444)) < 0)
+			sf_fail(sf, r, "cannot write", path);
 	}
 	if (r < 0 && !ret)
 		ret = r;

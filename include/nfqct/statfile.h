@@ -50,17 +50,18 @@ struct nfqct_statfile;
 /*
  * nfqct_statfile_prepare - create DIR/net/stat, DIR/sys/net/netfilter and
  * DIR/sys/net/nfqct (and their parents), mode 0755, like mkdir -p.
- * Returns 0 or -errno (logged with log_warn).
+ * Returns 0 or -errno with a message in @err ("cannot create PATH: ...").
  */
-int nfqct_statfile_prepare(const char *dir);
+int nfqct_statfile_prepare(const char *dir, char *err, size_t errlen);
 
 /*
  * nfqct_statfile_open - prepare the tree under @dir and return a writer in
  * *sfp.  The writer caches the settings files' contents so that a write
  * rewrites only the settings that changed.  Returns 0, -ENOMEM,
- * -ENAMETOOLONG or the -errno of nfqct_statfile_prepare().
+ * -ENAMETOOLONG or the -errno of nfqct_statfile_prepare(), with a message
+ * in @err.
  */
-int nfqct_statfile_open(const char *dir, struct nfqct_statfile **sfp);
+int nfqct_statfile_open(const char *dir, struct nfqct_statfile **sfp, char *err, size_t errlen);
 
 /*
  * nfqct_statfile_write - replace every file of the tree: nf_conntrack in
@@ -70,11 +71,15 @@ int nfqct_statfile_open(const char *dir, struct nfqct_statfile **sfp);
  * write.  Counters are printed as the kernel's 32-bit unsigned ints:
  * values of 2^32 and more are truncated (readers compute deltas modulo
  * 2^32).  Keeps going after a failed file and returns the first error
- * (-errno), 0 when all were written; each failure is logged as
- * "stat: cannot write PATH: strerror" and leaves no temporary file behind.
+ * (-errno), 0 when all were written; a failure leaves no temporary file
+ * behind, and the first one's message ("cannot write PATH: strerror") is
+ * nfqct_statfile_strerror() until the next write.
  */
 int nfqct_statfile_write(struct nfqct_statfile *sf, const struct nfqct_stats_view *v,
 			 uint32_t entries, const struct nfqct_settings *s);
+
+/* nfqct_statfile_strerror - the first failure of the last write, or "". */
+const char *nfqct_statfile_strerror(const struct nfqct_statfile *sf);
 
 /* nfqct_statfile_close - free the writer; the files stay (the stat tree outlives the daemon). */
 void nfqct_statfile_close(struct nfqct_statfile *sf);

@@ -23,6 +23,7 @@
 #define NFQCT_TEST_DATADIR "tests/unit/data"
 #endif
 
+static char errbuf[4200];	/* error messages of the calls under test */
 static char tmpdir[256];
 
 /* Two workers and a housekeeping block with values that test every column and truncation. */
@@ -333,7 +334,7 @@ static void test_write_tree(void)
 	nfqct_settings_init(&s);
 	s.ct_max = 12345;
 	s.stat_layout = NFQCT_STAT_LAYOUT_KERNEL6;
-	CU_ASSERT_EQUAL_FATAL(nfqct_statfile_open(tmpdir, &sf), 0);
+	CU_ASSERT_EQUAL_FATAL(nfqct_statfile_open(tmpdir, &sf, errbuf, sizeof(errbuf)), 0);
 	CU_ASSERT_EQUAL(nfqct_statfile_write(sf, &v, 0x12345, &s), 0);
 
 	got = slurp(tree("net/stat/nf_conntrack"));
@@ -423,12 +424,14 @@ static void test_write_error(void)
 
 	fill_view(&v);
 	nfqct_settings_init(&s);
-	CU_ASSERT_EQUAL_FATAL(nfqct_statfile_open(tmpdir, &sf), 0);
+	CU_ASSERT_EQUAL_FATAL(nfqct_statfile_open(tmpdir, &sf, errbuf, sizeof(errbuf)), 0);
 	/* A directory where the file should be: rename fails, even for root. */
 	unlink(tree("net/stat/nf_conntrack"));
 	CU_ASSERT_EQUAL_FATAL(mkdir(tree("net/stat/nf_conntrack"), 0755), 0);
-	fprintf(stderr, "\n  (a 'stat: cannot write' warning follows, on purpose)\n");
 	CU_ASSERT_EQUAL(nfqct_statfile_write(sf, &v, 9, &s), -EISDIR);
+	snprintf(errbuf, sizeof(errbuf), "cannot write %s: %s", tree("net/stat/nf_conntrack"),
+		 strerror(EISDIR));
+	CU_ASSERT_STRING_EQUAL(nfqct_statfile_strerror(sf), errbuf);
 	CU_ASSERT_EQUAL(temp_files("net/stat"), 0);
 	/* The other files were still written. */
 	got = slurp(tree("sys/net/netfilter/nf_conntrack_count"));
@@ -436,6 +439,7 @@ static void test_write_error(void)
 	free(got);
 	rmdir(tree("net/stat/nf_conntrack"));
 	CU_ASSERT_EQUAL(nfqct_statfile_write(sf, &v, 9, &s), 0);
+	CU_ASSERT_STRING_EQUAL(nfqct_statfile_strerror(sf), "");
 	nfqct_statfile_close(sf);
 }
 
@@ -497,7 +501,7 @@ static void test_atomic_replace(void)
 	s.stat_layout = NFQCT_STAT_LAYOUT_KERNEL6;
 	memset(workers, 0, sizeof(workers));
 	v.nworkers = 1;
-	CU_ASSERT_EQUAL_FATAL(nfqct_statfile_open(tmpdir, &sf), 0);
+	CU_ASSERT_EQUAL_FATAL(nfqct_statfile_open(tmpdir, &sf, errbuf, sizeof(errbuf)), 0);
 	CU_ASSERT_EQUAL_FATAL(nfqct_statfile_write(sf, &v, 0, &s), 0);
 	snprintf(path, sizeof(path), "%s", tree("net/stat/nf_conntrack"));
 	atomic_store(&writer_done, false);
@@ -546,7 +550,7 @@ static void test_update_modes(void)
 
 	nfqct_settings_init(&s);
 	memset(workers, 0, sizeof(workers));
-	CU_ASSERT_EQUAL_FATAL(nfqct_statfile_open(tmpdir, &sf), 0);
+	CU_ASSERT_EQUAL_FATAL(nfqct_statfile_open(tmpdir, &sf, errbuf, sizeof(errbuf)), 0);
 	for (int mode = NFQCT_STAT_UPDATE_RENAME; mode <= NFQCT_STAT_UPDATE_INPLACE; mode++) {
 		s.stat_update = (uint32_t)mode;
 		workers[0].ct.found = 1;
@@ -577,12 +581,20 @@ static void test_prepare(void)
 	struct stat st;
 
 	snprintf(dir, sizeof(dir), "%s/deep/er", tmpdir);
-	CU_ASSERT_EQUAL(nfqct_statfile_prepare(dir), 0);
+	CU_ASSERT_EQUAL(nfqct_statfile_prepare(dir, errbuf, sizeof(errbuf)), 0);
 	snprintf(dir, sizeof(dir), "%s/deep/er/sys/net/nfqct", tmpdir);
 	CU_ASSERT_EQUAL(stat(dir, &st), 0);
 	CU_ASSERT(S_ISDIR(st.st_mode));
 	snprintf(dir, sizeof(dir), "%s/deep/er", tmpdir);
-	CU_ASSERT_EQUAL(nfqct_statfile_prepare(dir), 0);	/* again: fine */
+	CU_ASSERT_EQUAL(nfqct_statfile_prepare(dir, errbuf, sizeof(errbuf)), 0);	/* again: fine */
+
+	/* under a plain file: refused, saying where */
+	snprintf(dir, sizeof(dir), "%s/plain", tmpdir);
+	fclose(fopen(dir, "w"));
+	snprintf(dir, sizeof(dir), "%s/plain/x", tmpdir);
+	CU_ASSERT_EQUAL(nfqct_statfile_prepare(dir, errbuf, sizeof(errbuf)), -ENOTDIR);
+	CU_ASSERT_EQUAL(strncmp(errbuf, "cannot create ", 14), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(errbuf, "/plain/x/net/stat: Not a directory"));
 }
 
 int main(void)
