@@ -378,6 +378,7 @@ static const struct stat_column queue_columns[] = {
 	{ "dropped", Q_FIELD(dropped) }, { "batches", Q_FIELD(batches) },
 	{ "verdict_msgs", Q_FIELD(verdict_msgs) }, { "rx_errors", Q_FIELD(rx_errors) },
 	{ "enobufs", Q_FIELD(enobufs) }, { "tx_errors", Q_FIELD(tx_errors) },
+	{ "fragments", Q_FIELD(fragments) },
 };
 
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))

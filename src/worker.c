@@ -30,6 +30,7 @@ struct nfqct_worker {
 	bool started;
 	struct log_ratelimit rl_invalid;
 	struct log_ratelimit rl_full;	/* "table full": at the settings' rate */
+	struct log_ratelimit rl_frag;	/* "received IP fragments": likewise */
 };
 
 struct nfqct_worker *nfqct_worker_create(const struct nfqct_worker_config *cfg, char *err, size_t errlen)
@@ -45,6 +46,7 @@ struct nfqct_worker *nfqct_worker_create(const struct nfqct_worker_config *cfg, 
 	w->batch = s->batch;
 	w->rl_invalid = (struct log_ratelimit)LOG_RATELIMIT_INIT(5000, 1);
 	w->rl_full = (struct log_ratelimit)LOG_RATELIMIT_INIT(s->log_ratelimit_ms, s->log_ratelimit_burst);
+	w->rl_frag = (struct log_ratelimit)LOG_RATELIMIT_INIT(s->log_ratelimit_ms, s->log_ratelimit_burst);
 	w->pkts = calloc(w->batch, sizeof(*w->pkts));
 	if (!w->pkts) {
 		snprintf(err, errlen, "queue %u: out of memory", cfg->queue_num);
@@ -75,6 +77,28 @@ static void log_table_full(struct nfqct_worker *w, const struct nfqct_settings *
 		log_warnx("nfqct: table full, dropping packet (%u messages suppressed)", suppressed);
 	else
 		log_warnx("nfqct: table full, dropping packet");
+}
+
+/*
+ * A fragment reached us: the kernel is not reassembling in this namespace
+ * (xt_CT's --notrack does not turn nf_defrag on; nfqct-kernel-rules adds a
+ * rule that does).  Every non-first fragment is then INVALID here, where
+ * the kernel, reassembling first, would judge the whole datagram.  Counted
+ * per packet (fragments); said at the settings' rate.
+ */
+static void note_fragment(struct nfqct_worker *w, const struct nfqct_settings *s, uint64_t now_ms)
+{
+	uint32_t suppressed;
+
+	NFQCT_STAT_INC(w->cfg.stats->q.fragments);
+	w->rl_frag.interval_ms = s->log_ratelimit_ms;
+	w->rl_frag.burst = s->log_ratelimit_burst;
+	if (!log_ratelimit_ok(&w->rl_frag, now_ms, &suppressed))
+		return;
+	log_warnx("queue %u: received IP fragments: the kernel does not reassemble in this "
+		  "namespace, so later fragments are INVALID; install the queue rules with "
+		  "nfqct-kernel-rules (without --no-defrag) (%u messages suppressed)",
+		  w->cfg.queue_num, suppressed);
 }
 
 /* Receive and answer one batch.  Returns packets handled, or -errno. */
@@ -109,6 +133,8 @@ static int run_batch(struct nfqct_worker *w)
 				  w->cfg.queue_num, v.invalid_reason, suppressed);
 		if (v.by == NFQCT_BY_TABLE_FULL)
 			log_table_full(w, cx.s, now_ms);
+		if (pkt->flags & NFQCT_PKT_F_FRAGMENT)
+			note_fragment(w, cx.s, now_ms);
 		nfqct_queue_verdict(w->q, pkt, v.accept, v.set_mark, v.mark);
 	}
 	/* A failed send is counted in tx_errors; the kernel keeps those packets
@@ -210,9 +236,9 @@ void nfqct_worker_destroy(struct nfqct_worker *w)
 	nfqct_queue_close(w->q);
 	log_info("queue %u: received %" PRIu64 " packets, %" PRIu64 " bytes, accepted %" PRIu64
 		 ", dropped %" PRIu64 ", enobufs %" PRIu64 ", rx errors %" PRIu64 ", tx errors %" PRIu64
-		 ", %" PRIu64 " batches, %" PRIu64 " verdict messages",
+		 ", %" PRIu64 " batches, %" PRIu64 " verdict messages, %" PRIu64 " fragments",
 		 w->cfg.queue_num, q->rx_packets, q->rx_bytes, q->accepted, q->dropped, q->enobufs,
-		 q->rx_errors, q->tx_errors, q->batches, q->verdict_msgs);
+		 q->rx_errors, q->tx_errors, q->batches, q->verdict_msgs, q->fragments);
 	free(w->pkts);
 	free(w);
 }

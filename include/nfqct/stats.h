@@ -50,6 +50,8 @@ struct nfqct_queue_stats {
 	uint64_t rx_errors;	/* recv() failures other than ENOBUFS, bad messages */
 	uint64_t enobufs;	/* ENOBUFS: the kernel dropped messages for us */
 	uint64_t tx_errors;	/* verdict sends that failed */
+	uint64_t fragments;	/* IP fragments received (first or not): the kernel did
+				 * not reassemble, see nfqct-kernel-rules */
 };
 
 struct nfqct_worker_stats {

@@ -46,8 +46,8 @@ static void fill_view(struct nfqct_stats_view *v)
 	b->expect_create = 0x2e; b->expect_delete = 0x2f; b->search_restart = 0x30; b->searched = 0x31;
 	hk.delete = 0x100; hk.early_drop = 0xfffffffffULL;	/* line 0: 0x10b + ... truncation */
 
-	workers[0].q = (struct nfqct_queue_stats){ 5, 100, 0x100000000ULL + 7, 90, 10, 20, 19, 1, 2, 3 };
-	workers[1].q = (struct nfqct_queue_stats){ 6, 0xfff, 0xffff, 0xff0, 0xf, 1, 1, 0, 0, 0 };
+	workers[0].q = (struct nfqct_queue_stats){ 5, 100, 0x100000000ULL + 7, 90, 10, 20, 19, 1, 2, 3, 4 };
+	workers[1].q = (struct nfqct_queue_stats){ 6, 0xfff, 0xffff, 0xff0, 0xf, 1, 1, 0, 0, 0, 0 };
 	v->workers = workers;
 	v->nworkers = 2;
 	v->housekeeping = &hk;
@@ -116,9 +116,12 @@ static void test_queue_bytes(void)
 	CU_ASSERT_EQUAL(nfqct_statfile_format_queue(m, &v), 0);
 	fclose(m);
 	CU_ASSERT_STRING_EQUAL(buf,
-		"queue rx_packets rx_bytes accepted dropped batches verdict_msgs rx_errors enobufs tx_errors\n"
-		"00000005 00000064 00000007 0000005a 0000000a 00000014 00000013 00000001 00000002 00000003\n"
-		"00000006 00000fff 0000ffff 00000ff0 0000000f 00000001 00000001 00000000 00000000 00000000\n");
+		"queue rx_packets rx_bytes accepted dropped batches verdict_msgs rx_errors enobufs tx_errors "
+		"fragments\n"
+		"00000005 00000064 00000007 0000005a 0000000a 00000014 00000013 00000001 00000002 00000003 "
+		"00000004\n"
+		"00000006 00000fff 0000ffff 00000ff0 0000000f 00000001 00000001 00000000 00000000 00000000 "
+		"00000000\n");
 	free(buf);
 }
 
