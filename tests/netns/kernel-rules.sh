@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # contrib/nfqct-kernel-rules in a scratch namespace: install/remove/status for host and
-# router, iptables (nft-based and legacy) and nft; exact rules after install, one copy after
-# two installs, nothing of ours after remove, foreign rules untouched.
+# router, iptables (nft-based and legacy) and nft; exact rules after install (the reassembly
+# rule included, and left out with --no-defrag), one copy after two installs, nothing of ours
+# after remove, foreign rules untouched.
 . "$(dirname "$0")/lib.sh"
 require_root_netns iptables ip6tables iptables-save ip6tables-save
 ns_new "$NS_R" || { fail "namespace"; exit 1; }
@@ -20,6 +21,8 @@ expect_rules() {
 }
 
 T='-m comment --comment nfqct'
+# The rule that turns the kernel's reassembly on (raw PREROUTING, after NOTRACK).
+D="-A PREROUTING -m conntrack --ctstate UNTRACKED $T"
 # Foreign rules, including one whose comment merely starts with our tag.
 F4RAW='-A PREROUTING -m comment --comment "nfqct other" -j ACCEPT'
 F4FILTER='-A FORWARD -m comment --comment foreign -j ACCEPT'
@@ -39,10 +42,12 @@ check_iptables() {
 
 	assert_pass K install router --queues 0:1 --bypass
 	E4RAW="-A PREROUTING -m addrtype ! --dst-type LOCAL,BROADCAST,MULTICAST $T -j CT --notrack
+$D
 $F4RAW"
 	E4FILTER="-A FORWARD $T -j NFQUEUE --queue-balance 0:1 --queue-bypass
 $F4FILTER"
-	E6RAW="-A PREROUTING -m addrtype ! --dst-type LOCAL,MULTICAST $T -j CT --notrack"
+	E6RAW="-A PREROUTING -m addrtype ! --dst-type LOCAL,MULTICAST $T -j CT --notrack
+$D"
 	E6FILTER="$F6FILTER
 -A FORWARD $T -j NFQUEUE --queue-balance 0:1 --queue-bypass"
 	expect_rules "router"
@@ -53,12 +58,14 @@ $F4FILTER"
 	# A new install replaces the old rules: host role, one queue, fail closed.
 	assert_pass K install host -q 3
 	E4RAW="-A PREROUTING -m addrtype --dst-type LOCAL,BROADCAST,MULTICAST $T -j CT --notrack
+$D
 $F4RAW
 -A OUTPUT $T -j CT --notrack"
 	E4FILTER="-A INPUT $T -j NFQUEUE --queue-num 3
 $F4FILTER
 -A OUTPUT $T -j NFQUEUE --queue-num 3"
 	E6RAW="-A PREROUTING -m addrtype --dst-type LOCAL,MULTICAST $T -j CT --notrack
+$D
 -A OUTPUT $T -j CT --notrack"
 	E6FILTER="-A INPUT $T -j NFQUEUE --queue-num 3
 $F6FILTER
@@ -66,13 +73,20 @@ $F6FILTER
 	expect_rules "host"
 
 	assert_pass K install router --no-notrack
-	E4RAW=$F4RAW
+	E4RAW="$D
+$F4RAW"
 	E4FILTER="-A FORWARD $T -j NFQUEUE --queue-num 0
 $F4FILTER"
-	E6RAW=
+	E6RAW=$D
 	E6FILTER="$F6FILTER
 -A FORWARD $T -j NFQUEUE --queue-num 0"
 	expect_rules "router --no-notrack"
+
+	assert_pass K install router --no-defrag
+	E4RAW="-A PREROUTING -m addrtype ! --dst-type LOCAL,BROADCAST,MULTICAST $T -j CT --notrack
+$F4RAW"
+	E6RAW="-A PREROUTING -m addrtype ! --dst-type LOCAL,MULTICAST $T -j CT --notrack"
+	expect_rules "router --no-defrag"
 
 	assert_pass K remove
 	E4RAW=$F4RAW E4FILTER=$F4FILTER E6RAW= E6FILTER=$F6FILTER
@@ -101,6 +115,7 @@ else
 	chain raw_prerouting {
 		type filter hook prerouting priority raw; policy accept;
 		fib daddr type != { local, broadcast, multicast } notrack
+		ct state untracked counter comment "nfqct: turns IP reassembly on"
 	}
 	chain queue_forward {
 		type filter hook forward priority filter; policy accept;
@@ -108,8 +123,13 @@ else
 	}
 }'
 	assert_eq "nft print router" "$expected" "$(K -b nft print router -q 0:1 --bypass)"
+	assert_eq "nft print router --no-defrag: no ct rule" 0 \
+		"$(K -b nft print router --no-defrag | grep -c 'ct state')"
+	assert_eq "nft print router --no-defrag --no-notrack: no raw chain" 0 \
+		"$(K -b nft print router --no-defrag --no-notrack | grep -c raw_prerouting)"
 	# Everything but the queue statement is checked by the kernel in every case.
-	for role in host router; do
+	for role in host "host --no-notrack" router "router --no-defrag"; do
+		# shellcheck disable=SC2086
 		assert_pass sh -c "$(printf '%q ' ip netns exec "$NS_R" "$KERNEL_RULES") -b nft print $role |
 			sed 's/queue .*/counter/' | $(printf '%q ' ip netns exec "$NS_R") nft -c -f -"
 	done
