@@ -88,17 +88,17 @@ static void log_table_full(struct nfqct_worker *w, const struct nfqct_settings *
  */
 static void note_fragment(struct nfqct_worker *w, const struct nfqct_settings *s, uint64_t now_ms)
 {
-	uint32_t suppressed;
+	uint32_t suppressed;	/* the running count says more */
 
 	NFQCT_STAT_INC(w->cfg.stats->q.fragments);
 	w->rl_frag.interval_ms = s->log_ratelimit_ms;
 	w->rl_frag.burst = s->log_ratelimit_burst;
 	if (!log_ratelimit_ok(&w->rl_frag, now_ms, &suppressed))
 		return;
-	log_warnx("queue %u: received IP fragments: the kernel does not reassemble in this "
-		  "namespace, so later fragments are INVALID; install the queue rules with "
-		  "nfqct-kernel-rules (without --no-defrag) (%u messages suppressed)",
-		  w->cfg.queue_num, suppressed);
+	log_warnx("queue %u: received IP fragments: the kernel does not reassemble them in this "
+		  "namespace, so non-first fragments are INVALID; install the queue rules with "
+		  "nfqct-kernel-rules, without --no-defrag (%" PRIu64 " fragments so far)",
+		  w->cfg.queue_num, NFQCT_STAT_READ(w->cfg.stats->q.fragments));
 }
 
 /* Receive and answer one batch.  Returns packets handled, or -errno. */
