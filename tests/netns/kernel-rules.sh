@@ -46,7 +46,7 @@ $D
 $F4RAW"
 	E4FILTER="-A FORWARD $T -j NFQUEUE --queue-balance 0:1 --queue-bypass
 $F4FILTER"
-	E6RAW="-A PREROUTING -m addrtype ! --dst-type LOCAL,MULTICAST $T -j CT --notrack
+	E6RAW="-A PREROUTING -m addrtype ! --dst-type LOCAL -m addrtype ! --dst-type MULTICAST $T -j CT --notrack
 $D"
 	E6FILTER="$F6FILTER
 -A FORWARD $T -j NFQUEUE --queue-balance 0:1 --queue-bypass"
@@ -64,7 +64,8 @@ $F4RAW
 	E4FILTER="-A INPUT $T -j NFQUEUE --queue-num 3
 $F4FILTER
 -A OUTPUT $T -j NFQUEUE --queue-num 3"
-	E6RAW="-A PREROUTING -m addrtype --dst-type LOCAL,MULTICAST $T -j CT --notrack
+	E6RAW="-A PREROUTING -m addrtype --dst-type LOCAL $T -j CT --notrack
+-A PREROUTING -m addrtype --dst-type MULTICAST $T -j CT --notrack
 $D
 -A OUTPUT $T -j CT --notrack"
 	E6FILTER="-A INPUT $T -j NFQUEUE --queue-num 3
@@ -85,7 +86,7 @@ $F4FILTER"
 	assert_pass K install router --no-defrag
 	E4RAW="-A PREROUTING -m addrtype ! --dst-type LOCAL,BROADCAST,MULTICAST $T -j CT --notrack
 $F4RAW"
-	E6RAW="-A PREROUTING -m addrtype ! --dst-type LOCAL,MULTICAST $T -j CT --notrack"
+	E6RAW="-A PREROUTING -m addrtype ! --dst-type LOCAL -m addrtype ! --dst-type MULTICAST $T -j CT --notrack"
 	expect_rules "router --no-defrag"
 
 	assert_pass K remove
