@@ -41,6 +41,7 @@
 #include <urcu-qsbr.h>		/* the flavour, before rculfhash.h */
 #include <urcu/rculfhash.h>
 
+#include "nfqct/csum.h"
 #include "nfqct/ct.h"
 #include "nfqct/l4proto.h"
 
@@ -635,6 +636,26 @@ void nfqct_ct_in(struct nfqct_ct *ct, const struct nfqct_settings *s, struct nfq
 		CT_STAT_INC(st, invalid);
 		ct_set_invalid(res);
 		return;
+	}
+	if (s->ct_checksum) {
+		switch (nfqct_csum_verify(pkt)) {
+		case NFQCT_CSUM_BAD:
+			/* tcp_error()/udp_error() "bad checksum": INVALID, counted
+			 * invalid; the ICMP trackers' error(): counted as error */
+			if (t->proto == IPPROTO_ICMP || t->proto == IPPROTO_ICMPV6)
+				CT_STAT_INC(st, icmp_error);
+			else
+				CT_STAT_INC(st, invalid);
+			ct_set_invalid(res);
+			return;
+		case NFQCT_CSUM_CUT:
+			/* the kernel had the whole packet: we cannot tell, so track it */
+			CT_STAT_INC(st, csum_unchecked);
+			break;
+		case NFQCT_CSUM_SKIP:
+		case NFQCT_CSUM_GOOD:
+			break;
+		}
 	}
 	switch (l4->classify ? l4->classify(pkt) : NFQCT_L4_TRACK) {
 	case NFQCT_L4_TRACK:

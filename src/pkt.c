@@ -474,7 +474,7 @@ int nfqct_pkt_parse(struct nfqct_pkt *pkt)
 	pkt->l4len = 0;
 	pkt->l3hdrlen = 0;
 	pkt->invalid_reason = NULL;
-	pkt->flags &= NFQCT_PKT_F_GSO;
+	pkt->flags &= NFQCT_PKT_F_FROM_QUEUE;
 
 	if (pkt->caplen == 0) {
 		why = "empty packet";

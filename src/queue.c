@@ -294,8 +294,18 @@ static bool packet_from_msg(const struct nlmsghdr *nlh, struct nfqct_pkt *pkt)
 		pkt->indev = ntohl(mnl_attr_get_u32(attr[NFQA_IFINDEX_INDEV]));
 	if (attr[NFQA_IFINDEX_OUTDEV])
 		pkt->outdev = ntohl(mnl_attr_get_u32(attr[NFQA_IFINDEX_OUTDEV]));
-	if (attr[NFQA_SKB_INFO] && (ntohl(mnl_attr_get_u32(attr[NFQA_SKB_INFO])) & NFQA_SKB_GSO))
-		pkt->flags |= NFQCT_PKT_F_GSO;
+	if (attr[NFQA_SKB_INFO]) {
+		uint32_t info = ntohl(mnl_attr_get_u32(attr[NFQA_SKB_INFO]));
+
+		if (info & NFQA_SKB_GSO)
+			pkt->flags |= NFQCT_PKT_F_GSO;
+		/* Without the attribute the kernel (or the NIC) verified the checksum:
+		 * only an explicit "not verified" asks for our check (csum.h). */
+		if (info & NFQA_SKB_CSUMNOTREADY)
+			pkt->flags |= NFQCT_PKT_F_CSUM_NOTREADY;
+		if (info & NFQA_SKB_CSUM_NOTVERIFIED)
+			pkt->flags |= NFQCT_PKT_F_CSUM_NOTVERIFIED;
+	}
 	return true;
 }
 

@@ -42,6 +42,7 @@ static const struct setting settings[] = {
 	{ NF "nf_conntrack_tcp_be_liberal", FIELD(tcp_be_liberal), 0, 0, 1, true, NULL },
 	{ NF "nf_conntrack_tcp_ignore_invalid_rst", FIELD(tcp_ignore_invalid_rst), 0, 0, 1, true, NULL },
 	{ NF "nf_conntrack_tcp_max_retrans", FIELD(tcp_max_retrans), 3, 0, 255, true, NULL },
+	{ NF "nf_conntrack_checksum", FIELD(ct_checksum), 1, 0, 1, true, NULL },
 	{ NF "nf_conntrack_tcp_timeout_syn_sent", TIMEOUT(NFQCT_TO_TCP_SYN_SENT), 120, 1, 100 * DAY, true, NULL },
 	{ NF "nf_conntrack_tcp_timeout_syn_recv", TIMEOUT(NFQCT_TO_TCP_SYN_RECV), 60, 1, 100 * DAY, true, NULL },
 	{ NF "nf_conntrack_tcp_timeout_established", TIMEOUT(NFQCT_TO_TCP_ESTABLISHED), 5 * DAY, 1, 100 * DAY, true, NULL },
@@ -82,7 +83,6 @@ static const struct {
 	const char *why;
 } unsupported[] = {
 	{ NF "nf_conntrack_count", "read-only (the number of entries)" },
-	{ NF "nf_conntrack_checksum", "not supported: nfqct does not verify checksums" },
 	{ NF "nf_conntrack_events", "not supported: nfqct sends no conntrack events" },
 	{ NF "nf_conntrack_expect_max", "not supported: nfqct has no helpers or expectations" },
 	{ NF "nf_conntrack_helper", "not supported: nfqct has no helpers" },

@@ -269,6 +269,9 @@ static void sim_packet(struct nfqct_sim *sim, const struct nfqct_capture_pkt *cp
 		.mark = cp->has_mark ? cp->mark : 0,
 		.hw_protocol = cp->hw_protocol,
 		.hook = NFQCT_HOOK_FORWARD,
+		/* A capture says nothing of checksums: not verified, as for a packet
+		 * no NIC checked; csum.h verifies it at entering hooks only. */
+		.flags = NFQCT_PKT_F_CSUM_NOTVERIFIED,
 	};
 	struct nfqct_verdict v;
 

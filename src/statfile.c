@@ -339,8 +339,10 @@ int nfqct_statfile_write(struct nfqct_statfile *sf, const struct nfqct_stats_vie
  */
 #define ST_ENTRIES	((size_t)-1)
 #define ST_ZERO		((size_t)-2)
+#define ST_FROM_CT	((size_t)1 << 24)	/* nfqct_queue: a counter of the ct block */
 #define CT_FIELD(f)	offsetof(struct nfqct_ct_stats, f)
 #define Q_FIELD(f)	offsetof(struct nfqct_queue_stats, f)
+#define Q_CT_FIELD(f)	(ST_FROM_CT | CT_FIELD(f))
 
 struct stat_column {
 	const char *name;
@@ -378,24 +380,27 @@ static const struct stat_column queue_columns[] = {
 	{ "dropped", Q_FIELD(dropped) }, { "batches", Q_FIELD(batches) },
 	{ "verdict_msgs", Q_FIELD(verdict_msgs) }, { "rx_errors", Q_FIELD(rx_errors) },
 	{ "enobufs", Q_FIELD(enobufs) }, { "tx_errors", Q_FIELD(tx_errors) },
-	{ "fragments", Q_FIELD(fragments) },
+	{ "fragments", Q_FIELD(fragments) }, { "csum_unchecked", Q_CT_FIELD(csum_unchecked) },
 };
 
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))
 
 /*
  * One line of @n columns: the names (the header) when @block is NULL,
- * else the values read from @block.  Columns @wide1 and @wide2 are
- * followed by two spaces, as in the kernel's header and lines.
+ * else the values read from @block (from @ct_block for ST_FROM_CT
+ * columns).  Columns @wide1 and @wide2 are followed by two spaces, as in
+ * the kernel's header and lines.
  */
 static void print_row(FILE *out, const struct stat_column *cols, size_t n, const void *block,
-		      uint32_t entries, int wide1, int wide2)
+		      const void *ct_block, uint32_t entries, int wide1, int wide2)
 {
 	for (size_t i = 0; i < n; i++) {
 		uint64_t v = 0;
 
 		if (cols[i].off == ST_ENTRIES)
 			v = entries;
+		else if (block && cols[i].off != ST_ZERO && (cols[i].off & ST_FROM_CT))
+			memcpy(&v, (const char *)ct_block + (cols[i].off & ~ST_FROM_CT), sizeof(v));
 		else if (block && cols[i].off != ST_ZERO)
 			memcpy(&v, (const char *)block + cols[i].off, sizeof(v));
 		if (block)
@@ -421,7 +426,7 @@ int nfqct_statfile_format_ct(FILE *out, const struct nfqct_stats_view *v, uint32
 	int wide1 = legacy ? -1 : 0, wide2 = legacy ? -1 : 12;
 	unsigned int lines = v->nworkers ? v->nworkers : 1;
 
-	print_row(out, cols, n, NULL, 0, wide1, wide2);	/* NFQCT_STATFILE_HDR_* */
+	print_row(out, cols, n, NULL, NULL, 0, wide1, wide2);	/* NFQCT_STATFILE_HDR_* */
 	for (unsigned int w = 0; w < lines; w++) {
 		struct nfqct_ct_stats st = { 0 };
 
@@ -429,21 +434,23 @@ int nfqct_statfile_format_ct(FILE *out, const struct nfqct_stats_view *v, uint32
 			nfqct_ct_stats_add(&st, &v->workers[w].ct);
 		if (w == 0 && v->housekeeping)
 			nfqct_ct_stats_add(&st, v->housekeeping);
-		print_row(out, cols, n, &st, entries, wide1, wide2);
+		print_row(out, cols, n, &st, NULL, entries, wide1, wide2);
 	}
 	return ferror(out) ? -EIO : 0;
 }
 
 int nfqct_statfile_format_queue(FILE *out, const struct nfqct_stats_view *v)
 {
-	print_row(out, queue_columns, NCOLS(queue_columns), NULL, 0, -1, -1);
+	print_row(out, queue_columns, NCOLS(queue_columns), NULL, NULL, 0, -1, -1);
 	for (unsigned int w = 0; w < v->nworkers; w++) {
 		const struct nfqct_queue_stats *q = &v->workers[w].q;
 		struct nfqct_queue_stats st = { 0 };
+		struct nfqct_ct_stats ct = { 0 };
 
 		nfqct_queue_stats_add(&st, q);
 		st.queue = NFQCT_STAT_READ(q->queue);	/* not added by _add */
-		print_row(out, queue_columns, NCOLS(queue_columns), &st, 0, -1, -1);
+		nfqct_ct_stats_add(&ct, &v->workers[w].ct);
+		print_row(out, queue_columns, NCOLS(queue_columns), &st, &ct, 0, -1, -1);
 	}
 	return ferror(out) ? -EIO : 0;
 }

@@ -67,7 +67,15 @@ enum nfqct_pkt_flags {
 	NFQCT_PKT_F_LATER_FRAG	= 1 << 1,	/* a non-first fragment: no L4 header */
 	NFQCT_PKT_F_ICMP_ERROR	= 1 << 2,	/* ICMP/ICMPv6 error: pkt->inner is valid */
 	NFQCT_PKT_F_GSO		= 1 << 3,	/* the kernel passed a GSO super-packet */
+	NFQCT_PKT_F_CSUM_NOTVERIFIED = 1 << 4,	/* NFQA_SKB_CSUM_NOTVERIFIED: nobody checked
+						 * the transport checksum yet (csum.h) */
+	NFQCT_PKT_F_CSUM_NOTREADY = 1 << 5,	/* NFQA_SKB_CSUMNOTREADY: not computed yet
+						 * (locally generated): never to be checked */
 };
+
+/* The flags the caller sets from the NFQUEUE message; the parser keeps them. */
+#define NFQCT_PKT_F_FROM_QUEUE \
+	(NFQCT_PKT_F_GSO | NFQCT_PKT_F_CSUM_NOTVERIFIED | NFQCT_PKT_F_CSUM_NOTREADY)
 
 struct nfqct_pkt {
 	/* Filled by the caller, from the NFQUEUE message. */
@@ -81,7 +89,8 @@ struct nfqct_pkt {
 	uint32_t outdev;	/* ifindex, 0 when none */
 	uint16_t hw_protocol;	/* from the packet header, host order (ETH_P_IP, ...) */
 	uint8_t hook;		/* enum nfqct_hook */
-	uint8_t flags;		/* enum nfqct_pkt_flags; the caller may set F_GSO */
+	uint8_t flags;		/* enum nfqct_pkt_flags; the caller may set those of
+				 * NFQCT_PKT_F_FROM_QUEUE */
 
 	/* Filled by nfqct_pkt_parse(). */
 	struct nfqct_tuple tuple;
@@ -128,7 +137,7 @@ struct nfqct_pkt {
  *    only ports / id/type/code are read from the quoted L4 header.
  *
  * Never allocates, never makes a system call, never reads past caplen.
- * F_GSO in pkt->flags is kept; the other flags are recomputed.
+ * The caller's flags (NFQCT_PKT_F_FROM_QUEUE) are kept; the others are recomputed.
  *
  * Returns 0, or -EINVAL with pkt->invalid_reason set (the tuple then holds
  * whatever could be parsed: at least family when the IP version was read).

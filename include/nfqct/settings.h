@@ -60,6 +60,7 @@ struct nfqct_settings {
 	uint32_t tcp_be_liberal;	/* nf_conntrack_tcp_be_liberal */
 	uint32_t tcp_ignore_invalid_rst;/* nf_conntrack_tcp_ignore_invalid_rst */
 	uint32_t tcp_max_retrans;	/* nf_conntrack_tcp_max_retrans */
+	uint32_t ct_checksum;		/* nf_conntrack_checksum: verify checksums (csum.h) */
 	uint32_t timeout[NFQCT_TO_MAX];	/* seconds */
 
 	/* nfqct.* */

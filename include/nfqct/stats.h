@@ -36,6 +36,9 @@ struct nfqct_ct_stats {
 	uint64_t expect_delete;
 	uint64_t search_restart;	/* lookups restarted (concurrent unlink) */
 	uint64_t searched;	/* older layout only: lookups done */
+	/* nfqct's own, in no nf_conntrack layout (nfqct_queue shows it): */
+	uint64_t csum_unchecked;	/* checksums the kernel would have verified but the
+					 * copy range cut (csum.h: NFQCT_CSUM_CUT) */
 };
 
 /* Queue-level counters (DIR/net/stat/nfqct_queue). */

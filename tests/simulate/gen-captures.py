@@ -21,6 +21,13 @@ Captures:
   truncated.pcap   the last record cut short: an error naming record 3
   badlink.pcap     link type 105 (802.11): refused
   shortframe.pcap  Ethernet with a 10-byte record: reported, the file goes on
+  badsum.pcap      raw IP: transport checksums right and wrong, TCP, UDP, ICMP and
+                   ICMPv6, a UDP datagram without a checksum, one cut by the snap
+                   length (not verifiable)
+
+Every transport checksum is right unless a packet says otherwise: a capture
+carries no "verified" flag, so nfqct simulate checks them at entering hooks,
+as the kernel's conntrack does at PREROUTING.
 """
 import os
 import struct
@@ -50,14 +57,35 @@ def a6(s):
     return struct.pack("!8H", *words)
 
 
-def ip4(proto, src, dst, payload, ident=1):
+# Where the transport checksum lies, by protocol.
+CSUM_AT = {6: 16, 17: 6, 1: 2, 58: 2}
+
+
+def l4sum(proto, pseudo, payload, bad=False):
+    """payload with its checksum field filled in (bad: off by one)."""
+    at = CSUM_AT.get(proto)
+    if at is None or len(payload) < at + 2:
+        return payload
+    c = csum((pseudo if proto != 1 else b"") + payload[:at] + b"\0\0" + payload[at + 2:])
+    if proto == 17 and c == 0:
+        c = 0xFFFF  # 0 would mean "no checksum"
+    if bad:
+        c ^= 1
+    return payload[:at] + struct.pack("!H", c) + payload[at + 2:]
+
+
+def ip4(proto, src, dst, payload, ident=1, bad=False):
+    pseudo = a4(src) + a4(dst) + struct.pack("!BBH", 0, proto, len(payload))
+    payload = l4sum(proto, pseudo, payload, bad)
     hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), ident, 0x4000, 64, proto, 0,
                       a4(src), a4(dst))
     hdr = hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:]
     return hdr + payload
 
 
-def ip6(nh, src, dst, payload):
+def ip6(nh, src, dst, payload, bad=False):
+    pseudo = a6(src) + a6(dst) + struct.pack("!I3xB", len(payload), nh)
+    payload = l4sum(nh, pseudo, payload, bad)
     return struct.pack("!IHBB16s16s", 6 << 28, len(payload), nh, 64, a6(src), a6(dst)) + payload
 
 
@@ -221,6 +249,27 @@ def main():
         recs.append((t, sll2(pk, 3 if to_wan else 4, 0)))
         recs.append((t + 0.0001, sll2(pk, 4 if to_wan else 3, 4)))
     files["sll2.pcapng"] = pcapng(276, recs)
+
+    # Checksums (LINKTYPE_RAW, forwarded lan -> wan unless said): each wrong one is
+    # INVALID and dropped by the ruleset's first rule; the others as in forward.pcap.
+    nosum = ip4(17, C, S, udp(50012, 53, 20))
+    nosum = nosum[:26] + b"\0\0" + nosum[28:]  # UDP checksum 0: none, not verified
+    cut = ip4(17, C, S, udp(50013, 53, 600), bad=True)
+    files["badsum.pcap"] = pcap(101, [
+        (0.0, ip4(6, C, S, tcp(40010, 80, "S", 100, 0))),
+        (0.1, ip4(6, C, S, tcp(40011, 80, "S", 100, 0), bad=True)),
+        (0.2, ip4(17, C, S, udp(50010, 53, 20), bad=True)),
+        (0.3, ip4(17, C, S, udp(50011, 53, 21))),  # odd length: the padded last byte
+        (0.4, nosum),
+        (0.5, ip4(1, C, S, icmp(8, 0, 9, 1), bad=True)),
+        (0.6, ip6(58, C6, S6, struct.pack("!BBHHH", 128, 0, 0, 9, 1) + bytes(8), bad=True)),
+        (0.7, ip6(17, C6, S6, udp(50014, 53, 20), bad=True)),
+        (0.8, ip6(6, C6, S6, tcp(40012, 80, "S", 100, 0), bad=True)),
+        # the reply of the first SYN, wrong: INVALID, the entry stays SYN_SENT
+        (0.9, ip4(6, S, C, tcp(80, 40010, "SA", 500, 101), bad=True)),
+        # 628 bytes, 100 of them captured: nothing to verify with
+        (1.0, cut[:100], len(cut)),
+    ])
 
     tr = pcap(101, [(t, pk) for t, pk in fw[:3]])
     files["truncated.pcap"] = tr[:-10]

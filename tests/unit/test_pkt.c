@@ -260,7 +260,7 @@ static void test_stale_flags(void)
 	struct parsed r;
 	struct pb p;
 
-	/* Old result flags are cleared, F_GSO (the caller's) is kept. */
+	/* Old result flags are cleared, the caller's (F_GSO, F_CSUM_*) are kept. */
 	pb_init(&p);
 	pb_ip4(&p, IPPROTO_TCP, A4, B4, 0, 0);
 	pb_tcp(&p, 1, 2, 5);
@@ -268,7 +268,7 @@ static void test_stale_flags(void)
 	parse_cut(&r, &p, p.n, p.n, 0xff);
 	tuple4(&want, A4, B4, IPPROTO_TCP);
 	ports(&want, 1, 2);
-	expect_ok(&r, &want, 20, NFQCT_PKT_F_GSO);
+	expect_ok(&r, &want, 20, NFQCT_PKT_F_FROM_QUEUE);
 	parsed_free(&r);
 }
 

@@ -123,7 +123,7 @@ static void test_file_errors_all_reported(void)
 		"net.netfilter.nf_conntrack_nosuch = 1\n"
 		"net.netfilter.nf_conntrack_acct = 2\n"
 		"just words\n"
-		"net.netfilter.nf_conntrack_checksum = 0\n"
+		"net.netfilter.nf_conntrack_events = 0\n"
 		"nfqct.stat_layout = fancy\n"
 		"net.netfilter.nf_conntrack_udp_timeout = 12x\n"
 		"net.netfilter.nf_conntrack_generic_timeout =\n");
@@ -135,7 +135,7 @@ static void test_file_errors_all_reported(void)
 		 "%1$s:2: error: unknown setting 'net.netfilter.nf_conntrack_nosuch'\n"
 		 "%1$s:3: error: net.netfilter.nf_conntrack_acct: bad value '2': out of range (0..1)\n"
 		 "%1$s:4: error: expected 'name = value'\n"
-		 "%1$s:5: error: net.netfilter.nf_conntrack_checksum: not supported: nfqct does not verify checksums\n"
+		 "%1$s:5: error: net.netfilter.nf_conntrack_events: not supported: nfqct sends no conntrack events\n"
 		 "%1$s:6: error: nfqct.stat_layout: bad value 'fancy': expected one of the words listed in nfqctd(8) (kernel6|legacy)\n"
 		 "%1$s:7: error: net.netfilter.nf_conntrack_udp_timeout: bad value '12x': expected an unsigned number (1..8640000)\n"
 		 "%1$s:8: error: net.netfilter.nf_conntrack_generic_timeout: missing value\n",

@@ -40,10 +40,12 @@ static void fill_view(struct nfqct_stats_view *v)
 	a->delete = 6; a->chainlength = 7; a->insert = 8; a->insert_failed = 9; a->drop = 10;
 	a->early_drop = 11; a->icmp_error = 12; a->expect_new = 13; a->expect_create = 14;
 	a->expect_delete = 15; a->search_restart = 16; a->searched = 0x1ffffffffULL;
+	a->csum_unchecked = 0x11;
 	b->clashres = 0x21; b->found = 0x22; b->new = 0x23; b->invalid = 0x24; b->ignore = 0x25;
 	b->delete = 0x26; b->chainlength = 0x27; b->insert = 0x28; b->insert_failed = 0x29;
 	b->drop = 0x2a; b->early_drop = 0x2b; b->icmp_error = 0x2c; b->expect_new = 0x2d;
 	b->expect_create = 0x2e; b->expect_delete = 0x2f; b->search_restart = 0x30; b->searched = 0x31;
+	b->csum_unchecked = 0x22;
 	hk.delete = 0x100; hk.early_drop = 0xfffffffffULL;	/* line 0: 0x10b + ... truncation */
 
 	workers[0].q = (struct nfqct_queue_stats){ 5, 100, 0x100000000ULL + 7, 90, 10, 20, 19, 1, 2, 3, 4 };
@@ -117,11 +119,11 @@ static void test_queue_bytes(void)
 	fclose(m);
 	CU_ASSERT_STRING_EQUAL(buf,
 		"queue rx_packets rx_bytes accepted dropped batches verdict_msgs rx_errors enobufs tx_errors "
-		"fragments\n"
+		"fragments csum_unchecked\n"
 		"00000005 00000064 00000007 0000005a 0000000a 00000014 00000013 00000001 00000002 00000003 "
-		"00000004\n"
+		"00000004 00000011\n"
 		"00000006 00000fff 0000ffff 00000ff0 0000000f 00000001 00000001 00000000 00000000 00000000 "
-		"00000000\n");
+		"00000000 00000022\n");
 	free(buf);
 }
 

@@ -1,0 +1,126 @@
+/*
+ * csum.c - transport checksum verification (csum.h).
+ *
+ * The sum runs over the bytes as they lie in memory, 8 at a time, with the
+ * carry out of each 64-bit addition added back in (a ones' complement sum
+ * in 64 bits); folding it to 16 bits gives the RFC 1071 sum in the
+ * machine's byte order.  All-ones, the only value that says "right", reads
+ * the same in both orders, so the check needs no byte swapping; the
+ * pseudo-header's numbers are added in network order for the same reason.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "nfqct/csum.h"
+
+static inline uint64_t add_carry(uint64_t acc, uint64_t v)
+{
+	acc += v;
+	return acc + (acc < v);
+}
+
+static uint64_t sum_bytes(uint64_t acc, const uint8_t *p, size_t n)
+{
+	uint64_t w8;
+	uint32_t w4;
+	uint16_t w2;
+
+	while (n >= 8) {
+		memcpy(&w8, p, 8);
+		acc = add_carry(acc, w8);
+		p += 8;
+		n -= 8;
+	}
+	if (n >= 4) {
+		memcpy(&w4, p, 4);
+		acc = add_carry(acc, w4);
+		p += 4;
+		n -= 4;
+	}
+	if (n >= 2) {
+		memcpy(&w2, p, 2);
+		acc = add_carry(acc, w2);
+		p += 2;
+		n -= 2;
+	}
+	if (n) {
+		/* the odd last byte is the high half of a zero-padded word: in memory order */
+		w2 = 0;
+		memcpy(&w2, p, 1);
+		acc = add_carry(acc, w2);
+	}
+	return acc;
+}
+
+static uint16_t fold(uint64_t acc)
+{
+	acc = (acc & 0xffffffffu) + (acc >> 32);
+	acc = (acc & 0xffffffffu) + (acc >> 32);
+	acc = (acc & 0xffffu) + (acc >> 16);
+	acc = (acc & 0xffffu) + (acc >> 16);
+	return (uint16_t)acc;
+}
+
+uint16_t nfqct_csum_fold(const void *p, size_t n)
+{
+	return ntohs(fold(sum_bytes(0, p, n)));
+}
+
+/* The kernel's nf_checksum() runs at PRE_ROUTING; we see those packets here. */
+static inline bool entering(uint8_t hook)
+{
+	return hook == NFQCT_HOOK_PREROUTING || hook == NFQCT_HOOK_INPUT ||
+	       hook == NFQCT_HOOK_FORWARD;
+}
+
+enum nfqct_csum nfqct_csum_verify(const struct nfqct_pkt *pkt)
+{
+	const struct nfqct_tuple *t = &pkt->tuple;
+	uint64_t acc = 0;
+	bool pseudo = true;
+
+	if ((pkt->flags & (NFQCT_PKT_F_CSUM_NOTVERIFIED | NFQCT_PKT_F_CSUM_NOTREADY)) !=
+	    NFQCT_PKT_F_CSUM_NOTVERIFIED || !entering(pkt->hook))
+		return NFQCT_CSUM_SKIP;
+	/* the checksum of a fragment covers the datagram; of a GSO super-packet, no segment */
+	if (pkt->flags & (NFQCT_PKT_F_FRAGMENT | NFQCT_PKT_F_GSO) || !pkt->l4)
+		return NFQCT_CSUM_SKIP;
+
+	switch (t->proto) {
+	case IPPROTO_TCP:
+		break;
+	case IPPROTO_UDP:
+		/* no checksum (udp_error(): "Packet with no checksum", either family) */
+		if (pkt->l4caplen < 8 || (pkt->l4[6] == 0 && pkt->l4[7] == 0))
+			return NFQCT_CSUM_SKIP;
+		break;
+	case IPPROTO_ICMP:
+		if (t->family != AF_INET)
+			return NFQCT_CSUM_SKIP;	/* ICMP in IPv6: the tracker refuses it anyway */
+		pseudo = false;
+		break;
+	case IPPROTO_ICMPV6:
+		if (t->family != AF_INET6)
+			return NFQCT_CSUM_SKIP;
+		break;
+	default:
+		return NFQCT_CSUM_SKIP;
+	}
+	if (pkt->l4caplen < pkt->l4len)
+		return NFQCT_CSUM_CUT;
+
+	if (pseudo && t->family == AF_INET) {
+		/* source, destination, zero, protocol, transport length */
+		acc = sum_bytes(acc, pkt->data + 12, 8);
+		acc = add_carry(acc, htonl(((uint32_t)t->proto << 16) | pkt->l4len));
+	} else if (pseudo) {
+		/* source, destination (the header's, as nf_ip6_checksum()), length, next header */
+		acc = sum_bytes(acc, pkt->data + 8, 32);
+		acc = add_carry(acc, htonl(pkt->l4len));
+		acc = add_carry(acc, htonl(t->proto));
+	}
+	acc = sum_bytes(acc, pkt->l4, pkt->l4len);
+	return fold(acc) == 0xffff ? NFQCT_CSUM_GOOD : NFQCT_CSUM_BAD;
+}
