@@ -20,7 +20,8 @@
  * Semantics are Linux 6.x nf_conntrack's (nf_conntrack_core.c; the
  * protocol trackers are behind l4proto.h, one file each).  Where nfqct
  * differs, the function comment says so.  Known gaps: no IP reassembly
- * (non-first fragments are INVALID), no expectations/helpers, no NAT; SCTP,
+ * (non-first fragments are INVALID; the deployment has the kernel
+ * reassemble, see nfqct-kernel-rules), no expectations/helpers, no NAT; SCTP,
  * DCCP and GRE use the generic tracker (generic timeout, no state machine)
  * with their ports (SCTP, DCCP) or zero keys (GRE) in the tuple, where the
  * kernel has trackers of their own.
@@ -39,8 +40,9 @@
  *  new            entries created by nfqct_ct_in (unconfirmed, first packet
  *                 accepted by the tracker)
  *  invalid        packets the trackers judged INVALID (no entry, no
- *                 accounting); ICMP errors quoting no flow count icmp_error
- *                 only, as in the kernel
+ *                 accounting), a wrong TCP/UDP checksum included (csum.h);
+ *                 ICMP errors quoting no flow, and ICMP/ICMPv6 packets with a
+ *                 wrong checksum, count icmp_error only, as in the kernel
  *  delete         entries removed: expiry (lookup or gc), TCP KILL/REOPEN,
  *                 early drop, flush
  *  insert         entries confirmed into the table
@@ -65,6 +67,8 @@
  *                 another thread between lookup and use, and insertions
  *                 retried because the clashing entry was expiring
  *  searched       (older layout) hash-table lookups done
+ *  csum_unchecked checksums that nf_conntrack_checksum asked for but the
+ *                 copy range cut (nfqct's own: shown in nfqct_queue)
  *  ignore, expect_*  not counted here (NOTRACK is the worker's business)
  */
 #ifndef NFQCT_CT_H
@@ -134,7 +138,8 @@ void nfqct_ct_destroy(struct nfqct_ct *ct);
  * for ICMP/ICMPv6 errors quoting a tracked flow (res->conn is that flow,
  * res->reply the direction of the error; not accounted, no refresh);
  * INVALID when the tracker refuses the packet (res->conn NULL, nothing
- * accounted); UNTRACKED for ICMPv6 neighbour discovery, MLD and
+ * accounted), or, with s->ct_checksum, when nfqct_csum_verify() (csum.h)
+ * finds its checksum wrong, before any lookup; UNTRACKED for ICMPv6 neighbour discovery, MLD and
  * multicast router discovery (types 130-136, 143, 151, 152).
  * res->drop: the table is full (no early drop possible) or out of memory.
  * A tuple that is its own inverse (same address and port both ways: a
