@@ -54,7 +54,8 @@ static void usage(FILE *f)
 		"  rules [-c]       the running ruleset; -c with counters\n"
 		"  check FILE       validate a ruleset file\n"
 		"  simulate [-r RULES] [-c CONFIG] [-o NAME=VALUE]... [--hook HOOK]\n"
-		"           [--in IFNAME] [--out IFNAME] [--ifname INDEX=NAME]... [--list] [--json] FILE...\n"
+		"           [--in IFNAME] [--out IFNAME] [--ifname INDEX=NAME]... [--checksums]\n"
+		"           [--list] [--json] FILE...\n"
 		"                   run the ruleset and the table on pcap/pcapng captures, a line per packet\n"
 		"\n"
 		"options:\n"
@@ -524,6 +525,7 @@ static int cmd_simulate(int argc, char **argv)
 		{ "ifname", required_argument, NULL, 'n' },
 		{ "list", no_argument, NULL, 'l' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "checksums", no_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *rules_path = SYSCONFDIR "/nfqct/nfqct.rules";
@@ -583,6 +585,9 @@ static int cmd_simulate(int argc, char **argv)
 			break;
 		case 'j':
 			cfg.json = true;
+			break;
+		case 'k':
+			cfg.checksums = true;
 			break;
 		default:
 			usage(stderr);

@@ -269,9 +269,11 @@ static void sim_packet(struct nfqct_sim *sim, const struct nfqct_capture_pkt *cp
 		.mark = cp->has_mark ? cp->mark : 0,
 		.hw_protocol = cp->hw_protocol,
 		.hook = NFQCT_HOOK_FORWARD,
-		/* A capture says nothing of checksums: not verified, as for a packet
-		 * no NIC checked; csum.h verifies it at entering hooks only. */
-		.flags = NFQCT_PKT_F_CSUM_NOTVERIFIED,
+		/* A capture says nothing of checksums.  By default they count as
+		 * verified (a NIC or the sender's offload may have left them to
+		 * be filled in); with --checksums as unverified, so the entering
+		 * hooks check them as nf_conntrack_checksum does (csum.h). */
+		.flags = sim->cfg.checksums ? NFQCT_PKT_F_CSUM_NOTVERIFIED : 0,
 	};
 	struct nfqct_verdict v;
 

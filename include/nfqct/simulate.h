@@ -29,6 +29,8 @@ struct nfqct_sim_config {
 					 * capture's (NFLOG), else FORWARD */
 	const char *in, *out;		/* interface names for captures without them */
 	bool json;			/* JSON lines instead of text */
+	bool checksums;			/* verify the captured checksums where the kernel
+					 * would (else they count as verified) */
 };
 
 /* nfqct_sim_create - an empty table.  Returns 0 or -errno. */

@@ -76,7 +76,8 @@ while time.monotonic() < end:
     if qhdr is None and qlines:
         qhdr = qlines[0]
     if (not qlines or len(qlines) != 1 + workers or qlines[0] != qhdr or
-            not all(re.match(rb"^[0-9a-f]{8}( [0-9a-f]{8}){9}$", l) for l in qlines[1:])):
+            not all(re.match(rb"^[0-9a-f]{8}( [0-9a-f]{8}){%d}$" % (len(qhdr.split()) - 1), l)
+                    for l in qlines[1:])):
         problem("nfqct_queue torn", q)
     with open(count_path, "rb") as f:
         c = f.read()
