@@ -4,6 +4,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <stdlib.h>
@@ -14,7 +15,6 @@
 #include <libmnl/libmnl.h>
 #include <libnetfilter_queue/libnetfilter_queue.h>
 
-#include "nfqct/log.h"
 #include "nfqct/queue.h"
 
 /* Room for a packet message's attributes besides the payload. */
@@ -52,8 +52,23 @@ struct nfqct_queue {
 	unsigned int tx_msgs;
 	struct verdict_run run;
 
-	struct log_ratelimit rl_rx, rl_tx;
+	/* The first problem since nfqct_queue_take_error(), and how many since:
+	 * the worker says them, at its own rate. */
+	char err[160];
+	unsigned int nerr;
 };
+
+/* Note a problem for nfqct_queue_take_error(); the first one is kept. */
+static void __attribute__((format(printf, 2, 3))) note_error(struct nfqct_queue *q, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (q->nerr++ == 0) {
+		va_start(ap, fmt);
+		vsnprintf(q->err, sizeof(q->err), fmt, ap);
+		va_end(ap);
+	}
+}
 
 static void put_flags(struct nlmsghdr *nlh, const struct nfqct_settings *s)
 {
@@ -152,8 +167,6 @@ struct nfqct_queue *nfqct_queue_open(uint16_t num, const struct nfqct_settings *
 	}
 	q->num = num;
 	q->st = st;
-	q->rl_rx = (struct log_ratelimit)LOG_RATELIMIT_INIT(5000, 5);
-	q->rl_tx = (struct log_ratelimit)LOG_RATELIMIT_INIT(5000, 5);
 	NFQCT_STAT_ADD(st->queue, num);
 
 	q->max_batch = s->batch;
@@ -197,7 +210,7 @@ struct nfqct_queue *nfqct_queue_open(uint16_t num, const struct nfqct_settings *
 	/* SO_RCVBUFFORCE passes rmem_max when we are privileged; fall back otherwise. */
 	if (setsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0 &&
 	    setsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) < 0)
-		log_warn("queue %u: cannot set receive buffer to %d bytes", num, rcvbuf);
+		note_error(q, "cannot set the receive buffer to %d bytes: %s", rcvbuf, strerror(errno));
 
 	/* One config message: bind, copy mode and range, queue length, flags. */
 	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, num);
@@ -222,20 +235,22 @@ err_free:
 	return NULL;
 }
 
-void nfqct_queue_close(struct nfqct_queue *q)
+int nfqct_queue_close(struct nfqct_queue *q)
 {
 	char buf[NFQCT_CFG_MSG_SIZE] = { 0 };	/* libmnl leaves attribute padding unset */
 	struct nlmsghdr *nlh;
+	int ret = 0;
 
 	if (!q)
-		return;
+		return 0;
 	/* Unbinding explicitly makes the kernel forget the queue now rather than
 	 * when the socket is released. */
 	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, q->num);
 	nfq_nlmsg_cfg_put_cmd(nlh, AF_UNSPEC, NFQNL_CFG_CMD_UNBIND);
 	if (mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len) < 0)
-		log_warn("queue %u: unbind", q->num);
+		ret = -errno;
 	queue_free(q);
+	return ret;
 }
 
 int nfqct_queue_stop_intake(struct nfqct_queue *q)
@@ -247,10 +262,8 @@ int nfqct_queue_stop_intake(struct nfqct_queue *q)
 	 * receive loop reports an error message if the kernel refuses. */
 	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, q->num);
 	nfq_nlmsg_cfg_put_qmaxlen(nlh, 0);
-	if (mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len) < 0) {
-		log_warn("queue %u: cannot stop intake", q->num);
+	if (mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
-	}
 	return 0;
 }
 
@@ -261,11 +274,15 @@ int nfqct_queue_fd(const struct nfqct_queue *q)
 
 static void rx_error(struct nfqct_queue *q, const char *what)
 {
-	uint32_t suppressed;
-
 	NFQCT_STAT_INC(q->st->rx_errors);
-	if (log_ratelimit_ok(&q->rl_rx, nfqct_now_ms(), &suppressed))
-		log_warnx("queue %u: %s (%u similar messages suppressed)", q->num, what, suppressed);
+	note_error(q, "%s", what);
+}
+
+const char *nfqct_queue_take_error(struct nfqct_queue *q, unsigned int *count)
+{
+	*count = q->nerr;
+	q->nerr = 0;
+	return *count ? q->err : NULL;
 }
 
 /* Fill @pkt from one packet message; false when it has no usable header. */
@@ -345,12 +362,9 @@ int nfqct_queue_recv(struct nfqct_queue *q, struct nfqct_pkt *pkts, unsigned int
 
 				/* An error about one of our verdicts (e.g. ENOENT: unknown id). */
 				if (e->error) {
-					uint32_t suppressed;
-
 					NFQCT_STAT_INC(q->st->tx_errors);
-					if (log_ratelimit_ok(&q->rl_tx, nfqct_now_ms(), &suppressed))
-						log_warnx("queue %u: kernel refused a verdict: %s (%u suppressed)",
-							  q->num, strerror(-e->error), suppressed);
+					note_error(q, "the kernel refused a verdict: %s",
+						   strerror(-e->error));
 				}
 				continue;
 			}
@@ -376,15 +390,11 @@ static int send_batch(struct nfqct_queue *q)
 	if (size == 0)
 		return 0;
 	while (mnl_socket_sendto(q->nl, mnl_nlmsg_batch_head(q->tx), size) < 0) {
-		uint32_t suppressed;
-
 		if (errno == EINTR)
 			continue;
 		ret = -errno;
 		NFQCT_STAT_INC(q->st->tx_errors);
-		if (log_ratelimit_ok(&q->rl_tx, nfqct_now_ms(), &suppressed))
-			log_warn("queue %u: sending %u verdict messages (%u suppressed)", q->num,
-				 q->tx_msgs, suppressed);
+		note_error(q, "sending %u verdict messages: %s", q->tx_msgs, strerror(-ret));
 		break;
 	}
 	if (ret == 0)

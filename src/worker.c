@@ -31,7 +31,21 @@ struct nfqct_worker {
 	struct log_ratelimit rl_invalid;
 	struct log_ratelimit rl_full;	/* "table full": at the settings' rate */
 	struct log_ratelimit rl_frag;	/* "received IP fragments": likewise */
+	struct log_ratelimit rl_queue;	/* the queue's receive and send problems */
 };
+
+/* Say what went wrong on the queue since the last time, rate-limited. */
+static void report_queue_errors(struct nfqct_worker *w)
+{
+	unsigned int count;
+	uint32_t suppressed;
+	const char *what = nfqct_queue_take_error(w->q, &count);
+
+	if (!what || !log_ratelimit_ok(&w->rl_queue, nfqct_now_ms(), &suppressed))
+		return;
+	log_warnx("queue %u: %s (%u such problems since the last message, %u messages suppressed)",
+		  w->cfg.queue_num, what, count, suppressed);
+}
 
 struct nfqct_worker *nfqct_worker_create(const struct nfqct_worker_config *cfg, char *err, size_t errlen)
 {
@@ -52,9 +66,11 @@ struct nfqct_worker *nfqct_worker_create(const struct nfqct_worker_config *cfg, 
 		snprintf(err, errlen, "queue %u: out of memory", cfg->queue_num);
 		goto err_free;
 	}
+	w->rl_queue = (struct log_ratelimit)LOG_RATELIMIT_INIT(5000, 5);
 	w->q = nfqct_queue_open(cfg->queue_num, s, &cfg->stats->q, err, errlen);
 	if (!w->q)
 		goto err_free;
+	report_queue_errors(w);	/* a receive buffer it could not grow */
 	return w;
 
 err_free:
@@ -114,8 +130,10 @@ static int run_batch(struct nfqct_worker *w)
 	int n;
 
 	n = nfqct_queue_recv(w->q, w->pkts, w->batch, false);
-	if (n <= 0)
+	if (n <= 0) {
+		report_queue_errors(w);
 		return n;
+	}
 	now_ms = nfqct_now_ms();	/* once per batch */
 	/* RCU: one ruleset and one settings object for the whole batch; they
 	 * and the entries the verdicts point at stay valid until the
@@ -140,6 +158,7 @@ static int run_batch(struct nfqct_worker *w)
 	/* A failed send is counted in tx_errors; the kernel keeps those packets
 	 * queued, and the next batch verdict (ids up to its last) answers them. */
 	nfqct_queue_flush(w->q);
+	report_queue_errors(w);
 	return n;
 }
 
@@ -194,6 +213,7 @@ static void *worker_main(void *arg)
 {
 	struct nfqct_worker *w = arg;
 	bool stopping = false;
+	int r;
 
 	rcu_register_thread();
 	while (!stopping) {
@@ -203,7 +223,9 @@ static void *worker_main(void *arg)
 			wait_for_work(w, -1, &stopping);
 		rcu_quiescent_state();
 	}
-	nfqct_queue_stop_intake(w->q);
+	r = nfqct_queue_stop_intake(w->q);
+	if (r < 0)
+		log_warnx("queue %u: cannot stop intake: %s", w->cfg.queue_num, strerror(-r));
 	drain(w);
 	rcu_unregister_thread();
 	return NULL;
@@ -229,11 +251,14 @@ void nfqct_worker_join(struct nfqct_worker *w)
 void nfqct_worker_destroy(struct nfqct_worker *w)
 {
 	const struct nfqct_queue_stats *q;
+	int r;
 
 	if (!w)
 		return;
 	q = &w->cfg.stats->q;
-	nfqct_queue_close(w->q);
+	r = nfqct_queue_close(w->q);
+	if (r < 0)
+		log_warnx("queue %u: unbind: %s", w->cfg.queue_num, strerror(-r));
 	log_info("queue %u: received %" PRIu64 " packets, %" PRIu64 " bytes, accepted %" PRIu64
 		 ", dropped %" PRIu64 ", enobufs %" PRIu64 ", rx errors %" PRIu64 ", tx errors %" PRIu64
 		 ", %" PRIu64 " batches, %" PRIu64 " verdict messages, %" PRIu64 " fragments",

@@ -37,8 +37,19 @@ struct nfqct_queue *nfqct_queue_open(uint16_t num, const struct nfqct_settings *
 				     struct nfqct_queue_stats *st, char *err, size_t errlen);
 
 /* nfqct_queue_close - unbind and free.  Packets still queued in the kernel are
- * dropped by it, so drain first (see nfqct_queue_recv with wait false). */
-void nfqct_queue_close(struct nfqct_queue *q);
+ * dropped by it, so drain first (see nfqct_queue_recv with wait false).
+ * Returns 0, or -errno when the unbind could not be sent (freed anyway). */
+int nfqct_queue_close(struct nfqct_queue *q);
+
+/*
+ * nfqct_queue_take_error - the first problem noted since the last call
+ * (a receive buffer the kernel would not grow, an unusable or truncated
+ * message, a verdict the kernel refused, a failed send: each also counted
+ * in the queue's counters), or NULL; *@count says how many there were.
+ * The module logs nothing: its owner says these at its own rate.  The
+ * string is valid until the next call on @q.
+ */
+const char *nfqct_queue_take_error(struct nfqct_queue *q, unsigned int *count);
 
 /*
  * nfqct_queue_stop_intake - the first step of stopping: set the kernel's
