@@ -1,25 +1,50 @@
 /*
- * log.c - stderr or syslog, in the manner of OpenBSD's log.c.
+ * log.c - stderr or syslog, in the manner of OpenBSD's log.c; a daemon
+ * writes to both until it is up, so start-up errors are never invisible.
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/stat.h>
 
 #include "nfqct/log.h"
 
-static bool log_to_stderr = true;
+/* Atomic: log_detach() runs while worker threads may be logging. */
+static atomic_bool log_to_stderr = true;
+static bool log_to_syslog;
 static int log_verbose;
+
+/* True when stderr is the journal stream systemd set up for us ("dev:inode"). */
+static bool stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!js || sscanf(js, "%llu:%llu", &dev, &ino) != 2 || fstat(2, &st) < 0)
+		return false;
+	return st.st_dev == dev && st.st_ino == ino;
+}
 
 void log_init(const char *ident, bool foreground, int verbose)
 {
-	log_to_stderr = foreground;
 	log_verbose = verbose;
+	log_to_syslog = !foreground;
+	/* Both ends in the journal would print every line twice. */
+	atomic_store(&log_to_stderr, foreground || !stderr_is_journal());
 	if (!foreground)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 	tzset();
+}
+
+void log_detach(void)
+{
+	if (log_to_syslog)
+		atomic_store(&log_to_stderr, false);
 }
 
 void log_set_verbose(int verbose)
@@ -32,13 +57,14 @@ static void vlog(int pri, const char *fmt, va_list ap, const char *err)
 	char msg[1024];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (log_to_stderr) {
+	if (atomic_load(&log_to_stderr)) {
 		/* one fprintf per message: stdio locks the stream, so lines do not interleave */
 		if (err)
 			fprintf(stderr, "%s: %s\n", msg, err);
 		else
 			fprintf(stderr, "%s\n", msg);
-	} else {
+	}
+	if (log_to_syslog) {
 		if (err)
 			syslog(pri, "%s: %s", msg, err);
 		else

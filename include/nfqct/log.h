@@ -2,9 +2,11 @@
  * log.h - logging in the manner of OpenBSD daemons.
  *
  * Messages go to stderr in the foreground and to syslog (daemon facility)
- * otherwise.  log_warn() and fatal() append strerror(errno); the "x"
- * variants do not.  Prefix a message with its subsystem: "queue: ...".
- * Every function is safe to call from any thread.
+ * otherwise; a daemon that is still starting logs to both, so whoever
+ * started it sees why it did not come up (log_detach() ends that).
+ * log_warn() and fatal() append strerror(errno); the "x" variants do not.
+ * Prefix a message with its subsystem: "queue: ...".  Every function is
+ * safe to call from any thread.
  */
 #ifndef NFQCT_LOG_H
 #define NFQCT_LOG_H
@@ -13,8 +15,15 @@
 #include <stdint.h>
 #include <time.h>
 
-/* log_init - choose the destination and verbosity; call once, before threads start. */
+/*
+ * log_init - choose the destination and verbosity; call once, before
+ * threads start.  @foreground: stderr only.  Otherwise syslog, and stderr
+ * as well until log_detach(), except when stderr is already the systemd
+ * journal (JOURNAL_STREAM names it), which gets the syslog copy anyway.
+ */
 void log_init(const char *ident, bool foreground, int verbose);
+/* log_detach - stop the stderr copy of a daemon's messages (it is detached now). */
+void log_detach(void);
 void log_set_verbose(int verbose);
 
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
