@@ -5,8 +5,20 @@
  * (expiry and the stat tree), and this main thread, which waits on a
  * signalfd (SIGHUP reload, SIGTERM/SIGINT stop) and the control socket.
  * Signals are blocked in every thread so only the signalfd sees them.
+ *
+ * Start-up without -f: the process forks first and the parent waits on a
+ * pipe while the child does the whole start-up, logging to the parent's
+ * stderr as well as syslog.  Once every queue is bound and every thread
+ * runs, the child writes the pid file and one byte on the pipe, and the
+ * parent exits 0; if the pipe closes without that byte the parent exits
+ * with the child's status.  So `nfqctd` returns only when the daemon is up,
+ * or with its error on stderr and a non-zero status, and the systemd unit
+ * is Type=forking with a PIDFile: no libsystemd, and scripts get the same
+ * answer as systemctl.  (Type=notify would need sd_notify, and would help
+ * only systemd.)
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -18,6 +30,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <urcu-qsbr.h>
@@ -45,10 +58,13 @@ struct options {
 	const char *set[MAX_SET_OPTIONS];
 	unsigned int nset;
 	const char *stat_dir;
+	const char *pid_file;
 	bool foreground;
 	bool fail_open;
 	bool check;
+	bool print_settings;
 	int verbose;
+	char *owned[4];		/* paths made absolute, freed at exit */
 };
 
 struct daemon {
@@ -74,6 +90,8 @@ struct daemon {
 	int ctl_fd;
 	int stop_fd;
 	int signal_fd;
+	int ready_fd;		/* the waiting parent's pipe (not -f), else -1 */
+	bool pid_written;
 };
 
 static void usage(FILE *out)
@@ -86,11 +104,15 @@ static void usage(FILE *out)
 "  -o, --set NAME=VALUE    one setting; repeatable; wins over the config file\n"
 "  -s, --stat-dir DIR      stat tree and control socket (default %s/nfqct)\n"
 "  -f, --foreground        stay in the foreground, log to stderr\n"
+"  -p, --pid-file FILE     write the daemon's pid to FILE once it is ready\n"
 "      --fail-open         the kernel accepts packets while the queue is full\n"
 "      --check             validate rules and settings, report, exit 0 or 1\n"
+"      --print-settings    print every setting in force (after -c and -o), exit\n"
 "  -v, --verbose           more log messages (repeat for more)\n"
 "  -h, --help              this help\n"
 "  -V, --version           print the version\n"
+"Without -f, nfqctd returns once every queue is bound (status 0), or prints\n"
+"why it could not start and exits 1 (configuration) or 2 (runtime).\n"
 "Signals: SIGHUP reloads rules and settings; SIGTERM and SIGINT stop.\n"
 "See nfqctd(8).\n", SYSCONFDIR, RUNSTATEDIR);
 }
@@ -129,10 +151,39 @@ static int parse_queues(const char *arg, struct options *o)
 	return 0;
 }
 
-/* Returns 0, or the exit code to leave with. */
-static int parse_options(int argc, char **argv, struct options *o)
+/*
+ * A relative @path made absolute against the current directory: the
+ * daemon changes to / and reloads rules and settings by name later.
+ * Returns 0 or -ENOMEM; *@path is replaced, the copy kept in o->owned.
+ */
+static int absolute_path(struct options *o, const char **path)
 {
-	enum { OPT_FAIL_OPEN = 256, OPT_CHECK };
+	char cwd[PATH_MAX], *abs;
+	size_t i;
+
+	if (!*path || (*path)[0] == '/')
+		return 0;
+	if (!getcwd(cwd, sizeof(cwd)))
+		return -errno;
+	for (i = 0; i < sizeof(o->owned) / sizeof(o->owned[0]) && o->owned[i]; i++)
+		;
+	if (i == sizeof(o->owned) / sizeof(o->owned[0]) || asprintf(&abs, "%s/%s", cwd, *path) < 0)
+		return -ENOMEM;
+	o->owned[i] = abs;
+	*path = abs;
+	return 0;
+}
+
+static void options_free(struct options *o)
+{
+	for (size_t i = 0; i < sizeof(o->owned) / sizeof(o->owned[0]); i++)
+		free(o->owned[i]);
+}
+
+/* Returns 0, or the exit code to leave with; errors go to @errs. */
+static int parse_options(int argc, char **argv, struct options *o, FILE *errs)
+{
+	enum { OPT_FAIL_OPEN = 256, OPT_CHECK, OPT_PRINT_SETTINGS };
 	static const struct option longopts[] = {
 		{ "queue", required_argument, NULL, 'q' },
 		{ "rules", required_argument, NULL, 'r' },
@@ -140,8 +191,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "set", required_argument, NULL, 'o' },
 		{ "stat-dir", required_argument, NULL, 's' },
 		{ "foreground", no_argument, NULL, 'f' },
+		{ "pid-file", required_argument, NULL, 'p' },
 		{ "fail-open", no_argument, NULL, OPT_FAIL_OPEN },
 		{ "check", no_argument, NULL, OPT_CHECK },
+		{ "print-settings", no_argument, NULL, OPT_PRINT_SETTINGS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -151,12 +204,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 	o->rules_path = SYSCONFDIR "/nfqct/nfqct.rules";
 	o->stat_dir = RUNSTATEDIR "/nfqct";
-	while ((c = getopt_long(argc, argv, "q:r:c:o:s:fvhV", longopts, NULL)) != -1) {
+	opterr = 0;	/* getopt's own messages would miss syslog: ours go to @errs */
+	while ((c = getopt_long(argc, argv, ":q:r:c:o:s:fp:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'q':
 			if (parse_queues(optarg, o) < 0 ||
 			    o->queue_last - o->queue_first + 1 > MAX_QUEUES) {
-				fprintf(stderr, "nfqctd: --queue: expected N or N:M with N <= M <= 65535 "
+				fprintf(errs, "nfqctd: --queue: expected N or N:M with N <= M <= 65535 "
 					"and at most %d queues, got '%s'\n", MAX_QUEUES, optarg);
 				return EXIT_CONFIG;
 			}
@@ -170,7 +224,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case 'o':
 			if (o->nset == MAX_SET_OPTIONS) {
-				fprintf(stderr, "nfqctd: too many --set options (at most %d)\n", MAX_SET_OPTIONS);
+				fprintf(errs, "nfqctd: too many --set options (at most %d)\n", MAX_SET_OPTIONS);
 				return EXIT_CONFIG;
 			}
 			o->set[o->nset++] = optarg;
@@ -181,11 +235,17 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'f':
 			o->foreground = true;
 			break;
+		case 'p':
+			o->pid_file = optarg;
+			break;
 		case OPT_FAIL_OPEN:
 			o->fail_open = true;
 			break;
 		case OPT_CHECK:
 			o->check = true;
+			break;
+		case OPT_PRINT_SETTINGS:
+			o->print_settings = true;
 			break;
 		case 'v':
 			o->verbose++;
@@ -196,17 +256,39 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'V':
 			printf("nfqctd %s\n", PACKAGE_VERSION);
 			exit(0);
+		case ':':
+			fprintf(errs, "nfqctd: option '%s' needs an argument (see nfqctd --help)\n",
+				argv[optind - 1]);
+			return EXIT_CONFIG;
 		default:
-			usage(stderr);
+			if (optopt)
+				fprintf(errs, "nfqctd: unknown option '-%c' (see nfqctd --help)\n", optopt);
+			else
+				fprintf(errs, "nfqctd: unknown option '%s' (see nfqctd --help)\n",
+					argv[optind - 1]);
 			return EXIT_CONFIG;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "nfqctd: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
+		fprintf(errs, "nfqctd: unexpected argument '%s' (see nfqctd --help)\n", argv[optind]);
 		return EXIT_CONFIG;
 	}
+	if ((c = absolute_path(o, &o->rules_path)) < 0 || (c = absolute_path(o, &o->config_path)) < 0 ||
+	    (c = absolute_path(o, &o->stat_dir)) < 0 || (c = absolute_path(o, &o->pid_file)) < 0) {
+		fprintf(errs, "nfqctd: cannot make the paths absolute: %s\n", strerror(-c));
+		return EXIT_RUNTIME;
+	}
 	return 0;
+}
+
+/* Log every line of @msgs (a buffer of messages) as a warning. */
+static void log_lines(char *msgs)
+{
+	char *save = NULL;
+
+	for (char *line = msgs ? strtok_r(msgs, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save))
+		log_warnx("%s", line);
 }
 
 /* Settings: defaults, then the file, then every -o in order.  All errors reported. */
@@ -483,6 +565,129 @@ static void cleanup(struct daemon *d)
 	free(d->settings);
 }
 
+/* --print-settings: every setting in force, in the settings file's syntax. */
+static int print_settings(struct daemon *d)
+{
+	struct nfqct_settings s;
+	char val[64];
+
+	if (load_settings(&d->opt, &s, stderr) < 0) {
+		fprintf(stderr, "nfqctd: configuration refused\n");
+		return EXIT_CONFIG;
+	}
+	for (size_t i = 0; i < nfqct_settings_count(); i++) {
+		if (nfqct_settings_format(&s, i, val, sizeof(val)) < 0)
+			return EXIT_RUNTIME;
+		printf("%s = %s\n", nfqct_settings_name(i), val);
+	}
+	return fflush(stdout) == 0 ? 0 : EXIT_RUNTIME;
+}
+
+/*
+ * detach_start - without -f: fork; the parent waits until the child says
+ * it is ready (exit 0) or the pipe closes (exit with the child's status,
+ * 2 if it died of a signal), and never returns.  The child returns the
+ * pipe's write end, in a new session, in /.  Returns -errno when it
+ * cannot fork (nothing started).
+ */
+static int detach_start(void)
+{
+	int pipefd[2], st;
+	char byte;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		int err = errno;
+
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return -err;
+	}
+	if (pid == 0) {
+		close(pipefd[0]);
+		setsid();
+		if (chdir("/") < 0)
+			log_warn("cannot change to /");	/* harmless: every path is absolute */
+		return pipefd[1];
+	}
+	close(pipefd[1]);
+	do
+		n = read(pipefd[0], &byte, 1);
+	while (n < 0 && errno == EINTR);
+	if (n == 1)
+		_exit(0);
+	/* No byte: the child failed and said why on our stderr. */
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			_exit(EXIT_RUNTIME);
+	if (WIFEXITED(st))
+		_exit(WEXITSTATUS(st));
+	fprintf(stderr, "nfqctd: killed by signal %d during start-up\n", WTERMSIG(st));
+	_exit(EXIT_RUNTIME);
+}
+
+/* The pid file, written once the daemon is ready.  Returns 0 or -errno (logged). */
+static int pid_file_write(struct daemon *d)
+{
+	char buf[32];
+	int fd, len, ret = 0;
+
+	if (!d->opt.pid_file)
+		return 0;
+	fd = open(d->opt.pid_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		ret = -errno;
+		log_warn("cannot write the pid file %s", d->opt.pid_file);
+		return ret;
+	}
+	len = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (write(fd, buf, (size_t)len) != len) {
+		ret = errno ? -errno : -EIO;
+		log_warn("cannot write the pid file %s", d->opt.pid_file);
+	}
+	if (close(fd) < 0 && !ret) {
+		ret = -errno;
+		log_warn("cannot write the pid file %s", d->opt.pid_file);
+	}
+	if (ret)
+		unlink(d->opt.pid_file);
+	else
+		d->pid_written = true;
+	return ret;
+}
+
+/*
+ * The daemon is up: release the waiting parent (its byte), and stop
+ * writing to the terminal or pipe that started us.  Returns 0 or -errno.
+ */
+static int detach_done(struct daemon *d)
+{
+	int null;
+
+	if (d->ready_fd < 0)
+		return 0;
+	if (write(d->ready_fd, "R", 1) != 1) {
+		log_warn("cannot tell the parent that the daemon is ready");
+		return -EIO;
+	}
+	close(d->ready_fd);
+	d->ready_fd = -1;
+	log_detach();
+	null = open("/dev/null", O_RDWR);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		if (null > 2)
+			close(null);
+	}
+	return 0;
+}
+
 /* --check: settings and ruleset, every error reported; exit 0 or 1. */
 static int check_only(struct daemon *d)
 {
@@ -540,43 +745,70 @@ static int setup(struct daemon *d)
 
 int main(int argc, char **argv)
 {
-	struct daemon d = { .stop_fd = -1, .signal_fd = -1, .ctl_fd = -1 };
+	struct daemon d = { .stop_fd = -1, .signal_fd = -1, .ctl_fd = -1, .ready_fd = -1 };
 	char *msgs = NULL;
 	size_t msglen = 0;
 	sigset_t sigs;
 	FILE *errs;
 	int ret;
 
-	ret = parse_options(argc, argv, &d.opt);
-	if (ret)
-		return ret;
-	if (d.opt.check)
-		return check_only(&d);
-	d.settings = malloc(sizeof(*d.settings));
-	if (!d.settings) {
+	/* Option errors are logged once we know where the log goes (-f). */
+	errs = open_memstream(&msgs, &msglen);
+	if (!errs) {
 		fprintf(stderr, "nfqctd: out of memory\n");
 		return EXIT_RUNTIME;
 	}
-	if (load_settings(&d.opt, d.settings, stderr) < 0) {
-		fprintf(stderr, "nfqctd: bad settings\n");
-		free(d.settings);
-		return EXIT_CONFIG;
-	}
-	log_init("nfqctd", d.opt.foreground, d.opt.verbose);
-
-	/* Messages of the ruleset load go to the log (stderr in the foreground). */
-	errs = open_memstream(&msgs, &msglen);
-	if (!errs)
-		fatal("cannot buffer messages");
-	ret = load_ruleset(&d.opt, queue_count(&d.opt), &d.ruleset, errs);
+	ret = parse_options(argc, argv, &d.opt, errs);
 	fclose(errs);
-	for (char *line = strtok(msgs, "\n"); line; line = strtok(NULL, "\n"))
-		log_warnx("%s", line);
+	if (ret || d.opt.check || d.opt.print_settings) {
+		/* One-shot modes and option errors: stderr, and syslog for a would-be daemon. */
+		log_init("nfqctd", d.opt.foreground || d.opt.check || d.opt.print_settings || !ret,
+			 d.opt.verbose);
+		log_lines(msgs);
+		free(msgs);
+		if (!ret)
+			ret = d.opt.check ? check_only(&d) : print_settings(&d);
+		options_free(&d.opt);
+		return ret;
+	}
 	free(msgs);
-	if (ret < 0) {
-		log_warnx("nfqctd: ruleset refused");
-		free(d.settings);
-		return EXIT_CONFIG;
+	msgs = NULL;
+	log_init("nfqctd", d.opt.foreground, d.opt.verbose);
+	if (!d.opt.foreground) {
+		/* Before any thread or socket: the child does everything else. */
+		d.ready_fd = detach_start();
+		if (d.ready_fd < 0) {
+			errno = -d.ready_fd;
+			log_warn("cannot fork");
+			options_free(&d.opt);
+			return EXIT_RUNTIME;
+		}
+	}
+
+	d.settings = malloc(sizeof(*d.settings));
+	errs = d.settings ? open_memstream(&msgs, &msglen) : NULL;
+	if (!errs) {
+		log_warnx("nfqctd: out of memory");
+		ret = EXIT_RUNTIME;
+		goto out;
+	}
+	/* Messages of the settings and ruleset loads go to the log (stderr until ready). */
+	/* Both, so that every error is reported at once. */
+	if (load_settings(&d.opt, d.settings, errs) < 0) {
+		fprintf(errs, "nfqctd: bad settings\n");
+		ret = EXIT_CONFIG;
+	}
+	if (load_ruleset(&d.opt, queue_count(&d.opt), &d.ruleset, errs) < 0) {
+		d.ruleset = NULL;
+		fprintf(errs, "nfqctd: ruleset refused\n");
+		ret = EXIT_CONFIG;
+	}
+	fclose(errs);
+	log_lines(msgs);
+	free(msgs);
+	if (ret) {
+		nfqct_ruleset_free(d.ruleset);	/* never published: no grace period */
+		goto out;
 	}
 
 	/* Block the signals everywhere (threads inherit the mask); the main
@@ -599,11 +831,6 @@ int main(int argc, char **argv)
 	ret = setup(&d);
 	if (ret)
 		goto out_rcu;
-	if (!d.opt.foreground && daemon(0, 0) < 0) {
-		log_warn("cannot go to the background");
-		ret = EXIT_RUNTIME;
-		goto out_rcu;
-	}
 	d.hk = nfqct_housekeeping_start(&(struct nfqct_housekeeping_config){
 		.ct = d.ct,
 		.stats = &d.extra_stats[0].ct,
@@ -625,6 +852,11 @@ int main(int argc, char **argv)
 	log_info("nfqctd %s ready: queues %u-%u, %u worker%s, stat dir %s", PACKAGE_VERSION,
 		 d.opt.queue_first, d.opt.queue_last, d.nworkers, d.nworkers == 1 ? "" : "s",
 		 d.opt.stat_dir);
+	/* The pid file before the parent returns: systemd reads it then. */
+	if (pid_file_write(&d) < 0 || detach_done(&d) < 0) {
+		ret = EXIT_RUNTIME;
+		goto out_stop;
+	}
 	ret = main_loop(&d);
 
 out_stop:
@@ -643,6 +875,16 @@ out_rcu:
 	rcu_unregister_thread();
 out:
 	cleanup(&d);
-	log_info("stopped");
+	if (d.pid_written)
+		unlink(d.opt.pid_file);
+	if (ret)
+		log_warnx("nfqctd: exiting with status %d (%s)", ret,
+			  ret == EXIT_CONFIG ? "bad configuration" : "runtime failure");
+	else
+		log_info("stopped");
+	/* Closing the pipe without the byte tells the parent we failed. */
+	if (d.ready_fd >= 0)
+		close(d.ready_fd);
+	options_free(&d.opt);
 	return ret;
 }

@@ -222,7 +222,7 @@ struct nfqct_queue *nfqct_queue_open(uint16_t num, const struct nfqct_settings *
 	if (ret < 0) {
 		snprintf(err, errlen, "queue %u: configure: %s%s", num, strerror(-ret),
 			 ret == -EBUSY ? " (another program has bound this queue)" :
-			 ret == -EPERM ? " (need CAP_NET_ADMIN)" : "");
+			 ret == -EPERM ? " (need CAP_NET_ADMIN; or another process has bound this queue)" : "");
 		errno = -ret;
 		goto err_free;
 	}
