@@ -41,12 +41,20 @@ static void udp_packet(union nfqct_l4_state *st, const struct nfqct_pkt *pkt,
 	}
 }
 
-/* The UDP-Lite tracker has no two-second rule: replied is a stream. */
+/*
+ * The UDP-Lite tracker has no two-second rule: replied is a stream.
+ * udplite_error(): a zero checksum is INVALID (UDP-Lite mandates one); a
+ * coverage below 8 or past the datagram was refused by the parser.
+ */
 static void udplite_packet(union nfqct_l4_state *st, const struct nfqct_pkt *pkt,
 			   const struct nfqct_l4_ctx *ctx, struct nfqct_l4_result *res)
 {
 	(void)st;
-	(void)pkt;
+	if (pkt->l4caplen >= 8 && pkt->l4[6] == 0 && pkt->l4[7] == 0) {
+		*res = (struct nfqct_l4_result){ .verdict = NFQCT_L4_INVALID,
+						 .reason = "UDP-Lite: checksum missing" };
+		return;
+	}
 	*res = (struct nfqct_l4_result){ .verdict = NFQCT_L4_ACCEPT };
 	res->timeout_s = ctx->s->timeout[ctx->seen_reply ? NFQCT_TO_UDP_STREAM : NFQCT_TO_UDP];
 	res->set_assured = ctx->seen_reply;

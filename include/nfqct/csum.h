@@ -16,10 +16,19 @@
  *
  * Verified: TCP and UDP in both families (a UDP checksum of 0 means none,
  * and is not checked, in IPv6 too, as udp_error()), ICMP in IPv4 and
- * ICMPv6 in IPv6.  Not verified: UDP-Lite, SCTP, DCCP (the kernel checks
- * them; nfqct does not), fragments (a first fragment's checksum covers the
- * whole datagram; reassembly is the kernel's, see nfqct-kernel-rules), GSO
- * super-packets.
+ * ICMPv6 in IPv6, UDP-Lite over its checksum coverage (udplite_error(),
+ * which passes IPPROTO_UDP, not 136, for the pseudo-header: nfqct does the
+ * same, so a datagram summed as RFC 3828 says is INVALID in both; seen on
+ * Linux 6.18), SCTP's CRC32c (sctp_error()).  Not verified: DCCP (the
+ * kernel checks it; nfqct tracks DCCP as generic), fragments (a first
+ * fragment's checksum covers the whole datagram; reassembly is the
+ * kernel's, see nfqct-kernel-rules), GSO super-packets.
+ *
+ * What NFQUEUE cannot tell us: the kernel verifies SCTP only for
+ * CHECKSUM_NONE, the others also for CHECKSUM_COMPLETE with a sum that
+ * does not match; NFQA_SKB_CSUM_NOTVERIFIED stands for both, so an SCTP
+ * packet from a NIC that gave CHECKSUM_COMPLETE is verified here and not
+ * there (a wrong CRC is then INVALID here only).
  */
 #ifndef NFQCT_CSUM_H
 #define NFQCT_CSUM_H

@@ -254,15 +254,136 @@ static void test_not_verified(void)
 	put16(p.b + 26, 0x1234);
 	CU_ASSERT_EQUAL(verify(&p, NFQCT_HOOK_FORWARD, NV), NFQCT_CSUM_SKIP);
 
-	/* ICMP inside IPv6, ICMPv6 inside IPv4, UDP-Lite: not ours to verify */
+	/* ICMP inside IPv6, ICMPv6 inside IPv4: not ours to verify */
 	build(&p, IPPROTO_ICMP, A6, B6, 4);
 	CU_ASSERT_EQUAL(verify(&p, NFQCT_HOOK_FORWARD, NV), NFQCT_CSUM_SKIP);
 	build(&p, IPPROTO_ICMPV6, A4, B4, 4);
 	CU_ASSERT_EQUAL(verify(&p, NFQCT_HOOK_FORWARD, NV), NFQCT_CSUM_SKIP);
-	pb_udp_packet(&p, A4, B4, 1, 2, 4);
-	p.b[9] = IPPROTO_UDPLITE;
-	put16(p.b + 26, 0x1234);
-	CU_ASSERT_EQUAL(verify(&p, NFQCT_HOOK_FORWARD, NV), NFQCT_CSUM_SKIP);
+}
+
+/*
+ * A UDP-Lite datagram, @payload bytes, coverage field @cov, its checksum
+ * summed over the coverage with @ph_proto in the pseudo-header.
+ */
+static void build_udplite(struct pb *p, const char *src, const char *dst, uint16_t payload,
+			  uint16_t cov, uint8_t ph_proto)
+{
+	uint32_t hl, l4len, n, acc = 0;
+	uint8_t tail[8] = { 0 }, *l4;
+	uint16_t sum;
+
+	build(p, IPPROTO_UDP, src, dst, payload);
+	hl = p->ipv == 4 ? 20 : 40;
+	p->b[p->ipv == 4 ? 9 : 6] = IPPROTO_UDPLITE;
+	pb_fix(p);
+	l4 = p->b + hl;
+	l4len = p->n - hl;
+	put16(l4 + 4, cov);
+	put16(l4 + 6, 0);
+	n = cov ? cov : l4len;
+	if (p->ipv == 4) {
+		acc = ref_add(acc, p->b + 12, 8);
+		tail[1] = ph_proto;
+		tail[2] = (uint8_t)(l4len >> 8);
+		tail[3] = (uint8_t)l4len;
+		acc = ref_add(acc, tail, 4);
+	} else {
+		acc = ref_add(acc, p->b + 8, 32);
+		tail[2] = (uint8_t)(l4len >> 8);
+		tail[3] = (uint8_t)l4len;
+		tail[7] = ph_proto;
+		acc = ref_add(acc, tail, 8);
+	}
+	acc = ref_add(acc, l4, n);
+	sum = (uint16_t)~ref_fold(acc);
+	put16(l4 + 6, sum ? sum : 0xffff);
+}
+
+/* udplite_error(): over the coverage, IPPROTO_UDP in the pseudo-header (the kernel's). */
+static void test_udplite(void)
+{
+	const char *fam[2][2] = { { A4, B4 }, { A6, B6 } };
+	struct pb p;
+
+	for (int f = 0; f < 2; f++) {
+		build_udplite(&p, fam[f][0], fam[f][1], 30, 0, IPPROTO_UDP);
+		CU_ASSERT_EQUAL(verify(&p, NFQCT_HOOK_FORWARD, NV), NFQCT_CSUM_GOOD);
+		/* summed as RFC 3828 says (136): wrong for the kernel, so for us */
+		build_udplite(&p, fam[f][0], fam[f][1], 30, 0, IPPROTO_UDPLITE);
+		CU_ASSERT_EQUAL(verify(&p, NFQCT_HOOK_FORWARD, NV), NFQCT_CSUM_BAD);
+		/* partial coverage: bytes past it do not count */
+		build_udplite(&p, fam[f][0], fam[f][1], 30, 12, IPPROTO_UDP);
+		CU_ASSERT_EQUAL(verify(&p, NFQCT_HOOK_FORWARD, NV), NFQCT_CSUM_GOOD);
+		p.b[p.n - 1] ^= 0x55;
+		CU_ASSERT_EQUAL(verify(&p, NFQCT_HOOK_FORWARD, NV), NFQCT_CSUM_GOOD);
+		p.b[(f ? 40 : 20) + 10] ^= 0x55;	/* inside the coverage */
+		CU_ASSERT_EQUAL(verify(&p, NFQCT_HOOK_FORWARD, NV), NFQCT_CSUM_BAD);
+		/* no checksum: the tracker's business (INVALID), not a sum to check */
+		build_udplite(&p, fam[f][0], fam[f][1], 30, 0, IPPROTO_UDP);
+		put16(p.b + (f ? 40 : 20) + 6, 0);
+		CU_ASSERT_EQUAL(verify(&p, NFQCT_HOOK_FORWARD, NV), NFQCT_CSUM_SKIP);
+		/* verified by someone else */
+		build_udplite(&p, fam[f][0], fam[f][1], 30, 0, IPPROTO_UDPLITE);
+		CU_ASSERT_EQUAL(verify(&p, NFQCT_HOOK_FORWARD, 0), NFQCT_CSUM_SKIP);
+	}
+}
+
+/* CRC32c, bit by bit (apart from src/csum.c's table). */
+static uint32_t ref_crc32c(const uint8_t *b, size_t n)
+{
+	uint32_t c = 0xffffffffu;
+
+	for (size_t i = 0; i < n; i++) {
+		c ^= b[i];
+		for (int k = 0; k < 8; k++)
+			c = (c >> 1) ^ (0x82f63b78u & (0u - (c & 1)));
+	}
+	return ~c;
+}
+
+/* An SCTP packet with one INIT chunk, its CRC32c right, plus @delta. */
+static void build_sctp(struct pb *p, const char *src, const char *dst, uint32_t delta)
+{
+	uint8_t *l4;
+	uint32_t crc, hl;
+
+	pb_init(p);
+	pb_ip(p, IPPROTO_SCTP, src, dst);
+	hl = p->n;
+	l4 = pb_put(p, 12 + 20);
+	put16(l4, 5000);
+	put16(l4 + 2, 6000);
+	l4[12] = 1;		/* INIT */
+	put16(l4 + 14, 20);
+	l4[16] = 0xaa;		/* init tag */
+	l4[21] = 0xff;		/* a_rwnd */
+	pb_fix(p);
+	l4 = p->b + hl;
+	crc = ref_crc32c(l4, p->n - hl) + delta;
+	l4[8] = (uint8_t)crc;
+	l4[9] = (uint8_t)(crc >> 8);
+	l4[10] = (uint8_t)(crc >> 16);
+	l4[11] = (uint8_t)(crc >> 24);
+}
+
+static void test_sctp_crc(void)
+{
+	static const uint8_t v[] = "123456789";
+	struct nfqct_pkt pkt;
+	struct pb p;
+
+	/* the CRC-32C check value (RFC 3720 B.4 family): the reference is right */
+	CU_ASSERT_EQUAL(ref_crc32c(v, 9), 0xe3069283u);
+	build_sctp(&p, A4, B4, 0);
+	CU_ASSERT_EQUAL(verify(&p, NFQCT_HOOK_FORWARD, NV), NFQCT_CSUM_GOOD);
+	build_sctp(&p, A6, B6, 0);
+	CU_ASSERT_EQUAL(verify(&p, NFQCT_HOOK_PREROUTING, NV), NFQCT_CSUM_GOOD);
+	build_sctp(&p, A4, B4, 1);
+	CU_ASSERT_EQUAL(verify(&p, NFQCT_HOOK_FORWARD, NV), NFQCT_CSUM_BAD);
+	CU_ASSERT_EQUAL(verify(&p, NFQCT_HOOK_OUTPUT, NV), NFQCT_CSUM_SKIP);
+	CU_ASSERT_EQUAL(verify(&p, NFQCT_HOOK_FORWARD, 0), NFQCT_CSUM_SKIP);
+	parse(&pkt, &p, NFQCT_HOOK_FORWARD, NV, p.n - 4);
+	CU_ASSERT_EQUAL(nfqct_csum_verify(&pkt), NFQCT_CSUM_CUT);
 }
 
 /* ---- conntrack: INVALID, the counters, the setting ---- */
@@ -369,6 +490,8 @@ int main(void)
 		{ "right and wrong, per protocol and family", test_right_and_wrong },
 		{ "options and extension headers", test_options_and_exthdrs },
 		{ "not verified", test_not_verified },
+		{ "udp-lite: coverage, pseudo-header as the kernel", test_udplite },
+		{ "sctp crc32c", test_sctp_crc },
 		{ "conntrack: invalid, icmp_error, csum_unchecked, setting 0", test_conntrack },
 		{ "setting", test_setting },
 	};
