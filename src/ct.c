@@ -1107,6 +1107,8 @@ void nfqct_ct_info(const struct nfqct_conn *conn, struct nfqct_ct_info *out)
 	memcpy(out->bytes, e->bytes, sizeof(out->bytes));
 	if (e->tuple.proto == IPPROTO_TCP)
 		out->tcp_state = e->proto.tcp.state;
+	if (nfqct_l4proto_find(e->tuple.proto)->state_name)
+		out->state_name = nfqct_l4proto_find(e->tuple.proto)->state_name(&e->proto);
 	ct_unlock(e);
 	nfqct_tuple_invert(&out->reply, &out->orig);
 	out->seen_reply = s & CT_SEEN_REPLY;
@@ -1149,7 +1151,7 @@ void nfqct_tuple_print(FILE *out, const struct nfqct_tuple *t)
 /*
  * One `conntrack -L` line, field for field as libnetfilter_conntrack's
  * __snprintf_conntrack_default(): "%-8s %u " protocol name and number,
- * timeout, TCP state, original tuple, its counters, [UNREPLIED], reply
+ * timeout, the tracker's state (TCP, SCTP), original tuple, its counters, [UNREPLIED], reply
  * tuple, its counters, [ASSURED], mark=, zone= (only when not 0, as
  * ctnetlink sends CTA_ZONE only then), use=; no trailing blank.
  */
@@ -1159,8 +1161,8 @@ static void dump_conn(FILE *out, const struct nfqct_ct_info *ci, uint64_t now)
 	uint64_t left = ci->expires_ms > now ? (ci->expires_ms - now) / 1000u : 0;
 
 	fprintf(out, "%-8s %u %llu ", name ? name : "unknown", ci->orig.proto, (unsigned long long)left);
-	if (ci->orig.proto == IPPROTO_TCP)
-		fprintf(out, "%s ", nfqct_tcp_state_name(ci->tcp_state));
+	if (ci->state_name)
+		fprintf(out, "%s ", ci->state_name);
 	nfqct_tuple_print(out, &ci->orig);
 	fputc(' ', out);
 	if (ci->acct)

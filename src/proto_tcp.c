@@ -855,9 +855,15 @@ static void tcp_op_packet(union nfqct_l4_state *st, const struct nfqct_pkt *pkt,
 }
 
 /* 6.x: TCP has no clash resolution (nf_conntrack_l4proto_tcp sets no allow_clash). */
+static const char *tcp_op_state_name(const union nfqct_l4_state *st)
+{
+	return nfqct_tcp_state_name(st->tcp.state);
+}
+
 const struct nfqct_l4proto nfqct_l4proto_tcp = {
 	.l4proto	= IPPROTO_TCP,
 	.allow_clash	= false,
 	.new		= tcp_op_new,
 	.packet		= tcp_op_packet,
+	.state_name	= tcp_op_state_name,
 };

@@ -21,10 +21,10 @@
  * protocol trackers are behind l4proto.h, one file each).  Where nfqct
  * differs, the function comment says so.  Known gaps: no IP reassembly
  * (non-first fragments are INVALID; the deployment has the kernel
- * reassemble, see nfqct-kernel-rules), no expectations/helpers, no NAT; SCTP,
+ * reassemble, see nfqct-kernel-rules), no expectations/helpers, no NAT;
  * DCCP and GRE use the generic tracker (generic timeout, no state machine)
- * with their ports (SCTP, DCCP) or zero keys (GRE) in the tuple, where the
- * kernel has trackers of their own.
+ * with their ports (DCCP) or zero keys (GRE) in the tuple, where the
+ * kernel has trackers of their own.  SCTP has its tracker (proto_sctp.c).
  *
  * ICMP inside IPv6 (and ICMPv6 inside IPv4) is INVALID and counted
  * `invalid`, never an entry, as in the kernel: nf_ct_l4proto_find() hands
@@ -207,7 +207,7 @@ bool nfqct_ct_gc_sweeping(const struct nfqct_ct *ct);
  * nfqct_ct_dump - print every live entry, one line each, in the format of
  * `conntrack -L` (libnetfilter_conntrack's default output): protocol name
  * padded "%-8s", its number, seconds left at @now_ms (truncated, as
- * ctnetlink), the TCP state, "src= dst=" and "sport= dport=" (ICMP:
+ * ctnetlink), the tracker's state (TCP, SCTP), "src= dst=" and "sport= dport=" (ICMP:
  * "type= code= id="; GRE: "srckey=0x.. dstkey=0x.."), "packets= bytes="
  * when the entry has accounting, [UNREPLIED] after the original tuple,
  * the reply tuple and its counters, [ASSURED], "mark=", "zone=" only when
@@ -240,6 +240,8 @@ struct nfqct_ct_info {
 	struct nfqct_tuple reply;	/* reply direction */
 	uint16_t zone;
 	uint8_t tcp_state;		/* enum nfqct_tcp_ct_state, TCP only */
+	const char *state_name;		/* the tracker's state as conntrack -L prints
+					 * it (l4proto.h state_name), or NULL */
 	bool seen_reply;		/* ![UNREPLIED] */
 	bool assured;			/* [ASSURED] */
 	bool confirmed;

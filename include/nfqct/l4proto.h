@@ -6,8 +6,8 @@
  * do with each packet.
  *
  * Trackers: TCP (proto_tcp.c), UDP and UDP-Lite (proto_udp.c), ICMP and
- * ICMPv6 (proto_icmp.c), generic for every other protocol number
- * (proto_generic.c).  A new protocol (SCTP, DCCP, GRE) is a new file with
+ * ICMPv6 (proto_icmp.c), SCTP (proto_sctp.c), generic for every other
+ * protocol number (proto_generic.c).  A new protocol (SCTP, DCCP, GRE) is a new file with
  * its ops, one case in nfqct_l4proto_find() and, when it keeps state, a
  * member of union nfqct_l4_state.
  *
@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "nfqct/pkt.h"
+#include "nfqct/proto_sctp.h"
 #include "nfqct/proto_tcp.h"
 #include "nfqct/settings.h"
 
@@ -78,6 +79,7 @@ union nfqct_l4_state {
 	struct {
 		nfqct_u64_a4 stream_ms;	/* first packet + 2 s: the UDP stream rule */
 	} udp;
+	struct nfqct_sctp_state sctp;
 };
 
 /* Before any lookup: what is this packet to conntrack? (nf_conntrack_handle_icmp) */
@@ -118,6 +120,13 @@ struct nfqct_l4proto {
 	 */
 	void (*packet)(union nfqct_l4_state *st, const struct nfqct_pkt *pkt,
 		       const struct nfqct_l4_ctx *ctx, struct nfqct_l4_result *res);
+
+	/*
+	 * state_name - the state `conntrack -L` prints after the timeout
+	 * ("ESTABLISHED"), a static string (the kernel's print_conntrack).
+	 * Entry lock held.  NULL: the protocol prints no state.
+	 */
+	const char *(*state_name)(const union nfqct_l4_state *st);
 };
 
 extern const struct nfqct_l4proto nfqct_l4proto_tcp;
@@ -125,13 +134,14 @@ extern const struct nfqct_l4proto nfqct_l4proto_udp;
 extern const struct nfqct_l4proto nfqct_l4proto_udplite;
 extern const struct nfqct_l4proto nfqct_l4proto_icmp;
 extern const struct nfqct_l4proto nfqct_l4proto_icmpv6;
+extern const struct nfqct_l4proto nfqct_l4proto_sctp;
 extern const struct nfqct_l4proto nfqct_l4proto_generic;
 
 /*
  * nfqct_l4proto_find - the tracker of protocol number @proto, whatever the
  * family (as the kernel's nf_ct_l4proto_find(): ICMP inside IPv6 goes to
  * the ICMP tracker, which refuses it); generic for numbers without one
- * (SCTP, DCCP and GRE included, a known gap).  Never NULL.
+ * (DCCP and GRE included, a known gap).  Never NULL.
  */
 static inline const struct nfqct_l4proto *nfqct_l4proto_find(uint8_t proto)
 {
@@ -141,6 +151,7 @@ static inline const struct nfqct_l4proto *nfqct_l4proto_find(uint8_t proto)
 	case IPPROTO_UDPLITE:	return &nfqct_l4proto_udplite;
 	case IPPROTO_ICMP:	return &nfqct_l4proto_icmp;
 	case IPPROTO_ICMPV6:	return &nfqct_l4proto_icmpv6;
+	case IPPROTO_SCTP:	return &nfqct_l4proto_sctp;
 	default:		return &nfqct_l4proto_generic;
 	}
 }

@@ -17,6 +17,7 @@
 #include <urcu-qsbr.h>
 
 #include "nfqct/ct.h"
+#include "nfqct/proto_sctp.h"
 #include "nfqct/proto_tcp.h"
 
 #include "unit.h"
@@ -37,6 +38,10 @@ static void settings_defaults(struct nfqct_settings *s)
 		[NFQCT_TO_TCP_SYN_SENT2] = 120, [NFQCT_TO_TCP_MAX_RETRANS] = 300,
 		[NFQCT_TO_TCP_UNACK] = 300, [NFQCT_TO_UDP] = 30, [NFQCT_TO_UDP_STREAM] = 120,
 		[NFQCT_TO_ICMP] = 30, [NFQCT_TO_ICMPV6] = 30, [NFQCT_TO_GENERIC] = 600,
+		[NFQCT_TO_SCTP_CLOSED] = 10, [NFQCT_TO_SCTP_COOKIE_WAIT] = 3,
+		[NFQCT_TO_SCTP_COOKIE_ECHOED] = 3, [NFQCT_TO_SCTP_ESTABLISHED] = 210,
+		[NFQCT_TO_SCTP_SHUTDOWN_SENT] = 3, [NFQCT_TO_SCTP_SHUTDOWN_RECD] = 3,
+		[NFQCT_TO_SCTP_SHUTDOWN_ACK_SENT] = 3, [NFQCT_TO_SCTP_HEARTBEAT_SENT] = 30,
 	};
 
 	memset(s, 0, sizeof(*s));
@@ -1427,6 +1432,247 @@ static void test_tcp_no_clash_resolution(void)
 	ct_done(ct);
 }
 
+/* ---- SCTP ---- */
+
+struct sctp_buf {
+	uint8_t b[64];
+};
+
+/* An SCTP packet (no IP header needed by the tracker) with tag @vtag and
+ * chunk @type (flags @fl); INIT and INIT_ACK carry init tag @itag. */
+static struct nfqct_pkt pkt_sctp(struct sctp_buf *buf, const char *src, const char *dst, uint16_t sp,
+				 uint16_t dp, uint32_t vtag, uint8_t type, uint8_t fl, uint32_t itag)
+{
+	uint32_t clen = (type == NFQCT_SCTP_CID_INIT || type == NFQCT_SCTP_CID_INIT_ACK) ? 20 : 4;
+	struct nfqct_pkt p = pkt_l4(src, dst, IPPROTO_SCTP, sp, dp, 20 + 12 + clen);
+	uint8_t *h = buf->b;
+	uint32_t v;
+
+	memset(buf, 0, sizeof(*buf));
+	memcpy(h, &p.tuple.sp.port, 2);
+	memcpy(h + 2, &p.tuple.dp.port, 2);
+	v = htonl(vtag);
+	memcpy(h + 4, &v, 4);
+	h[12] = type;
+	h[13] = fl;
+	h[15] = (uint8_t)clen;
+	v = htonl(itag);
+	if (clen == 20)
+		memcpy(h + 16, &v, 4);
+	p.l4 = h;
+	p.l4caplen = p.l4len = 12 + clen;
+	return p;
+}
+
+static const char *sctp_name(const struct nfqct_conn *c)
+{
+	return info_of(c).state_name;
+}
+
+/* Rows of the kernel's table, spot-checked one by one (sctp_conntracks[]). */
+static void test_sctp_table_rows(void)
+{
+	static const struct { bool reply; uint8_t cur, chunk, next; } rows[] = {
+		{ false, NFQCT_SCTP_NONE, NFQCT_SCTP_CID_INIT, NFQCT_SCTP_CLOSED },
+		{ true, NFQCT_SCTP_CLOSED, NFQCT_SCTP_CID_INIT_ACK, NFQCT_SCTP_COOKIE_WAIT },
+		{ false, NFQCT_SCTP_COOKIE_WAIT, NFQCT_SCTP_CID_COOKIE_ECHO, NFQCT_SCTP_COOKIE_ECHOED },
+		{ true, NFQCT_SCTP_COOKIE_ECHOED, NFQCT_SCTP_CID_COOKIE_ACK, NFQCT_SCTP_ESTABLISHED },
+		{ false, NFQCT_SCTP_ESTABLISHED, NFQCT_SCTP_CID_SHUTDOWN, NFQCT_SCTP_SHUTDOWN_SENT },
+		{ true, NFQCT_SCTP_ESTABLISHED, NFQCT_SCTP_CID_SHUTDOWN, NFQCT_SCTP_SHUTDOWN_RECD },
+		{ true, NFQCT_SCTP_SHUTDOWN_SENT, NFQCT_SCTP_CID_SHUTDOWN_ACK, NFQCT_SCTP_SHUTDOWN_ACK_SENT },
+		{ false, NFQCT_SCTP_SHUTDOWN_ACK_SENT, NFQCT_SCTP_CID_SHUTDOWN_COMPLETE, NFQCT_SCTP_CLOSED },
+		{ false, NFQCT_SCTP_NONE, NFQCT_SCTP_CID_SHUTDOWN_ACK, NFQCT_SCTP_SHUTDOWN_ACK_SENT },
+		{ false, NFQCT_SCTP_NONE, NFQCT_SCTP_CID_HEARTBEAT, NFQCT_SCTP_HEARTBEAT_SENT },
+		{ true, NFQCT_SCTP_HEARTBEAT_SENT, NFQCT_SCTP_CID_HEARTBEAT_ACK, NFQCT_SCTP_ESTABLISHED },
+		{ false, NFQCT_SCTP_HEARTBEAT_SENT, NFQCT_SCTP_CID_INIT, NFQCT_SCTP_COOKIE_WAIT },
+		{ true, NFQCT_SCTP_HEARTBEAT_SENT, NFQCT_SCTP_CID_INIT, NFQCT_SCTP_STATE_MAX },
+		{ true, NFQCT_SCTP_NONE, NFQCT_SCTP_CID_ABORT, NFQCT_SCTP_STATE_MAX },
+		{ true, NFQCT_SCTP_COOKIE_WAIT, NFQCT_SCTP_CID_ABORT, NFQCT_SCTP_CLOSED },
+		{ true, NFQCT_SCTP_COOKIE_ECHOED, NFQCT_SCTP_CID_ERROR, NFQCT_SCTP_CLOSED },
+		{ false, NFQCT_SCTP_COOKIE_ECHOED, NFQCT_SCTP_CID_ERROR, NFQCT_SCTP_COOKIE_ECHOED },
+		{ false, NFQCT_SCTP_SHUTDOWN_SENT, NFQCT_SCTP_CID_INIT, NFQCT_SCTP_CLOSED },
+		{ false, NFQCT_SCTP_ESTABLISHED, NFQCT_SCTP_CID_DATA, NFQCT_SCTP_ESTABLISHED },
+		{ true, NFQCT_SCTP_COOKIE_WAIT, NFQCT_SCTP_CID_SACK, NFQCT_SCTP_COOKIE_WAIT },
+	};
+
+	for (size_t i = 0; i < UNIT_COUNT(rows); i++)
+		CU_ASSERT_EQUAL(nfqct_sctp_next_state(rows[i].reply, rows[i].cur, rows[i].chunk),
+				rows[i].next);
+	CU_ASSERT_STRING_EQUAL(nfqct_sctp_state_name(NFQCT_SCTP_SHUTDOWN_ACK_SENT), "SHUTDOWN_ACK_SENT");
+	CU_ASSERT_STRING_EQUAL(nfqct_sctp_state_name(NFQCT_SCTP_HEARTBEAT_SENT), "HEARTBEAT_SENT");
+}
+
+#define C4 "198.18.0.2"
+#define S4 "198.18.1.2"
+
+/* INIT .. COOKIE_ACK, DATA, SHUTDOWN .. SHUTDOWN_COMPLETE, with the dump. */
+static void test_sctp_association(void)
+{
+	struct nfqct_ct_stats st = { 0 };
+	struct nfqct_ct *ct = ct_new_table();
+	struct nfqct_ct_result r;
+	struct sctp_buf b;
+	struct nfqct_pkt p;
+	struct nfqct_conn *c;
+	unsigned int n;
+	const uint32_t tc = 0x1111, tsv = 0x2222;	/* the client's and the server's tags */
+
+	p = pkt_sctp(&b, C4, S4, 5000, 7000, 0, NFQCT_SCTP_CID_INIT, 0, tc);
+	r = track(ct, &st, &p, 0, T0);
+	c = r.conn;
+	CU_ASSERT_FATAL(c != NULL);
+	CU_ASSERT_EQUAL(r.ctstate, NFQCT_CTSTATE_NEW);
+	CU_ASSERT_STRING_EQUAL(sctp_name(c), "CLOSED");
+	CU_ASSERT_STRING_EQUAL(dump_str(ct, T0, &n),
+		"sctp     132 10 CLOSED src=198.18.0.2 dst=198.18.1.2 sport=5000 dport=7000 packets=1 bytes=52 "
+		"[UNREPLIED] src=198.18.1.2 dst=198.18.0.2 sport=7000 dport=5000 packets=0 bytes=0 "
+		"mark=0 use=1\n");
+	p = pkt_sctp(&b, S4, C4, 7000, 5000, tc, NFQCT_SCTP_CID_INIT_ACK, 0, tsv);
+	r = track(ct, &st, &p, 0, T0 + 1);
+	CU_ASSERT_EQUAL(r.ctstate, NFQCT_CTSTATE_ESTABLISHED);
+	CU_ASSERT_STRING_EQUAL(sctp_name(c), "COOKIE_WAIT");
+	CU_ASSERT_EQUAL(info_of(c).expires_ms, T0 + 1 + 3000);
+	/* COOKIE_ECHO with a wrong tag: INVALID, no state change, not counted */
+	p = pkt_sctp(&b, C4, S4, 5000, 7000, tc, NFQCT_SCTP_CID_COOKIE_ECHO, 0, 0);
+	r = track(ct, &st, &p, 0, T0 + 2);
+	CU_ASSERT_EQUAL(r.ctstate, NFQCT_CTSTATE_INVALID);
+	CU_ASSERT_EQUAL(st.invalid, 1);
+	CU_ASSERT_STRING_EQUAL(sctp_name(c), "COOKIE_WAIT");
+	p = pkt_sctp(&b, C4, S4, 5000, 7000, tsv, NFQCT_SCTP_CID_COOKIE_ECHO, 0, 0);
+	track(ct, &st, &p, 0, T0 + 3);
+	CU_ASSERT_STRING_EQUAL(sctp_name(c), "COOKIE_ECHOED");
+	CU_ASSERT_FALSE(info_of(c).assured);
+	p = pkt_sctp(&b, S4, C4, 7000, 5000, tc, NFQCT_SCTP_CID_COOKIE_ACK, 0, 0);
+	track(ct, &st, &p, 0, T0 + 4);
+	CU_ASSERT_STRING_EQUAL(sctp_name(c), "ESTABLISHED");
+	CU_ASSERT(info_of(c).assured);
+	CU_ASSERT_EQUAL(info_of(c).expires_ms, T0 + 4 + 210000);
+	/* DATA with the right tag refreshes; with the wrong one (the peer's) it is INVALID */
+	p = pkt_sctp(&b, C4, S4, 5000, 7000, tsv, NFQCT_SCTP_CID_DATA, 0, 0);
+	r = track(ct, &st, &p, 0, T0 + 5);
+	CU_ASSERT_EQUAL(r.ctstate, NFQCT_CTSTATE_ESTABLISHED);
+	p = pkt_sctp(&b, C4, S4, 5000, 7000, tc, NFQCT_SCTP_CID_DATA, 0, 0);
+	r = track(ct, &st, &p, 0, T0 + 6);
+	CU_ASSERT_EQUAL(r.ctstate, NFQCT_CTSTATE_INVALID);
+	CU_ASSERT_EQUAL(st.invalid, 2);
+	CU_ASSERT_STRING_EQUAL(dump_str(ct, T0 + 5, &n),
+		"sctp     132 210 ESTABLISHED src=198.18.0.2 dst=198.18.1.2 sport=5000 dport=7000 packets=3 bytes=124 "
+		"src=198.18.1.2 dst=198.18.0.2 sport=7000 dport=5000 packets=2 bytes=88 [ASSURED] "
+		"mark=0 use=1\n");
+	p = pkt_sctp(&b, C4, S4, 5000, 7000, tsv, NFQCT_SCTP_CID_SHUTDOWN, 0, 0);
+	track(ct, &st, &p, 0, T0 + 7);
+	CU_ASSERT_STRING_EQUAL(sctp_name(c), "SHUTDOWN_SENT");
+	p = pkt_sctp(&b, S4, C4, 7000, 5000, tc, NFQCT_SCTP_CID_SHUTDOWN_ACK, 0, 0);
+	track(ct, &st, &p, 0, T0 + 8);
+	CU_ASSERT_STRING_EQUAL(sctp_name(c), "SHUTDOWN_ACK_SENT");
+	p = pkt_sctp(&b, C4, S4, 5000, 7000, tsv, NFQCT_SCTP_CID_SHUTDOWN_COMPLETE, 0, 0);
+	track(ct, &st, &p, 0, T0 + 9);
+	CU_ASSERT_STRING_EQUAL(sctp_name(c), "CLOSED");
+	CU_ASSERT_EQUAL(info_of(c).expires_ms, T0 + 9 + 10000);
+	CU_ASSERT(info_of(c).assured);
+	ct_done(ct);
+}
+
+/* What cannot start an entry, and ABORT answering an INIT. */
+static void test_sctp_invalid_and_abort(void)
+{
+	struct nfqct_ct_stats st = { 0 };
+	struct nfqct_ct *ct = ct_new_table();
+	struct nfqct_ct_result r;
+	struct sctp_buf b;
+	struct nfqct_pkt p;
+
+	/* INIT with a non-zero tag (8.5.1 A), DATA, ABORT, COOKIE_ACK out of the blue */
+	p = pkt_sctp(&b, C4, S4, 5001, 7000, 9, NFQCT_SCTP_CID_INIT, 0, 1);
+	CU_ASSERT_EQUAL(track(ct, &st, &p, 0, T0).ctstate, NFQCT_CTSTATE_INVALID);
+	p = pkt_sctp(&b, C4, S4, 5002, 7000, 9, NFQCT_SCTP_CID_DATA, 0, 0);
+	CU_ASSERT_EQUAL(track(ct, &st, &p, 0, T0).ctstate, NFQCT_CTSTATE_INVALID);
+	p = pkt_sctp(&b, C4, S4, 5003, 7000, 9, NFQCT_SCTP_CID_ABORT, 0, 0);
+	CU_ASSERT_EQUAL(track(ct, &st, &p, 0, T0).ctstate, NFQCT_CTSTATE_INVALID);
+	p = pkt_sctp(&b, C4, S4, 5004, 7000, 9, NFQCT_SCTP_CID_COOKIE_ACK, 0, 0);
+	CU_ASSERT_EQUAL(track(ct, &st, &p, 0, T0).ctstate, NFQCT_CTSTATE_INVALID);
+	/* a zero-length chunk */
+	p = pkt_sctp(&b, C4, S4, 5005, 7000, 0, NFQCT_SCTP_CID_INIT, 0, 1);
+	b.b[14] = b.b[15] = 0;
+	CU_ASSERT_EQUAL(track(ct, &st, &p, 0, T0).ctstate, NFQCT_CTSTATE_INVALID);
+	CU_ASSERT_EQUAL(st.invalid, 5);
+	CU_ASSERT_EQUAL(nfqct_ct_count(ct), 0);
+
+	/* INIT answered by ABORT (T flag unset: the tag is the INIT's init tag) */
+	p = pkt_sctp(&b, C4, S4, 5006, 7000, 0, NFQCT_SCTP_CID_INIT, 0, 0x77);
+	r = track(ct, &st, &p, 0, T0);
+	p = pkt_sctp(&b, S4, C4, 7000, 5006, 0x78, NFQCT_SCTP_CID_ABORT, 0, 0);
+	CU_ASSERT_EQUAL(track(ct, &st, &p, 0, T0 + 1).ctstate, NFQCT_CTSTATE_INVALID);
+	p = pkt_sctp(&b, S4, C4, 7000, 5006, 0x77, NFQCT_SCTP_CID_ABORT, 0, 0);
+	CU_ASSERT_EQUAL(track(ct, &st, &p, 0, T0 + 1).ctstate, NFQCT_CTSTATE_ESTABLISHED);
+	CU_ASSERT_STRING_EQUAL(sctp_name(r.conn), "CLOSED");
+	CU_ASSERT(info_of(r.conn).seen_reply);
+	CU_ASSERT_FALSE(info_of(r.conn).assured);
+	/* a retransmitted INIT in CLOSED: accepted, not refreshed, not accounted */
+	p = pkt_sctp(&b, C4, S4, 5006, 7000, 0, NFQCT_SCTP_CID_INIT, 0, 0x77);
+	CU_ASSERT_EQUAL(track(ct, &st, &p, 0, T0 + 5000).ctstate, NFQCT_CTSTATE_ESTABLISHED);
+	CU_ASSERT_EQUAL(info_of(r.conn).expires_ms, T0 + 1 + 10000);
+	CU_ASSERT_EQUAL(info_of(r.conn).packets[0], 1);
+	ct_done(ct);
+}
+
+/* A secondary path: HEARTBEAT first, the ACK assures it; a new tag is let through once. */
+static void test_sctp_heartbeat(void)
+{
+	struct nfqct_ct_stats st = { 0 };
+	struct nfqct_ct *ct = ct_new_table();
+	struct nfqct_ct_result r;
+	struct sctp_buf b;
+	struct nfqct_pkt p;
+
+	p = pkt_sctp(&b, C4, S4, 5000, 7000, 0x21, NFQCT_SCTP_CID_HEARTBEAT, 0, 0);
+	r = track(ct, &st, &p, 0, T0);
+	CU_ASSERT_EQUAL(r.ctstate, NFQCT_CTSTATE_NEW);
+	CU_ASSERT_STRING_EQUAL(sctp_name(r.conn), "HEARTBEAT_SENT");
+	CU_ASSERT_EQUAL(info_of(r.conn).expires_ms, T0 + 30000);
+	p = pkt_sctp(&b, S4, C4, 7000, 5000, 0x12, NFQCT_SCTP_CID_HEARTBEAT_ACK, 0, 0);
+	track(ct, &st, &p, 0, T0 + 1);
+	CU_ASSERT_STRING_EQUAL(sctp_name(r.conn), "ESTABLISHED");
+	CU_ASSERT(info_of(r.conn).assured);
+	/* DATA now needs the learnt tags */
+	p = pkt_sctp(&b, C4, S4, 5000, 7000, 0x21, NFQCT_SCTP_CID_DATA, 0, 0);
+	CU_ASSERT_EQUAL(track(ct, &st, &p, 0, T0 + 2).ctstate, NFQCT_CTSTATE_ESTABLISHED);
+	/* the peer restarted: a HEARTBEAT with a new tag is let through, not refreshed */
+	p = pkt_sctp(&b, C4, S4, 5000, 7000, 0x31, NFQCT_SCTP_CID_HEARTBEAT, 0, 0);
+	CU_ASSERT_EQUAL(track(ct, &st, &p, 0, T0 + 3).ctstate, NFQCT_CTSTATE_ESTABLISHED);
+	CU_ASSERT_EQUAL(info_of(r.conn).expires_ms, T0 + 2 + 210000);
+	/* its ACK from the other side adopts the new tag; the old DATA tag is then wrong */
+	p = pkt_sctp(&b, S4, C4, 7000, 5000, 0x13, NFQCT_SCTP_CID_HEARTBEAT_ACK, 0, 0);
+	CU_ASSERT_EQUAL(track(ct, &st, &p, 0, T0 + 4).ctstate, NFQCT_CTSTATE_ESTABLISHED);
+	p = pkt_sctp(&b, S4, C4, 7000, 5000, 0x12, NFQCT_SCTP_CID_DATA, 0, 0);
+	CU_ASSERT_EQUAL(track(ct, &st, &p, 0, T0 + 5).ctstate, NFQCT_CTSTATE_INVALID);
+	p = pkt_sctp(&b, S4, C4, 7000, 5000, 0x13, NFQCT_SCTP_CID_DATA, 0, 0);
+	CU_ASSERT_EQUAL(track(ct, &st, &p, 0, T0 + 6).ctstate, NFQCT_CTSTATE_ESTABLISHED);
+	/* a HEARTBEAT_ACK with a wrong tag, no failed HEARTBEAT pending: INVALID */
+	p = pkt_sctp(&b, S4, C4, 7000, 5000, 0x99, NFQCT_SCTP_CID_HEARTBEAT_ACK, 0, 0);
+	CU_ASSERT_EQUAL(track(ct, &st, &p, 0, T0 + 7).ctstate, NFQCT_CTSTATE_INVALID);
+	ct_done(ct);
+}
+
+/* UDP-Lite without a checksum (udplite_error(): "checksum missing"): INVALID, no entry. */
+static void test_udplite_no_checksum(void)
+{
+	struct nfqct_ct_stats st = { 0 };
+	struct nfqct_ct *ct = ct_new_table();
+	struct nfqct_pkt p = pkt_l4("198.18.0.2", "198.18.1.2", IPPROTO_UDPLITE, 5000, 6000, 36);
+	uint8_t h[16] = { 0x13, 0x88, 0x17, 0x70, 0, 0, 0, 0 };
+
+	p.l4 = h;
+	p.l4caplen = p.l4len = 16;
+	CU_ASSERT_EQUAL(track(ct, &st, &p, 0, T0).ctstate, NFQCT_CTSTATE_INVALID);
+	CU_ASSERT_EQUAL(st.invalid, 1);
+	CU_ASSERT_EQUAL(nfqct_ct_count(ct), 0);
+	h[7] = 1;
+	CU_ASSERT_EQUAL(track(ct, &st, &p, 0, T0).ctstate, NFQCT_CTSTATE_NEW);
+	CU_ASSERT_EQUAL(nfqct_ct_count(ct), 1);
+	ct_done(ct);
+}
+
 static const struct unit_test tests[] = {
 	{ "entry size", test_entry_size },
 	{ "udp one way", test_udp_one_way },
@@ -1456,6 +1702,11 @@ static const struct unit_test tests[] = {
 	{ "tcp rst kill", test_tcp_rst_kill },
 	{ "tcp ignored SYN retransmission not accounted", test_tcp_ignore_not_accounted },
 	{ "tcp no clash resolution", test_tcp_no_clash_resolution },
+	{ "sctp table rows", test_sctp_table_rows },
+	{ "sctp association and dump", test_sctp_association },
+	{ "sctp invalid first packets, abort, INIT retransmission", test_sctp_invalid_and_abort },
+	{ "sctp heartbeat on a second path", test_sctp_heartbeat },
+	{ "udplite without checksum invalid", test_udplite_no_checksum },
 };
 
 int main(void)
