@@ -20,7 +20,9 @@
  *
  * Where nfqct differs: the kernel walks every chunk of the packet; the
  * tracker sees only the bytes the copy range gave it, so chunks past it
- * are not seen (the default copy range holds whole packets).  The SCTP
+ * are not seen (nfqct.copy_range, default 512: state-changing chunks are
+ * small and come first or alone, but a SHUTDOWN bundled after a large
+ * DATA chunk would be missed).  The SCTP
  * CRC32c is verified before the tracker, with the other checksums (csum.h).
  */
 #include <stddef.h>
