@@ -24,6 +24,11 @@ Captures:
   badsum.pcap      raw IP: transport checksums right and wrong, TCP, UDP, ICMP and
                    ICMPv6, a UDP datagram without a checksum, one cut by the snap
                    length (not verifiable)
+  sctp.pcap        raw IP: an SCTP association (INIT .. COOKIE_ACK, DATA, SACK:
+                   ESTABLISHED, [ASSURED]), one shut down (CLOSED), an INIT with a
+                   wrong CRC32c; UDP-Lite both ways (summed with protocol 17 in
+                   the pseudo-header, as the kernel checks it) and one with
+                   checksum 0 (INVALID)
 
 Every transport checksum is right unless a packet says otherwise: a capture
 carries no "verified" flag, so nfqct simulate checks them at entering hooks,
@@ -101,6 +106,35 @@ def tcp(sp, dp, flags, seq, ack, n=0):
 
 def icmp(typ, code, ident, seq, n=8):
     return struct.pack("!BBHHH", typ, code, 0, ident, seq) + bytes(n)
+
+
+def crc32c(data):
+    c = 0xFFFFFFFF
+    for b in data:
+        c ^= b
+        for _ in range(8):
+            c = (c >> 1) ^ (0x82F63B78 if c & 1 else 0)
+    return c ^ 0xFFFFFFFF
+
+
+def sctp(sp, dp, vtag, typ, body=b"", bad=False):
+    """one chunk; the CRC32c right (bad: off by one), least significant byte first"""
+    n = 4 + len(body)
+    p = struct.pack("!HHII", sp, dp, vtag, 0) + struct.pack("!BBH", typ, 0, n) + body
+    p += bytes((4 - n % 4) % 4)
+    c = crc32c(p) ^ (1 if bad else 0)
+    return p[:8] + struct.pack("<I", c) + p[12:]
+
+
+def sctp_init(sp, dp, vtag, typ, tag, bad=False):
+    return sctp(sp, dp, vtag, typ, struct.pack("!IIHHI", tag, 65535, 1, 1, 1), bad)
+
+
+def udplite(src, dst, sp, dp, n, zero=False):
+    """UDP-Lite, full coverage, summed as the kernel's udplite_error() checks it"""
+    d = struct.pack("!HHHH", sp, dp, 0, 0) + bytes(n)
+    c = csum(a4(src) + a4(dst) + struct.pack("!BBH", 0, 17, len(d)) + d) or 0xFFFF
+    return d[:6] + struct.pack("!H", 0 if zero else c) + d[8:]
 
 
 def ether(payload, ethertype=0x0800, vlan=None):
@@ -269,6 +303,31 @@ def main():
         (0.9, ip4(6, S, C, tcp(80, 40010, "SA", 500, 101), bad=True)),
         # 628 bytes, 100 of them captured: nothing to verify with
         (1.0, cut[:100], len(cut)),
+    ])
+
+    # SCTP and UDP-Lite (LINKTYPE_RAW, lan -> wan and back)
+    def sc(src, dst, pk):
+        return ip4(132, src, dst, pk)
+    files["sctp.pcap"] = pcap(101, [
+        (0.0, sc(C, S, sctp_init(40100, 9899, 0, 1, 0x1001))),
+        (0.1, sc(S, C, sctp_init(9899, 40100, 0x1001, 2, 0x2001))),
+        (0.2, sc(C, S, sctp(40100, 9899, 0x2001, 10, b"cookie!!"))),
+        (0.3, sc(S, C, sctp(9899, 40100, 0x1001, 11))),
+        (0.4, sc(C, S, sctp(40100, 9899, 0x2001, 0, struct.pack("!IHHI", 1, 0, 0, 0) + bytes(8)))),
+        (0.5, sc(S, C, sctp(9899, 40100, 0x1001, 3, struct.pack("!IIHH", 1, 65535, 0, 0)))),
+        # a DATA chunk with the peer's tag: INVALID
+        (0.6, sc(C, S, sctp(40100, 9899, 0x1001, 0, struct.pack("!IHHI", 2, 0, 0, 0) + bytes(8)))),
+        (1.0, sc(C, S, sctp_init(40101, 9899, 0, 1, 0x1002))),
+        (1.1, sc(S, C, sctp_init(9899, 40101, 0x1002, 2, 0x2002))),
+        (1.2, sc(C, S, sctp(40101, 9899, 0x2002, 10, b"cookie!!"))),
+        (1.3, sc(S, C, sctp(9899, 40101, 0x1002, 11))),
+        (1.4, sc(C, S, sctp(40101, 9899, 0x2002, 7, struct.pack("!I", 1)))),
+        (1.5, sc(S, C, sctp(9899, 40101, 0x1002, 8))),
+        (1.6, sc(C, S, sctp(40101, 9899, 0x2002, 14))),
+        (2.0, sc(C, S, sctp_init(40102, 9899, 0, 1, 0x1003, bad=True))),
+        (3.0, ip4(136, C, S, udplite(C, S, 40200, 9898, 12))),
+        (3.1, ip4(136, S, C, udplite(S, C, 9898, 40200, 12))),
+        (3.2, ip4(136, C, S, udplite(C, S, 40201, 9898, 12, zero=True))),
     ])
 
     tr = pcap(101, [(t, pk) for t, pk in fw[:3]])
