@@ -34,6 +34,7 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sched.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -43,6 +44,8 @@
 
 #include "nfqct/csum.h"
 #include "nfqct/ct.h"
+#include "nfqct/expect.h"
+#include "nfqct/helper.h"
 #include "nfqct/l4proto.h"
 
 /* Entry status bits (the kernel's IPS_* that matter here, plus ours). */
@@ -53,6 +56,7 @@ enum {
 	CT_DYING	= 1 << 3,	/* removal claimed; lookups skip it */
 	CT_PINNED	= 1 << 4,	/* gc's resume point: stays linked */
 	CT_ACCT		= 1 << 5,	/* accounting on at creation */
+	CT_EXPECTED	= 1 << 6,	/* made by an expectation (IPS_EXPECTED) */
 };
 
 /* How many table nodes an early-drop scan looks at (two per entry). */
@@ -61,6 +65,15 @@ enum {
 #define CT_INSERT_RETRIES	4
 /* Waits for a dying entry to leave the table before an insertion gives up. */
 #define CT_DYING_SPINS		128
+
+#define CT_HELP_BUCKETS	64
+
+/* One helper-assigned entry's helper state. */
+struct ct_help {
+	const struct nfqct_conn *conn;
+	struct nfqct_ftp_state ftp;
+	struct ct_help *next;
+};
 
 /* What gc reads (node 0, status, expiry) shares the first cache line. */
 struct nfqct_conn {
@@ -74,7 +87,9 @@ struct nfqct_conn {
 	uint8_t dir1;			/* 1: must follow node1 directly */
 	uint8_t self_inverse;		/* tuple == its inverse: see ct_match() */
 	uint16_t zone;
-	uint32_t pad1;
+	uint8_t helper;			/* enum nfqct_helper_id: set before confirmation */
+	uint8_t master_helper;		/* CT_EXPECTED: the master's helper */
+	uint16_t pad1;
 	struct nfqct_tuple tuple;	/* original direction */
 	uint64_t packets[2];
 	uint64_t bytes[2];
@@ -99,6 +114,12 @@ struct nfqct_ct {
 	struct nfqct_conn *gc_cursor;	/* pinned, or NULL: next sweep starts at the head */
 	uint8_t gc_dir;
 
+	/* Helpers: their per-entry state beside the table (an entry has no
+	 * room for it), keyed by entry, under one lock that also serialises
+	 * the helpers' runs, as the kernel's nf_ftp_lock. */
+	struct nfqct_expect_table *exp;
+	pthread_mutex_t help_lock;
+	struct ct_help *help[CT_HELP_BUCKETS];
 };
 
 /* The lookup key: a tuple, its inverse (NULL when it has none), a zone. */
@@ -271,6 +292,33 @@ static void ct_unlink_free(struct nfqct_ct *ct, struct nfqct_conn *e)
 	call_rcu(&e->rcu, ct_free_rcu);
 }
 
+static unsigned int help_bucket(const struct nfqct_conn *e)
+{
+	return (unsigned int)(((uintptr_t)e >> 6) % CT_HELP_BUCKETS);
+}
+
+/*
+ * A helper-assigned entry dies: its helper state and its expectations go
+ * (nf_ct_remove_expectations).  CT_DYING is set before: nfqct_ct_help()
+ * checks it under help_lock, so nothing is added after this.
+ */
+static void ct_help_gone(struct nfqct_ct *ct, struct nfqct_ct_stats *st, const struct nfqct_conn *e)
+{
+	struct ct_help **pp, *h = NULL;
+
+	pthread_mutex_lock(&ct->help_lock);
+	for (pp = &ct->help[help_bucket(e)]; *pp; pp = &(*pp)->next) {
+		if ((*pp)->conn == e) {
+			h = *pp;
+			*pp = h->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&ct->help_lock);
+	free(h);
+	nfqct_expect_remove_owner(ct->exp, st, e);
+}
+
 /*
  * The end of a removal claimed by setting CT_DYING (under the entry lock,
  * so that readers holding the lock see either a live entry or DYING).
@@ -282,6 +330,8 @@ static void ct_kill_finish(struct nfqct_ct *ct, struct nfqct_ct_stats *st, struc
 {
 	__atomic_sub_fetch(&ct->count, 1, __ATOMIC_RELAXED);
 	CT_STAT_INC(st, delete);
+	if (e->helper)
+		ct_help_gone(ct, st, e);
 	if (!(old & CT_PINNED))
 		ct_unlink_free(ct, e);
 }
@@ -555,8 +605,9 @@ err:
 /* ct_new - the first packet of a flow: an unconfirmed entry for the caller. */
 static void ct_new(struct nfqct_ct *ct, struct nfqct_ct_stats *st, const struct nfqct_settings *s,
 		   const struct nfqct_l4proto *l4, const struct nfqct_pkt *pkt, uint16_t zone,
-		   uint64_t now, struct nfqct_ct_result *res)
+		   uint8_t helper, uint64_t now, struct nfqct_ct_result *res)
 {
+	struct nfqct_expect x;
 	struct nfqct_tuple reply;
 	struct nfqct_conn *e;
 	unsigned long n;
@@ -586,6 +637,16 @@ static void ct_new(struct nfqct_ct *ct, struct nfqct_ct_stats *st, const struct 
 	e->self_inverse = tuple_eq(&e->tuple, &reply);
 	if (s->ct_acct)
 		e->status = CT_ACCT;
+	/* init_conntrack: an expectation claims the flow before the tracker
+	 * looks at it, and the helper of CT --helper applies only otherwise */
+	if (nfqct_expect_count(ct->exp) &&
+	    nfqct_expect_take(ct->exp, st, &e->tuple, zone, now, &x)) {
+		e->status |= CT_EXPECTED;
+		e->master_helper = x.helper;
+		CT_STAT_INC(st, expect_new);
+	} else {
+		e->helper = helper;
+	}
 
 	if (l4->new) {
 		const struct nfqct_l4_ctx ctx = { .s = s, .now_ms = now };
@@ -601,7 +662,9 @@ static void ct_new(struct nfqct_ct *ct, struct nfqct_ct_stats *st, const struct 
 
 	CT_STAT_INC(st, new);
 	res->conn = e;
-	res->ctstate = NFQCT_CTSTATE_NEW;
+	res->ctstate = (e->status & CT_EXPECTED) ? NFQCT_CTSTATE_RELATED : NFQCT_CTSTATE_NEW;
+	res->helper = e->helper;
+	res->master_helper = e->master_helper;
 	res->reply = false;
 	res->unconfirmed = true;
 	return;
@@ -622,6 +685,13 @@ drop:
 void nfqct_ct_in(struct nfqct_ct *ct, const struct nfqct_settings *s, struct nfqct_ct_stats *st,
 		 const struct nfqct_pkt *pkt, uint16_t zone, uint64_t now_ms,
 		 struct nfqct_ct_result *res)
+{
+	nfqct_ct_in_help(ct, s, st, pkt, zone, NFQCT_HELPER_NONE, now_ms, res);
+}
+
+void nfqct_ct_in_help(struct nfqct_ct *ct, const struct nfqct_settings *s, struct nfqct_ct_stats *st,
+		      const struct nfqct_pkt *pkt, uint16_t zone, uint8_t helper, uint64_t now_ms,
+		      struct nfqct_ct_result *res)
 {
 	const struct nfqct_tuple *t = &pkt->tuple;
 	const struct nfqct_l4proto *l4 = nfqct_l4proto_find(t->proto);
@@ -704,6 +774,8 @@ void nfqct_ct_in(struct nfqct_ct *ct, const struct nfqct_settings *s, struct nfq
 		 * direction once a reply was seen */
 		if (dir == 1 || (status & CT_SEEN_REPLY))
 			res->ctstate = NFQCT_CTSTATE_ESTABLISHED;
+		else if (status & CT_EXPECTED)
+			res->ctstate = NFQCT_CTSTATE_RELATED;
 		else
 			res->ctstate = NFQCT_CTSTATE_NEW;
 		v = ct_track(e, l4, s, pkt, dir == 1, now_ms, false);
@@ -729,9 +801,11 @@ void nfqct_ct_in(struct nfqct_ct *ct, const struct nfqct_settings *s, struct nfq
 		}
 		res->conn = e;
 		res->reply = dir == 1;
+		res->helper = e->helper;
+		res->master_helper = e->master_helper;
 		return;
 	}
-	ct_new(ct, st, s, l4, pkt, zone, now_ms, res);
+	ct_new(ct, st, s, l4, pkt, zone, helper, now_ms, res);
 }
 
 /* ---- confirmation ---- */
@@ -940,13 +1014,25 @@ struct nfqct_ct *nfqct_ct_create(const struct nfqct_settings *s)
 	ct->k1 = key[1];
 
 	size = pow2_ceil(s->ct_buckets ? s->ct_buckets : 16384);
+	ct->exp = nfqct_expect_create();
+	if (!ct->exp) {
+		err = errno;
+		goto err_free_ct;
+	}
+	err = pthread_mutex_init(&ct->help_lock, NULL);
+	if (err)
+		goto err_free_exp;
 	ct->ht = cds_lfht_new(size, size, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, NULL);
 	if (!ct->ht) {
 		err = ENOMEM;
-		goto err_free_ct;
+		goto err_free_lock;
 	}
 	return ct;
 
+err_free_lock:
+	pthread_mutex_destroy(&ct->help_lock);
+err_free_exp:
+	nfqct_expect_destroy(ct->exp);
 err_free_ct:
 	free(ct);
 	errno = err;
@@ -981,6 +1067,16 @@ void nfqct_ct_destroy(struct nfqct_ct *ct)
 	cds_lfht_destroy(ct->ht, NULL);
 	if (online)
 		rcu_thread_online();
+	for (unsigned int i = 0; i < CT_HELP_BUCKETS; i++) {
+		while (ct->help[i]) {
+			struct ct_help *h = ct->help[i];
+
+			ct->help[i] = h->next;
+			free(h);
+		}
+	}
+	pthread_mutex_destroy(&ct->help_lock);
+	nfqct_expect_destroy(ct->exp);
 	free(ct);
 }
 
@@ -1020,6 +1116,7 @@ unsigned int nfqct_ct_gc(struct nfqct_ct *ct, struct nfqct_ct_stats *st, uint64_
 
 	assert(rcu_read_ongoing());	/* RCU reader: registered and online */
 
+	nfqct_expect_gc(ct->exp, st, now_ms);
 	if (cur) {
 		/* a pinned node is still linked: find it again, step past it */
 		cds_lfht_lookup(ct->ht, conn_hash(ct, cur, ct->gc_dir), ct_match_node,
@@ -1109,6 +1206,7 @@ void nfqct_ct_info(const struct nfqct_conn *conn, struct nfqct_ct_info *out)
 		out->tcp_state = e->proto.tcp.state;
 	if (nfqct_l4proto_find(e->tuple.proto)->state_name)
 		out->state_name = nfqct_l4proto_find(e->tuple.proto)->state_name(&e->proto);
+	out->helper = e->helper;
 	ct_unlock(e);
 	nfqct_tuple_invert(&out->reply, &out->orig);
 	out->seen_reply = s & CT_SEEN_REPLY;
@@ -1180,6 +1278,8 @@ static void dump_conn(FILE *out, const struct nfqct_ct_info *ci, uint64_t now)
 	fprintf(out, "mark=%u ", ci->mark);
 	if (ci->zone)
 		fprintf(out, "zone=%u ", ci->zone);
+	if (ci->helper)
+		fprintf(out, "helper=%s ", nfqct_helper_name(ci->helper));
 	fputs("use=1\n", out);
 }
 
@@ -1203,4 +1303,82 @@ unsigned int nfqct_ct_dump(struct nfqct_ct *ct, FILE *out, uint64_t now_ms)
 		n++;
 	}
 	return n;
+}
+
+/* ---- helpers ---- */
+
+static bool conn_alive(const void *owner)
+{
+	return !(conn_status(owner) & CT_DYING);
+}
+
+/* The helper state of @e, made on first use (help_lock held); NULL without memory. */
+static struct ct_help *help_state(struct nfqct_ct *ct, const struct nfqct_conn *e)
+{
+	struct ct_help **head = &ct->help[help_bucket(e)], *h;
+
+	for (h = *head; h; h = h->next)
+		if (h->conn == e)
+			return h;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return NULL;
+	h->conn = e;
+	h->next = *head;
+	*head = h;
+	return h;
+}
+
+bool nfqct_ct_help(struct nfqct_ct *ct, const struct nfqct_settings *s, struct nfqct_ct_stats *st,
+		   const struct nfqct_ct_result *res, const struct nfqct_pkt *pkt, uint64_t now_ms)
+{
+	struct nfqct_conn *e = res->conn;
+	struct nfqct_help_expect he;
+	struct ct_help *h;
+	int v = NFQCT_HELP_ACCEPT;
+
+	assert(rcu_read_ongoing());	/* RCU reader: registered and online */
+
+	if (!e || !e->helper)
+		return true;
+	pthread_mutex_lock(&ct->help_lock);
+	if (conn_status(e) & CT_DYING)
+		goto out;	/* its state is gone or going: nothing to help */
+	switch (e->helper) {
+	case NFQCT_HELPER_FTP:
+		/* "Until there's been traffic both ways, don't look in packets." */
+		if (res->ctstate != NFQCT_CTSTATE_ESTABLISHED)
+			break;
+		h = help_state(ct, e);
+		if (!h)
+			break;	/* no memory: accept unhelped, the flow is not ours to break */
+		v = nfqct_ftp_help(&h->ftp, pkt, res->reply, &he);
+		break;
+	case NFQCT_HELPER_TFTP:
+		v = nfqct_tftp_help(pkt, &e->tuple, &he);
+		break;
+	default:
+		break;
+	}
+	if (v == NFQCT_HELP_EXPECT) {
+		struct nfqct_expect x = {
+			.tuple = he.tuple, .master = e->tuple, .owner = e, .zone = e->zone,
+			.helper = e->helper,
+			.expires_ms = now_ms + NFQCT_HELPER_EXPECT_TIMEOUT_S * 1000u,
+		};
+		int r = nfqct_expect_add(ct->exp, st, &x, s->expect_max, NFQCT_HELPER_MAX_EXPECTED,
+					 conn_alive, now_ms);
+
+		/* "Can't expect this?  Best to drop packet now." (the kernel's
+		 * FTP and TFTP helpers); a dying master is no reason to drop */
+		v = (r == 0 || r == -ESHUTDOWN) ? NFQCT_HELP_ACCEPT : NFQCT_HELP_DROP;
+	}
+out:
+	pthread_mutex_unlock(&ct->help_lock);
+	return v != NFQCT_HELP_DROP;
+}
+
+unsigned int nfqct_ct_expect_dump(struct nfqct_ct *ct, FILE *out, uint64_t now_ms)
+{
+	return nfqct_expect_dump(ct->exp, out, now_ms);
 }

@@ -218,6 +218,11 @@ static int run_command(char *line, const struct nfqct_ctl_ops *ops, void *arg, F
 
 	int (*fn)(void *, FILE *) = NULL;
 
+	if (!strcmp(w[0], "list") && n == 2 && !strcmp(w[1], "--expect")) {
+		if (!ops->list_expect)
+			goto unsupported;
+		return ops->list_expect(arg, out) == 0 ? 0 : -1;
+	}
 	if (!strcmp(w[0], "list"))
 		fn = ops->list;
 	else if (!strcmp(w[0], "flush"))

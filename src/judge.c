@@ -82,7 +82,7 @@ void nfqct_judge(const struct nfqct_judge_ctx *cx, struct nfqct_pkt *pkt, uint64
 		/* Not trackable: INVALID, and the filter table's INVALID rule decides. */
 		NFQCT_STAT_INC(cx->st->invalid);
 	} else {
-		nfqct_ct_in(cx->ct, cx->s, cx->st, pkt, zone, now_ms, &res);
+		nfqct_ct_in_help(cx->ct, cx->s, cx->st, pkt, zone, rv.helper, now_ms, &res);
 		if (res.drop) {
 			/* Table full and nothing to evict (counted `drop` by the
 			 * table): dropped, as the kernel does. */
@@ -91,7 +91,8 @@ void nfqct_judge(const struct nfqct_judge_ctx *cx, struct nfqct_pkt *pkt, uint64
 		}
 	}
 
-	nfqct_ruleset_filter(cx->rs, cx->worker, pkt, res.ctstate, now_ms, &v->mark, &rv);
+	nfqct_ruleset_filter(cx->rs, cx->worker, pkt, res.ctstate | NFQCT_RULES_MASTER_HELPER(res.master_helper),
+			     now_ms, &v->mark, &rv);
 	v->set_mark |= rv.set_mark;
 	v->accept = rv.accept;
 	v->by = NFQCT_BY_FILTER;
@@ -105,6 +106,11 @@ void nfqct_judge(const struct nfqct_judge_ctx *cx, struct nfqct_pkt *pkt, uint64
 	if (!nfqct_ct_confirm(cx->ct, cx->st, &res, v->accept, now_ms)) {
 		v->accept = false;
 		v->by = NFQCT_BY_INSERT_FAILED;
+	}
+	/* The helper sees accepted packets only; one branch for entries without. */
+	if (v->accept && res.helper && !nfqct_ct_help(cx->ct, cx->s, cx->st, &res, pkt, now_ms)) {
+		v->accept = false;
+		v->by = NFQCT_BY_HELPER;
 	}
 	/* A clash merged into another worker's entry confirms none of ours. */
 	v->confirmed = fresh && res.conn == fresh;

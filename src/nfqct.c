@@ -49,6 +49,7 @@ static void usage(FILE *f)
 		"  stat [-i SECONDS] [-c COUNT] [--per-worker] [--json]\n"
 		"                   counters from DIR/net/stat; with -i, rates per second\n"
 		"  list             the connection table, in the format of conntrack -L\n"
+		"  list --expect    the expectations, in the format of conntrack -L expect\n"
 		"  flush            empty the connection table\n"
 		"  reload           reload the rules and settings (as SIGHUP)\n"
 		"  rules [-c]       the running ruleset; -c with counters\n"
@@ -418,7 +419,7 @@ static int cmd_stat(const char *dir, int argc, char **argv)
 static int cmd_ctl(const char *dir, const char *name, int argc, char **argv)
 {
 	char cmd[64];
-	bool counters = false;
+	bool counters = false, expect = false;
 
 	if (!strcmp(name, "rules")) {
 		static const struct option longopts[] = {
@@ -438,9 +439,14 @@ static int cmd_ctl(const char *dir, const char *name, int argc, char **argv)
 	} else {
 		optind = 1;
 	}
+	/* list --expect: the expectations, as conntrack -L expect */
+	if (!strcmp(name, "list") && optind < argc && !strcmp(argv[optind], "--expect")) {
+		optind++;
+		expect = true;
+	}
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
-	snprintf(cmd, sizeof(cmd), "%s%s", name, counters ? " -c" : "");
+	snprintf(cmd, sizeof(cmd), "%s%s%s", name, counters ? " -c" : "", expect ? " --expect" : "");
 	return nfqct_ctl_request(dir, cmd, stdout, stderr);
 }
 

@@ -481,6 +481,14 @@ static int ctl_list(void *arg, FILE *out)
 	return 0;
 }
 
+static int ctl_list_expect(void *arg, FILE *out)
+{
+	struct daemon *d = arg;
+
+	nfqct_ct_expect_dump(d->ct, out, nfqct_now_ms());
+	return 0;
+}
+
 static int ctl_flush(void *arg, FILE *out)
 {
 	struct daemon *d = arg;
@@ -507,6 +515,7 @@ static const struct nfqct_ctl_ops ctl_ops = {
 	.flush = ctl_flush,
 	.reload = ctl_reload,
 	.rules = ctl_rules,
+	.list_expect = ctl_list_expect,
 };
 
 /* The main thread's loop: signals and the control socket.  Returns the exit code. */

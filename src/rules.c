@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "nfqct/ct.h"
+#include "nfqct/helper.h"
 #include "nfqct/rules.h"
 #include "nfqct/stats.h"
 #include "rules_int.h"
@@ -271,6 +272,10 @@ static void print_rule(FILE *out, const struct rules_table *t, const struct rule
 		fprintf(out, " -m mark %s--mark ", inv & RM_MARK ? "! " : "");
 		print_valmask(out, r->mark_value, r->mark_mask, false);
 	}
+	if (r->match & RM_HELPER) {
+		fprintf(out, " -m helper %s--helper ", inv & RM_HELPER ? "! " : "");
+		print_word(out, r->helper ? nfqct_helper_name(r->helper) : "", true);
+	}
 	if (info->comment) {
 		fputs(" -m comment --comment ", out);
 		print_word(out, info->comment, true);
@@ -301,6 +306,8 @@ static void print_rule(FILE *out, const struct rules_table *t, const struct rule
 	case RT_CT:
 		if (r->tmask & 1)
 			fputs(" -j CT --notrack", out);
+		else if (r->tmask >> 8)
+			fprintf(out, " -j CT --helper %s --zone %u", nfqct_helper_name(r->tmask >> 8), r->tval);
 		else
 			fprintf(out, " -j CT --zone %u", r->tval);
 		break;

@@ -91,6 +91,12 @@ static inline bool rule_match(const struct rules_rule *r, struct evctx *cx, uint
 		FAIL_IF(RM_CTSTATE, (r->ctstate & ctstate) != 0);
 	if (m & RM_MARK)
 		FAIL_IF(RM_MARK, (mark & r->mark_mask) == r->mark_value);
+	if (m & RM_HELPER) {
+		/* xt_helper: the master's helper; "" matches any helper */
+		unsigned int h = (ctstate >> 8) & 0xff;
+
+		FAIL_IF(RM_HELPER, h && (!r->helper || r->helper == h));
+	}
 	if (m & RM_SRC)
 		FAIL_IF(RM_SRC, addr_match(&pkt->tuple.src, r->src, r->smsk));
 	if (m & RM_DST)
@@ -188,6 +194,7 @@ static void walk(struct evctx *cx, const struct rules_table *t, int chain, unsig
 					ct_done = true;
 					out->notrack = r->target == RT_NOTRACK || (r->tmask & 1);
 					out->zone = out->notrack ? 0 : (uint16_t)r->tval;
+					out->helper = out->notrack ? 0 : (uint8_t)(r->tmask >> 8);
 					if (out->notrack)
 						ctstate = NFQCT_CTSTATE_UNTRACKED;
 				}

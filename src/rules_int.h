@@ -46,6 +46,7 @@ enum rules_match {
 	RM_OUT		= 1 << 8,
 	RM_CTSTATE	= 1 << 9,
 	RM_MARK		= 1 << 10,
+	RM_HELPER	= 1 << 11,	/* -m helper: tval2 is the helper id (0: any) */
 };
 
 enum rules_target {
@@ -56,7 +57,7 @@ enum rules_target {
 	RT_JUMP,	/* tval: chain index */
 	RT_MARK,	/* mark = (mark & ~tmask) ^ tval */
 	RT_NOTRACK,
-	RT_CT,		/* tval: zone */
+	RT_CT,		/* tval: zone; tmask: 1 --notrack, bits 8..15 --helper id */
 };
 
 /* What the evaluator reads, hottest first: one cache line covers the
@@ -73,6 +74,7 @@ struct rules_rule {
 	uint8_t icmp_type;
 	uint8_t icmp_code[2];
 	uint8_t icmp_any;		/* --icmp-type any */
+	uint8_t helper;			/* -m helper --helper: enum nfqct_helper_id, 0: "" (any) */
 	uint32_t mark_value;
 	uint32_t mark_mask;
 	uint32_t tval;

@@ -23,6 +23,7 @@
 
 #include "nfqct/ct.h"
 #include "nfqct/errrec.h"
+#include "nfqct/helper.h"
 #include "nfqct/rules.h"
 #include "rules_int.h"
 
@@ -498,7 +499,8 @@ static bool is_icmp6(uint8_t p)
  * -m or, for protocol matches, after a -p that implies it.  M_PORTS is
  * named by the port protocols themselves (-m tcp, -m udp, ...).
  */
-enum match_id { M_NONE, M_PORTS, M_ICMP, M_ICMP6, M_CONNTRACK, M_STATE, M_MARK, M_COMMENT, M_MAX };
+enum match_id { M_NONE, M_PORTS, M_ICMP, M_ICMP6, M_CONNTRACK, M_STATE, M_MARK, M_COMMENT, M_HELPER,
+		M_MAX };
 
 static const struct match_def {
 	const char *name;		/* -m NAME */
@@ -514,6 +516,7 @@ static const struct match_def {
 	[M_STATE] = { "state", NULL, NULL, NULL, "--state" },
 	[M_MARK] = { "mark", NULL, NULL, NULL, "--mark" },
 	[M_COMMENT] = { "comment", NULL, NULL, NULL, "--comment" },
+	[M_HELPER] = { "helper", NULL, NULL, NULL, "--helper" },
 };
 
 /* Targets, as -j names them; any other name is a user chain (or unsupported). */
@@ -811,6 +814,7 @@ struct rctx {
 	unsigned int icmp_col;
 	const char *icmp_opt;
 	int icmp_family;
+	unsigned int helper_col;	/* CT --helper, for the -p check */
 	unsigned int mod_col[M_MAX];	/* column of each match's first -m */
 	int tgt;			/* T_* of a valid -j, else T_NONE */
 	unsigned int target_col;
@@ -1121,6 +1125,65 @@ static int opt_ct_zone(struct parser *p, struct rctx *x, const struct optarg *oa
 	return OPT_OK;
 }
 
+/*
+ * --helper is two options, told apart by what came before it: after -j CT
+ * the helper the raw table assigns (xt_CT), after -m helper the match on
+ * an expected connection's master's helper (xt_helper).
+ */
+static int opt_helper(struct parser *p, struct rctx *x, const struct optarg *oa)
+{
+	const char *s = oa->a->s;
+	int id = -ENOENT;
+
+	if (x->tgt == T_CT) {
+		if (oa->neg) {
+			perror_at(p, oa->neg, "'!' cannot be used with CT --helper");
+			return OPT_BAD;
+		}
+		if (x->seen & OS_NOTRACK) {
+			perror_at(p, oa->o->col, "--helper cannot be combined with --notrack");
+			return OPT_BAD;
+		}
+		if (x->pr.r.tmask >> 8) {
+			perror_at(p, oa->o->col, "--helper given twice");
+			return OPT_BAD;
+		}
+		id = nfqct_helper_find(s);
+		if (id < 0) {
+			perror_at(p, oa->a->col, "unknown helper '%s': expected ftp or tftp", s);
+			return OPT_BAD;
+		}
+		x->pr.r.tmask |= (uint32_t)id << 8;
+		x->helper_col = oa->o->col;
+		return OPT_OK;
+	}
+	if (!(x->mods & 1u << M_HELPER)) {
+		perror_at(p, oa->o->col, "unknown option '--helper' (it needs -m helper or -j CT before it)");
+		return OPT_BAD;
+	}
+	if (x->pr.r.match & RM_HELPER) {
+		perror_at(p, oa->o->col, "--helper given twice");
+		return OPT_BAD;
+	}
+	x->used |= 1u << M_HELPER;
+	if (*s) {
+		/* xt_helper compares the helper's name as a prefix: "ftp-2121" is ftp */
+		for (unsigned int i = NFQCT_HELPER_NONE + 1; i < NFQCT_HELPER_MAX && id < 0; i++) {
+			size_t n = strlen(nfqct_helper_name(i));
+
+			if (!strncmp(s, nfqct_helper_name(i), n) && (s[n] == '\0' || s[n] == '-'))
+				id = (int)i;
+		}
+		if (id < 0) {
+			perror_at(p, oa->a->col, "unknown helper '%s': expected ftp, tftp or \"\" (any)", s);
+			return OPT_BAD;
+		}
+	}
+	x->pr.r.helper = id < 0 ? NFQCT_HELPER_NONE : (uint8_t)id;
+	x->pr.r.match |= RM_HELPER;
+	return OPT_OK;
+}
+
 static void target_opt_names(char *buf, size_t len, int target);
 
 static int opt_mark_target(struct parser *p, struct rctx *x, const struct optarg *oa)
@@ -1196,6 +1259,8 @@ static const struct opt_def opts[] = {
 	{ "--state",	NULL,			M_STATE, T_NONE, RM_CTSTATE,	OS_CTSTATE,	ARG_NEED,	opt_ctstate },
 	{ "--mark",	NULL,			M_MARK, T_NONE,	RM_MARK,	OS_MARK,	ARG_NEED,	opt_mark },
 	{ "--comment",	NULL,			M_COMMENT, T_NONE, 0,		OS_COMMENT,	ARG_NEED,	opt_comment },
+	/* -m helper and CT: opt_helper() tells them apart */
+	{ "--helper",	NULL,			M_NONE, T_NONE,	RM_HELPER,	0,		ARG_NEED,	opt_helper },
 	{ "-j",		"--jump",		M_NONE, T_NONE,	0,		OS_JUMP,	ARG_NEED,	opt_jump },
 	{ "-g",		"--goto",		M_NONE, T_NONE,	0,		0,		ARG_SKIP,	opt_goto },
 	{ "--notrack",	NULL,			M_NONE, T_CT,	0,		OS_NOTRACK,	ARG_NONE,	opt_ct_notrack },
@@ -1322,6 +1387,15 @@ static void check_rule(struct parser *p, struct rctx *x)
 			perror_at(p, x->port_col, "%s needs -p tcp, udp, udplite, sctp or dccp", x->port_opt);
 		else if (x->proto_inv)
 			perror_at(p, x->port_col, "%s cannot be used with '! -p'", x->port_opt);
+	}
+	if (x->helper_col) {
+		/* xt_CT finds the helper by name and protocol: the rule must name it */
+		unsigned int id = (r->tmask >> 8) & 0xff;
+		uint8_t want = nfqct_helper_proto(id);
+
+		if (!(r->match & RM_PROTO) || x->proto_inv || r->proto != want)
+			perror_at(p, x->helper_col, "CT --helper %s needs -p %s", nfqct_helper_name(id),
+				  rules_proto_name(want));
 	}
 	if (x->port_mod && (!(r->match & RM_PROTO) || !pname || strcasecmp(x->port_mod, pname)))
 		perror_at(p, x->port_mod_col, "-m %s needs -p %s", x->port_mod, x->port_mod);

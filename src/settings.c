@@ -36,6 +36,9 @@ static const char *const stat_update_words[] = { "rename", "inplace", NULL };
 static const struct setting settings[] = {
 	{ NF "nf_conntrack_max", FIELD(ct_max), 262144, 1, 1u << 30, true, NULL },
 	{ NF "nf_conntrack_buckets", FIELD(ct_buckets), 65536, 16, 1u << 26, false, NULL },
+	/* The kernel's is max(1, buckets / 256) * 4 (nf_conntrack_expect_init):
+	 * 1024 for the default 65536 buckets. */
+	{ NF "nf_conntrack_expect_max", FIELD(expect_max), 1024, 1, 1u << 24, true, NULL },
 	/* The kernel's default is 0; nfqct exists to show the table, so it counts. */
 	{ NF "nf_conntrack_acct", FIELD(ct_acct), 1, 0, 1, true, NULL },
 	{ NF "nf_conntrack_tcp_loose", FIELD(tcp_loose), 1, 0, 1, true, NULL },
@@ -92,8 +95,7 @@ static const struct {
 } unsupported[] = {
 	{ NF "nf_conntrack_count", "read-only (the number of entries)" },
 	{ NF "nf_conntrack_events", "not supported: nfqct sends no conntrack events" },
-	{ NF "nf_conntrack_expect_max", "not supported: nfqct has no helpers or expectations" },
-	{ NF "nf_conntrack_helper", "not supported: nfqct has no helpers" },
+	{ NF "nf_conntrack_helper", "not supported: helpers are assigned explicitly (-j CT --helper), as the kernel's default 0" },
 	{ NF "nf_conntrack_timestamp", "not supported" },
 	{ NF "nf_conntrack_log_invalid", "not supported" },
 };

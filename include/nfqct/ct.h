@@ -21,7 +21,8 @@
  * protocol trackers are behind l4proto.h, one file each).  Where nfqct
  * differs, the function comment says so.  Known gaps: no IP reassembly
  * (non-first fragments are INVALID; the deployment has the kernel
- * reassemble, see nfqct-kernel-rules), no expectations/helpers, no NAT;
+ * reassemble, see nfqct-kernel-rules), no NAT, helpers FTP and TFTP only
+ * (helper.h, expect.h; not run on the second, looped pass of lo);
  * DCCP and GRE use the generic tracker (generic timeout, no state machine)
  * with their ports (DCCP) or zero keys (GRE) in the tuple, where the
  * kernel has trackers of their own.  SCTP has its tracker (proto_sctp.c).
@@ -104,6 +105,10 @@ struct nfqct_ct_result {
 	bool reply;			/* the packet goes in the reply direction */
 	bool unconfirmed;		/* conn is a new entry, not yet in the table */
 	bool drop;			/* conntrack requires a drop (table full) */
+	uint8_t helper;			/* the entry's helper (helper.h): run
+					 * nfqct_ct_help() once the packet is accepted */
+	uint8_t master_helper;		/* an expected entry: its master's helper
+					 * (-m helper), else 0 */
 };
 
 /*
@@ -160,6 +165,40 @@ void nfqct_ct_destroy(struct nfqct_ct *ct);
 void nfqct_ct_in(struct nfqct_ct *ct, const struct nfqct_settings *s, struct nfqct_ct_stats *st,
 		 const struct nfqct_pkt *pkt, uint16_t zone, uint64_t now_ms,
 		 struct nfqct_ct_result *res);
+
+/*
+ * nfqct_ct_in_help - nfqct_ct_in() with the raw table's `CT --helper`
+ * (@helper, enum nfqct_helper_id, 0 for none): a new entry that no
+ * expectation claims gets it (__nf_ct_try_assign_helper).  A new entry
+ * whose first packet matches an expectation (expect.h; looked up only
+ * while there is one) takes it out of the table (expect_delete), counts
+ * expect_new, is RELATED to its master, and stays RELATED in the original
+ * direction until a reply, as the kernel's IPS_EXPECTED; its
+ * res->master_helper is the master's helper.  nfqct_ct_in() passes 0.
+ */
+void nfqct_ct_in_help(struct nfqct_ct *ct, const struct nfqct_settings *s, struct nfqct_ct_stats *st,
+		      const struct nfqct_pkt *pkt, uint16_t zone, uint8_t helper, uint64_t now_ms,
+		      struct nfqct_ct_result *res);
+
+/*
+ * nfqct_ct_help - run the helper of res->conn (res->helper not 0) on an
+ * accepted packet, after nfqct_ct_confirm(), as the kernel runs helpers at
+ * its confirm hook: FTP reads ESTABLISHED packets only, TFTP any.  A
+ * helper's per-entry state lives beside the table (the entry has no room
+ * for it) and goes with the entry; expectations it asks for are added
+ * with s->expect_max (expect_create; an expectation of the entry replaced
+ * or evicted counts expect_delete).  Returns false when the packet must be
+ * dropped: a partial FTP command, or an expectation refused (table full,
+ * clash), as the kernel's helper returns NF_DROP.  RCU reader.
+ */
+bool nfqct_ct_help(struct nfqct_ct *ct, const struct nfqct_settings *s, struct nfqct_ct_stats *st,
+		   const struct nfqct_ct_result *res, const struct nfqct_pkt *pkt, uint64_t now_ms);
+
+/*
+ * nfqct_ct_expect_dump - the expectations, in the format of `conntrack -L
+ * expect` (expect.h: nfqct_expect_dump).  Returns lines printed.
+ */
+unsigned int nfqct_ct_expect_dump(struct nfqct_ct *ct, FILE *out, uint64_t now_ms);
 
 /*
  * nfqct_ct_confirm - the filter's verdict for the packet of @res is known.
@@ -247,6 +286,7 @@ struct nfqct_ct_info {
 	bool confirmed;
 	bool dying;			/* removed, or about to be */
 	bool acct;			/* accounting was on when it was created */
+	uint8_t helper;			/* enum nfqct_helper_id: conntrack -L prints helper= */
 	uint32_t mark;
 	uint64_t expires_ms;		/* absolute, in the clock of now_ms; for an
 					 * unconfirmed entry: its timeout, relative */

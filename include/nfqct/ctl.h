@@ -38,6 +38,7 @@ struct nfqct_ctl_ops {
 	int (*flush)(void *arg, FILE *out);
 	int (*reload)(void *arg, FILE *out);
 	int (*rules)(void *arg, FILE *out, bool counters);
+	int (*list_expect)(void *arg, FILE *out);	/* "list --expect" */
 };
 
 /*

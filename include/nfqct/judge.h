@@ -17,7 +17,9 @@
  *  3. conntrack (nfqct_ct_in): the ct state; a full table drops (`drop`);
  *  4. filter table for pkt->hook with that ct state;
  *  5. confirm (nfqct_ct_confirm): a new entry enters the table only when
- *     the filter accepted its packet; a failed insertion drops it.
+ *     the filter accepted its packet; a failed insertion drops it;
+ *  6. the entry's helper (CT --helper in the raw table; nfqct_ct_help) on
+ *     the accepted packet, as the kernel's confirm hook runs it.
  * A packet the box sends to itself is judged twice by NFQUEUE (OUTPUT on
  * lo, then INPUT on lo); with cx->lo, the second pass takes the ct state
  * of the first and is not tracked again, as the kernel's conntrack
@@ -55,6 +57,8 @@ enum nfqct_judge_by {
 	NFQCT_BY_TABLE_FULL,	/* conntrack: table full, nothing to evict, or out of memory
 				 * (the daemon logs "nfqct: table full, dropping packet") */
 	NFQCT_BY_INSERT_FAILED,	/* conntrack: accepted, but the new entry could not be confirmed */
+	NFQCT_BY_HELPER,	/* accepted, then dropped by the entry's helper (a partial
+				 * FTP command, an expectation refused), as the kernel's */
 };
 
 struct nfqct_verdict {

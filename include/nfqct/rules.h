@@ -42,6 +42,7 @@ struct nfqct_rules_verdict {
 	bool accept;		/* false: a DROP rule or a DROP policy decided */
 	bool notrack;		/* raw: NOTRACK / CT --notrack ran: do not track */
 	uint16_t zone;		/* raw: CT --zone N, else 0 */
+	uint8_t helper;		/* raw: CT --helper NAME (helper.h), else 0 */
 	bool set_mark;		/* a MARK target changed *mark: send it with the verdict */
 	struct nfqct_rule_ref by;	/* what decided accept */
 };
@@ -62,8 +63,12 @@ void nfqct_ruleset_raw(const struct nfqct_ruleset *rs, unsigned int worker,
 		       const struct nfqct_pkt *pkt, uint64_t now_ms, uint32_t *mark,
 		       struct nfqct_rules_verdict *out);
 
+/* For nfqct_ruleset_filter(): an expected entry's master's helper, carried
+ * in bits 8..15 of the ctstate argument (-m helper reads it). */
+#define NFQCT_RULES_MASTER_HELPER(id)	((unsigned int)(id) << 8)
+
 /* nfqct_ruleset_filter - run the filter chain for pkt->hook with the packet's ct state
- * (one NFQCT_CTSTATE_* bit).  INPUT, FORWARD and OUTPUT run their chain;
+ * (one NFQCT_CTSTATE_* bit, ORed with NFQCT_RULES_MASTER_HELPER()).  INPUT, FORWARD and OUTPUT run their chain;
  * PREROUTING and POSTROUTING have none and are accepted (out->by.chain -1).
  * *@mark as for nfqct_ruleset_raw(): pass the mark the raw table left, so
  * -m mark sees earlier MARK targets.  notrack and zone are false and 0.

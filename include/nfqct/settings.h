@@ -63,6 +63,7 @@ struct nfqct_settings {
 	/* net.netfilter.* */
 	uint32_t ct_max;		/* nf_conntrack_max */
 	uint32_t ct_buckets;		/* nf_conntrack_buckets: initial hash size */
+	uint32_t expect_max;		/* nf_conntrack_expect_max: expectations at most */
 	uint32_t ct_acct;		/* nf_conntrack_acct */
 	uint32_t tcp_loose;		/* nf_conntrack_tcp_loose */
 	uint32_t tcp_be_liberal;	/* nf_conntrack_tcp_be_liberal */

@@ -63,7 +63,14 @@ static int op_rules(void *arg, FILE *out, bool counters)
 	return 0;
 }
 
-static const struct nfqct_ctl_ops all_ops = { op_list, op_flush, op_reload, op_rules };
+static int op_list_expect(void *arg, FILE *out)
+{
+	(void)arg;
+	fputs("299 proto=6 src=198.18.1.1 dst=198.18.0.1 sport=0 dport=5001\n", out);
+	return 0;
+}
+
+static const struct nfqct_ctl_ops all_ops = { op_list, op_flush, op_reload, op_rules, op_list_expect };
 
 struct server {
 	int fd;
@@ -151,6 +158,13 @@ static void test_commands(void)
 		"udp      17 29 src=198.18.0.1 dst=198.18.1.1 sport=3 dport=4 [UNREPLIED]\n");
 	CU_ASSERT_STRING_EQUAL(r.err, "");
 	reply_free(&r);
+	request("list --expect", &r);
+	CU_ASSERT_EQUAL(r.status, 0);
+	CU_ASSERT_STRING_EQUAL(r.out, "299 proto=6 src=198.18.1.1 dst=198.18.0.1 sport=0 dport=5001\n");
+	reply_free(&r);
+	request("list --bogus", &r);
+	CU_ASSERT_EQUAL(r.status, 1);
+	reply_free(&r);
 
 	request("flush", &r);
 	CU_ASSERT_EQUAL(r.status, 0);
@@ -207,7 +221,7 @@ static void test_commands(void)
 
 static void test_unsupported(void)
 {
-	static const struct nfqct_ctl_ops only_list = { op_list, NULL, NULL, NULL };
+	static const struct nfqct_ctl_ops only_list = { op_list, NULL, NULL, NULL, NULL };
 	struct server s;
 	struct reply r;
 
@@ -219,6 +233,10 @@ static void test_unsupported(void)
 	request("rules -c", &r);
 	CU_ASSERT_EQUAL(r.status, 1);
 	CU_ASSERT_STRING_EQUAL(r.err, "rules: command not supported\n");
+	reply_free(&r);
+	request("list --expect", &r);
+	CU_ASSERT_EQUAL(r.status, 1);
+	CU_ASSERT_STRING_EQUAL(r.err, "list: command not supported\n");
 	reply_free(&r);
 	server_stop(&s);
 }
