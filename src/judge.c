@@ -46,6 +46,7 @@ void nfqct_judge(const struct nfqct_judge_ctx *cx, struct nfqct_pkt *pkt, uint64
 	struct nfqct_ct_result res = { .ctstate = NFQCT_CTSTATE_INVALID };
 	struct nfqct_loopback_seen seen;
 	struct nfqct_rules_verdict rv;
+	struct nfqct_rules_ct ctv;
 	struct nfqct_conn *fresh;
 	uint16_t zone;
 	bool parsed;
@@ -91,8 +92,8 @@ void nfqct_judge(const struct nfqct_judge_ctx *cx, struct nfqct_pkt *pkt, uint64
 		}
 	}
 
-	nfqct_ruleset_filter(cx->rs, cx->worker, pkt, res.ctstate | NFQCT_RULES_MASTER_HELPER(res.master_helper),
-			     now_ms, &v->mark, &rv);
+	ctv = (struct nfqct_rules_ct){ .state = res.ctstate, .master_helper = res.master_helper };
+	nfqct_ruleset_filter(cx->rs, cx->worker, pkt, &ctv, now_ms, &v->mark, &rv);
 	v->set_mark |= rv.set_mark;
 	v->accept = rv.accept;
 	v->by = NFQCT_BY_FILTER;

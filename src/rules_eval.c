@@ -22,6 +22,7 @@ struct evctx {
 	const struct nfqct_pkt *pkt;
 	unsigned int worker;
 	uint64_t now_ms;	/* the caller's clock, for the interface-name cache */
+	uint8_t master_helper;	/* the expected entry's master's helper (-m helper), 0: none */
 	bool have_in, have_out;
 	uint64_t in[2], out[2];	/* interface names, NUL-padded */
 };
@@ -93,7 +94,7 @@ static inline bool rule_match(const struct rules_rule *r, struct evctx *cx, uint
 		FAIL_IF(RM_MARK, (mark & r->mark_mask) == r->mark_value);
 	if (m & RM_HELPER) {
 		/* xt_helper: the master's helper; "" matches any helper */
-		unsigned int h = (ctstate >> 8) & 0xff;
+		unsigned int h = cx->master_helper;
 
 		FAIL_IF(RM_HELPER, h && (!r->helper || r->helper == h));
 	}
@@ -217,14 +218,18 @@ policy:
 
 /* Run @t's chain for pkt->hook; a hook without a chain accepts. */
 static void run_table(const struct nfqct_ruleset *rs, const struct rules_table *t,
-		      unsigned int worker, const struct nfqct_pkt *pkt, unsigned int ctstate,
-		      uint64_t now_ms, uint32_t *mark, struct nfqct_rules_verdict *out)
+		      unsigned int worker, const struct nfqct_pkt *pkt,
+		      const struct nfqct_rules_ct *ct, uint64_t now_ms, uint32_t *mark,
+		      struct nfqct_rules_verdict *out)
 {
-	struct evctx cx = { .rs = rs, .pkt = pkt, .worker = worker, .now_ms = now_ms };
+	struct evctx cx = {
+		.rs = rs, .pkt = pkt, .worker = worker, .now_ms = now_ms,
+		.master_helper = ct->master_helper,
+	};
 
 	*out = (struct nfqct_rules_verdict){ .accept = true, .by = { -1, -1 } };
 	if (pkt->hook < NFQCT_HOOK_MAX && t->hook_chain[pkt->hook] >= 0)
-		walk(&cx, t, t->hook_chain[pkt->hook], ctstate, mark, out);
+		walk(&cx, t, t->hook_chain[pkt->hook], ct->state, mark, out);
 }
 
 void nfqct_ruleset_raw(const struct nfqct_ruleset *rs, unsigned int worker,
@@ -233,14 +238,16 @@ void nfqct_ruleset_raw(const struct nfqct_ruleset *rs, unsigned int worker,
 {
 	/* The raw table runs before conntrack: no ct state yet (-m conntrack
 	 * there sees INVALID, as the kernel's raw table sees no ct). */
-	run_table(rs, &rs->t[RULES_T_RAW], worker, pkt, NFQCT_CTSTATE_INVALID, now_ms, mark, out);
+	static const struct nfqct_rules_ct no_ct = { .state = NFQCT_CTSTATE_INVALID };
+
+	run_table(rs, &rs->t[RULES_T_RAW], worker, pkt, &no_ct, now_ms, mark, out);
 }
 
 void nfqct_ruleset_filter(const struct nfqct_ruleset *rs, unsigned int worker,
-			  const struct nfqct_pkt *pkt, unsigned int ctstate, uint64_t now_ms,
-			  uint32_t *mark, struct nfqct_rules_verdict *out)
+			  const struct nfqct_pkt *pkt, const struct nfqct_rules_ct *ct,
+			  uint64_t now_ms, uint32_t *mark, struct nfqct_rules_verdict *out)
 {
 	/* NOTRACK and CT are raw-table targets (the loader refuses them here),
 	 * so notrack and zone stay false and 0. */
-	run_table(rs, &rs->t[RULES_T_FILTER], worker, pkt, ctstate, now_ms, mark, out);
+	run_table(rs, &rs->t[RULES_T_FILTER], worker, pkt, ct, now_ms, mark, out);
 }

@@ -63,19 +63,21 @@ void nfqct_ruleset_raw(const struct nfqct_ruleset *rs, unsigned int worker,
 		       const struct nfqct_pkt *pkt, uint64_t now_ms, uint32_t *mark,
 		       struct nfqct_rules_verdict *out);
 
-/* For nfqct_ruleset_filter(): an expected entry's master's helper, carried
- * in bits 8..15 of the ctstate argument (-m helper reads it). */
-#define NFQCT_RULES_MASTER_HELPER(id)	((unsigned int)(id) << 8)
+/* What conntrack says of the packet, for the filter table's matches. */
+struct nfqct_rules_ct {
+	unsigned int state;	/* one NFQCT_CTSTATE_* bit (-m conntrack, -m state) */
+	uint8_t master_helper;	/* an expected entry's master's helper id (-m helper), 0: none */
+};
 
-/* nfqct_ruleset_filter - run the filter chain for pkt->hook with the packet's ct state
- * (one NFQCT_CTSTATE_* bit, ORed with NFQCT_RULES_MASTER_HELPER()).  INPUT, FORWARD and OUTPUT run their chain;
+/* nfqct_ruleset_filter - run the filter chain for pkt->hook with what conntrack
+ * said of the packet (@ct).  INPUT, FORWARD and OUTPUT run their chain;
  * PREROUTING and POSTROUTING have none and are accepted (out->by.chain -1).
  * *@mark as for nfqct_ruleset_raw(): pass the mark the raw table left, so
  * -m mark sees earlier MARK targets.  notrack and zone are false and 0.
  * Same worker, clock and allocation rules as nfqct_ruleset_raw(). */
 void nfqct_ruleset_filter(const struct nfqct_ruleset *rs, unsigned int worker,
-			  const struct nfqct_pkt *pkt, unsigned int ctstate, uint64_t now_ms,
-			  uint32_t *mark, struct nfqct_rules_verdict *out);
+			  const struct nfqct_pkt *pkt, const struct nfqct_rules_ct *ct,
+			  uint64_t now_ms, uint32_t *mark, struct nfqct_rules_verdict *out);
 
 /*
  * nfqct_ruleset_ref_name - name what @ref points at in table @table ("raw"

@@ -71,16 +71,17 @@ static double now_ns(void)
 static double run(const struct nfqct_ruleset *rs, struct nfqct_pkt *pkts, unsigned int npkts,
 		  unsigned long iters, unsigned int *accepted)
 {
+	static const struct nfqct_rules_ct ct = { .state = NFQCT_CTSTATE_NEW };
 	struct nfqct_rules_verdict v;
 	uint32_t mark = 0;
 	double t0, t1;
 
 	*accepted = 0;
 	for (unsigned int i = 0; i < npkts; i++)	/* warm up: caches, name cache */
-		nfqct_ruleset_filter(rs, 0, &pkts[i], NFQCT_CTSTATE_NEW, 1, &mark, &v);
+		nfqct_ruleset_filter(rs, 0, &pkts[i], &ct, 1, &mark, &v);
 	t0 = now_ns();
 	for (unsigned long k = 0; k < iters; k++) {
-		nfqct_ruleset_filter(rs, 0, &pkts[k % npkts], NFQCT_CTSTATE_NEW, 1, &mark, &v);
+		nfqct_ruleset_filter(rs, 0, &pkts[k % npkts], &ct, 1, &mark, &v);
 		*accepted += v.accept;
 	}
 	t1 = now_ns();

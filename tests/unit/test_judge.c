@@ -567,6 +567,78 @@ static void test_loopback_untracked_and_strangers(void)
 	bench_close(&b);
 }
 
+/* ---- helpers: an FTP data connection is RELATED ---- */
+
+static const char *ftp_rules =
+	"*raw\n:PREROUTING ACCEPT\n:OUTPUT ACCEPT\n"
+	"-A PREROUTING -p tcp --dport 21 -j CT --helper ftp\n"
+	"COMMIT\n"
+	"*filter\n:INPUT ACCEPT\n:FORWARD DROP\n:OUTPUT ACCEPT\n"
+	"-A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT\n"
+	"-A FORWARD -m conntrack --ctstate RELATED -m helper --helper ftp -j ACCEPT\n"
+	"-A FORWARD -p tcp --dport 21 -j ACCEPT\n"
+	"COMMIT\n";
+
+/* A TCP segment carrying @text. */
+static void ftp_seg(struct pb *p, const char *src, const char *dst, uint16_t sp, uint16_t dp,
+		    uint32_t seq, uint32_t ack, const char *text)
+{
+	uint32_t n = (uint32_t)strlen(text);
+
+	pb_tcp_packet(p, src, dst, sp, dp, n ? PB_PSH | PB_ACK : PB_ACK, seq, ack, n);
+	memcpy(p->b + 40, text, n);
+}
+
+static void test_ftp_passive_related(void)
+{
+	static const char *cl = "198.18.0.1", *sv = "198.18.1.1";
+	const char *pasv = "227 Entering Passive Mode (198,18,1,1,200,10).\r\n";
+	struct nfqct_verdict v;
+	struct bench b;
+	struct pb p;
+
+	bench_open(&b, ftp_rules, 0);
+	pb_tcp_packet(&p, cl, sv, 40000, 21, PB_SYN, 1000, 0, 0);
+	CU_ASSERT_TRUE(judge(&b, &p, NFQCT_HOOK_FORWARD, 0, T0).confirmed);
+	pb_tcp_packet(&p, sv, cl, 21, 40000, PB_SYN | PB_ACK, 5000, 1001, 0);
+	CU_ASSERT_TRUE(judge(&b, &p, NFQCT_HOOK_FORWARD, 0, T0 + 1).accept);
+	ftp_seg(&p, cl, sv, 40000, 21, 1001, 5001, "");
+	CU_ASSERT_TRUE(judge(&b, &p, NFQCT_HOOK_FORWARD, 0, T0 + 2).accept);
+	/* the banner and PASV: lines the helper only learns where they end */
+	ftp_seg(&p, sv, cl, 21, 40000, 5001, 1001, "220 hi\r\n");
+	CU_ASSERT_TRUE(judge(&b, &p, NFQCT_HOOK_FORWARD, 0, T0 + 3).accept);
+	ftp_seg(&p, cl, sv, 40000, 21, 1001, 5009, "PASV\r\n");
+	CU_ASSERT_TRUE(judge(&b, &p, NFQCT_HOOK_FORWARD, 0, T0 + 4).accept);
+	CU_ASSERT_EQUAL(b.st.expect_create, 0);
+
+	/* a data connection before the 227: nothing expected, NEW, refused */
+	pb_tcp_packet(&p, cl, sv, 40001, 51210, PB_SYN, 7000, 0, 0);
+	v = judge(&b, &p, NFQCT_HOOK_FORWARD, 0, T0 + 5);
+	CU_ASSERT_EQUAL(v.ctstate, NEW);
+	CU_ASSERT_FALSE(v.accept);
+
+	/* the 227 reply: port 200 * 256 + 10 = 51210 expected from the client */
+	ftp_seg(&p, sv, cl, 21, 40000, 5009, 1007, pasv);
+	CU_ASSERT_TRUE(judge(&b, &p, NFQCT_HOOK_FORWARD, 0, T0 + 6).accept);
+	CU_ASSERT_EQUAL(b.st.expect_create, 1);
+
+	/* now the data connection is RELATED, accepted by the helper rule, and
+	 * the expectation is used up */
+	pb_tcp_packet(&p, cl, sv, 40002, 51210, PB_SYN, 8000, 0, 0);
+	v = judge(&b, &p, NFQCT_HOOK_FORWARD, 0, T0 + 7);
+	CU_ASSERT_EQUAL(v.ctstate, NFQCT_CTSTATE_RELATED);
+	CU_ASSERT_TRUE(v.accept);
+	CU_ASSERT_STRING_EQUAL(rule_name(&b, &v), "FORWARD#2");
+	CU_ASSERT_TRUE(v.confirmed);
+	CU_ASSERT_EQUAL(b.st.expect_new, 1);
+	CU_ASSERT_EQUAL(b.st.expect_delete, 1);
+	pb_tcp_packet(&p, cl, sv, 40003, 51210, PB_SYN, 9000, 0, 0);
+	v = judge(&b, &p, NFQCT_HOOK_FORWARD, 0, T0 + 8);
+	CU_ASSERT_EQUAL(v.ctstate, NEW);
+	CU_ASSERT_FALSE(v.accept);
+	bench_close(&b);
+}
+
 /* ---- time comes in ---- */
 
 static void test_time_is_the_callers(void)
@@ -607,6 +679,7 @@ int main(void)
 		{ "time is the caller's", test_time_is_the_callers },
 		{ "loopback: INPUT keeps OUTPUT's state", test_loopback_keeps_output_state },
 		{ "loopback: untracked, unknown, late, once", test_loopback_untracked_and_strangers },
+		{ "ftp: passive data connection RELATED", test_ftp_passive_related },
 	};
 	int ret;
 

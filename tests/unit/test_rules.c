@@ -13,6 +13,7 @@
 
 #include "nfqct/ct.h"
 #include "nfqct/ifname.h"
+#include "nfqct/helper.h"
 #include "nfqct/rules.h"
 #include "../../src/rules_int.h"	/* rules_parse_steps */
 #include "unit.h"
@@ -102,15 +103,23 @@ static void tv_fill(struct tv *v, const struct nfqct_rules_verdict *r, uint32_t 
 	v->by = r->by;
 }
 
-static void run_filter(const struct nfqct_ruleset *rs, unsigned int worker, const struct nfqct_pkt *p,
-		       unsigned int ctstate, struct tv *v)
+static void run_filter_ct(const struct nfqct_ruleset *rs, unsigned int worker,
+			  const struct nfqct_pkt *p, const struct nfqct_rules_ct *ct, struct tv *v)
 {
 	struct nfqct_rules_verdict r;
 	uint32_t mark = p->mark;
 
 	memset(&r, 0xaa, sizeof(r));
-	nfqct_ruleset_filter(rs, worker, p, ctstate, 1, &mark, &r);
+	nfqct_ruleset_filter(rs, worker, p, ct, 1, &mark, &r);
 	tv_fill(v, &r, mark);
+}
+
+static void run_filter(const struct nfqct_ruleset *rs, unsigned int worker, const struct nfqct_pkt *p,
+		       unsigned int ctstate, struct tv *v)
+{
+	struct nfqct_rules_ct ct = { .state = ctstate };
+
+	run_filter_ct(rs, worker, p, &ct, v);
 }
 
 static void run_raw(const struct nfqct_ruleset *rs, unsigned int worker, const struct nfqct_pkt *p,
@@ -405,6 +414,41 @@ static void test_ctstate(void)
 	CU_ASSERT_TRUE(filt(rs, &p, NFQCT_CTSTATE_UNTRACKED));
 	CU_ASSERT_FALSE(filt(rs, &p, NFQCT_CTSTATE_ESTABLISHED));
 	nfqct_ruleset_free(rs);
+}
+
+/* -m helper tests the expected entry's master's helper (xt_helper). */
+static void test_helper_match(void)
+{
+	struct nfqct_ruleset *ftp = accept_if("-m helper --helper ftp");
+	struct nfqct_ruleset *any = accept_if("-m helper --helper \"\"");
+	struct nfqct_ruleset *not_ftp = accept_if("-m helper ! --helper ftp");
+	struct nfqct_pkt p = mkpkt("10.0.0.1", "10.0.0.2", IPPROTO_TCP, 20, 40000, IN);
+	struct nfqct_rules_ct via_ftp = { NFQCT_CTSTATE_RELATED, NFQCT_HELPER_FTP };
+	struct nfqct_rules_ct via_tftp = { NFQCT_CTSTATE_RELATED, NFQCT_HELPER_TFTP };
+	struct nfqct_rules_ct none = { NFQCT_CTSTATE_NEW, 0 };
+	struct tv v;
+
+	run_filter_ct(ftp, 0, &p, &via_ftp, &v);
+	CU_ASSERT_TRUE(v.accept);
+	run_filter_ct(ftp, 0, &p, &via_tftp, &v);
+	CU_ASSERT_FALSE(v.accept);
+	run_filter_ct(ftp, 0, &p, &none, &v);
+	CU_ASSERT_FALSE(v.accept);
+	run_filter_ct(any, 0, &p, &via_tftp, &v);
+	CU_ASSERT_TRUE(v.accept);
+	run_filter_ct(any, 0, &p, &none, &v);
+	CU_ASSERT_FALSE(v.accept);
+	/* negated: anything but ftp, no helper at all included (xt_helper returns
+	 * its invert flag when there is no master helper) */
+	run_filter_ct(not_ftp, 0, &p, &via_tftp, &v);
+	CU_ASSERT_TRUE(v.accept);
+	run_filter_ct(not_ftp, 0, &p, &none, &v);
+	CU_ASSERT_TRUE(v.accept);
+	run_filter_ct(not_ftp, 0, &p, &via_ftp, &v);
+	CU_ASSERT_FALSE(v.accept);
+	nfqct_ruleset_free(ftp);
+	nfqct_ruleset_free(any);
+	nfqct_ruleset_free(not_ftp);
 }
 
 static void test_mark(void)
@@ -1053,6 +1097,7 @@ int main(void)
 		{ "ifname cache", test_ifname_cache },
 		{ "ct states", test_ctstate },
 		{ "marks", test_mark },
+		{ "helper match", test_helper_match },
 		{ "chains and policies", test_chains },
 		{ "hooks", test_hooks },
 		{ "raw table", test_raw },
