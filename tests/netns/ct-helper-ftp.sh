@@ -171,22 +171,8 @@ normalise "$TMP_DIR/kernel.raw" 3 >"$TMP_DIR/kernel.norm"
 normalise "$TMP_DIR/nfqct.raw" 3 >"$TMP_DIR/nfqct.norm"
 normalise "$TMP_DIR/kexp.raw" 1 >"$TMP_DIR/kexp.norm"
 normalise "$TMP_DIR/nexp.raw" 1 >"$TMP_DIR/nexp.norm"
-note "kernel conntrack table (normalised):"
-sed 's/^/    /' "$TMP_DIR/kernel.norm"
-note "kernel expectations (normalised):"
-sed 's/^/    /' "$TMP_DIR/kexp.norm"
-if diff -u "$TMP_DIR/kernel.norm" "$TMP_DIR/nfqct.norm" >"$TMP_DIR/ct.diff"; then
-	note "ok: nfqct list = conntrack -L ($(wc -l <"$TMP_DIR/kernel.norm") entries)"
-else
-	fail "nfqct list differs from conntrack -L (--- kernel, +++ nfqct):"
-	cat "$TMP_DIR/ct.diff" >&2
-fi
-if diff -u "$TMP_DIR/kexp.norm" "$TMP_DIR/nexp.norm" >"$TMP_DIR/exp.diff"; then
-	note "ok: nfqct list --expect = conntrack -L expect ($(wc -l <"$TMP_DIR/kexp.norm") expectations)"
-else
-	fail "nfqct list --expect differs from conntrack -L expect (--- kernel, +++ nfqct):"
-	cat "$TMP_DIR/exp.diff" >&2
-fi
+assert_same_table "nfqct list = conntrack -L" "$TMP_DIR/kernel.norm" "$TMP_DIR/nfqct.norm"
+assert_same_table "nfqct list --expect = conntrack -L expect" "$TMP_DIR/kexp.norm" "$TMP_DIR/nexp.norm"
 # 2 control + 2 data connections of the finished sessions and 1 pending control
 # connection per family; one pending expectation per family
 assert_eq "entries (kernel)" 10 "$(grep -c . "$TMP_DIR/kernel.norm")"

@@ -75,13 +75,7 @@ normalise() {	# the timeout column, use= and mark=0 go
 # the flows of the test: udp, client to server (ICMPv6 neighbour entries aside)
 in_router conntrack -L -p udp 2>/dev/null | normalise >"$TMP_DIR/kernel.norm"
 "$NFQCT" -s "$STATDIR" list | grep '^udp ' | normalise >"$TMP_DIR/nfqct.norm"
-note "kernel conntrack table (normalised):"
-sed 's/^/    /' "$TMP_DIR/kernel.norm"
-if diff -u "$TMP_DIR/kernel.norm" "$TMP_DIR/nfqct.norm"; then
-	note "ok: nfqct list = conntrack -L"
-else
-	fail "nfqct list differs from conntrack -L (--- kernel, +++ nfqct)"
-fi
+assert_same_table "nfqct list = conntrack -L" "$TMP_DIR/kernel.norm" "$TMP_DIR/nfqct.norm"
 # per family: the request's entry (helper=tftp) and the answer's, expected
 assert_eq "entries (kernel)" 4 "$(grep -c . "$TMP_DIR/kernel.norm")"
 assert_eq "entries with helper=tftp (kernel)" 2 "$(grep -c 'helper=tftp' "$TMP_DIR/kernel.norm")"

@@ -212,14 +212,7 @@ normalise() {
 normalise "$TMP_DIR/kernel.raw" >"$TMP_DIR/kernel.norm"
 normalise "$TMP_DIR/nfqct.raw" >"$TMP_DIR/nfqct.norm"
 
-note "kernel conntrack table (normalised):"
-sed 's/^/    /' "$TMP_DIR/kernel.norm"
-if diff -u "$TMP_DIR/kernel.norm" "$TMP_DIR/nfqct.norm" >"$TMP_DIR/ct.diff"; then
-	note "ok: nfqct list = conntrack -L ($(wc -l <"$TMP_DIR/kernel.norm") entries)"
-else
-	fail "nfqct list differs from conntrack -L (--- kernel, +++ nfqct):"
-	cat "$TMP_DIR/ct.diff" >&2
-fi
+assert_same_table "nfqct list = conntrack -L" "$TMP_DIR/kernel.norm" "$TMP_DIR/nfqct.norm"
 
 # The kernel's table itself must be the expected one, or the parity proves little: per
 # family 8 entries (lifecycle, established, simultaneous open, half-close, 2 UDP, UDP to a

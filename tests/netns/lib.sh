@@ -297,6 +297,19 @@ count_read() {
 	echo $((n4 + n6))
 }
 
+# assert_same_table WHAT EXPECTED ACTUAL: two normalised tables (files) must be equal; the
+# expected one is shown, and a difference is shown as a diff (--- expected, +++ actual).
+assert_same_table() {
+	note "$1, expected (normalised):"
+	sed 's/^/    /' "$2"
+	if diff -u "$2" "$3" >"$TMP_DIR/table.diff"; then
+		note "ok: $1 ($(wc -l <"$2") lines)"
+	else
+		fail "$1 differs (--- expected, +++ actual):"
+		cat "$TMP_DIR/table.diff" >&2
+	fi
+}
+
 assert_eq() {
 	# assert_eq WHAT EXPECTED ACTUAL
 	if [ "$2" = "$3" ]; then
