@@ -1253,7 +1253,7 @@ void nfqct_tuple_print(FILE *out, const struct nfqct_tuple *t)
  * tuple, its counters, [ASSURED], mark=, zone= (only when not 0, as
  * ctnetlink sends CTA_ZONE only then), use=; no trailing blank.
  */
-static void dump_conn(FILE *out, const struct nfqct_ct_info *ci, uint64_t now)
+void nfqct_ct_info_print(FILE *out, const struct nfqct_ct_info *ci, uint64_t now)
 {
 	const char *name = nfqct_proto_name(ci->orig.proto);
 	uint64_t left = ci->expires_ms > now ? (ci->expires_ms - now) / 1000u : 0;
@@ -1280,7 +1280,7 @@ static void dump_conn(FILE *out, const struct nfqct_ct_info *ci, uint64_t now)
 		fprintf(out, "zone=%u ", ci->zone);
 	if (ci->helper)
 		fprintf(out, "helper=%s ", nfqct_helper_name(ci->helper));
-	fputs("use=1\n", out);
+	fputs("use=1", out);
 }
 
 unsigned int nfqct_ct_dump(struct nfqct_ct *ct, FILE *out, uint64_t now_ms)
@@ -1299,10 +1299,56 @@ unsigned int nfqct_ct_dump(struct nfqct_ct *ct, FILE *out, uint64_t now_ms)
 		nfqct_ct_info(node_conn(node), &ci);
 		if (ci.dying)
 			continue;
-		dump_conn(out, &ci, now_ms);
+		nfqct_ct_info_print(out, &ci, now_ms);
+		fputc('\n', out);
 		n++;
 	}
 	return n;
+}
+
+unsigned int nfqct_ct_walk(struct nfqct_ct *ct, uint64_t now_ms,
+			   bool (*fn)(struct nfqct_conn *conn, const struct nfqct_ct_info *ci, void *arg),
+			   void *arg)
+{
+	struct cds_lfht_iter it;
+	struct cds_lfht_node *node;
+	unsigned int n = 0;
+
+	assert(rcu_read_ongoing());	/* RCU reader: registered and online */
+
+	cds_lfht_for_each(ct->ht, &it, node) {
+		struct nfqct_ct_info ci;
+
+		if (node_dir(node) != 0 || !conn_live(node_conn(node), now_ms))
+			continue;
+		nfqct_ct_info(node_conn(node), &ci);
+		if (ci.dying)
+			continue;
+		n++;
+		if (!fn(node_conn(node), &ci, arg))
+			break;
+	}
+	return n;
+}
+
+bool nfqct_ct_kill(struct nfqct_ct *ct, struct nfqct_ct_stats *st, struct nfqct_conn *conn)
+{
+	return ct_kill(ct, st, conn);
+}
+
+void nfqct_ct_set_mark(struct nfqct_conn *conn, uint32_t value, uint32_t mask)
+{
+	ct_lock(conn);
+	conn->mark = (conn->mark & ~mask) | (value & mask);
+	ct_unlock(conn);
+}
+
+uint32_t nfqct_ct_id(const struct nfqct_ct *ct, const struct nfqct_conn *conn)
+{
+	/* the kernel's nf_ct_get_id hashes the pointer with a secret too */
+	uint64_t h = ct_hash(ct, &conn->tuple, conn->zone) ^ ((uint64_t)(uintptr_t)conn * (ct->k1 | 1));
+
+	return (uint32_t)(h ^ (h >> 32));
 }
 
 /* ---- helpers ---- */

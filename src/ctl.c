@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nfqct/ctcmd.h"
 #include "nfqct/ctl.h"
 
 static int ctl_addr(const char *dir, struct sockaddr_un *sa)
@@ -189,8 +190,8 @@ static int split_words(char *line, char **words, int max)
 
 static int run_command(char *line, const struct nfqct_ctl_ops *ops, void *arg, FILE *out)
 {
-	char *w[4];
-	int n = split_words(line, w, 4);
+	char *w[64];
+	int n = split_words(line, w, 64);
 
 	if (n == 0) {
 		fprintf(out, "empty command\n");
@@ -199,6 +200,11 @@ static int run_command(char *line, const struct nfqct_ctl_ops *ops, void *arg, F
 	if (n < 0) {
 		fprintf(out, "too many arguments\n");
 		return -1;
+	}
+	if (nfqct_ctcmd_is_table(n, w)) {
+		if (!ops->table)
+			goto unsupported;
+		return ops->table(arg, out, n, w) == 0 ? 0 : -1;
 	}
 	if (!strcmp(w[0], "rules")) {
 		bool counters = false;

@@ -27,6 +27,7 @@
 
 #include <urcu-qsbr.h>
 
+#include "nfqct/ctcmd.h"
 #include "nfqct/ctl.h"
 #include "nfqct/rules.h"
 #include "nfqct/settings.h"
@@ -50,6 +51,11 @@ static void usage(FILE *f)
 		"                   counters from DIR/net/stat; with -i, rates per second\n"
 		"  list             the connection table, in the format of conntrack -L\n"
 		"  list --expect    the expectations, in the format of conntrack -L expect\n"
+		"  list [FILTER] [-o extended|id|json]\n"
+		"                   the entries FILTER matches (conntrack -L's filters, nfqct(8))\n"
+		"  count [FILTER]   how many entries match (conntrack -C)\n"
+		"  delete FILTER|--all [-o FMT]   delete them, print them (conntrack -D)\n"
+		"  update FILTER|--all --mark VALUE[/MASK]   set their mark (conntrack -U)\n"
 		"  flush            empty the connection table\n"
 		"  reload           reload the rules and settings (as SIGHUP)\n"
 		"  rules [-c]       the running ruleset; -c with counters\n"
@@ -672,6 +678,8 @@ int main(int argc, char **argv)
 
 	if (!strcmp(cmd, "stat"))
 		r = cmd_stat(dir, argc, argv);
+	else if (nfqct_ctcmd_is_table(argc, argv))
+		r = nfqct_ctcmd_client(dir, argc, argv, stdout, stderr);
 	else if (!strcmp(cmd, "list") || !strcmp(cmd, "flush") || !strcmp(cmd, "reload") ||
 		 !strcmp(cmd, "rules"))
 		r = cmd_ctl(dir, cmd, argc, argv);

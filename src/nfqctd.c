@@ -36,6 +36,7 @@
 #include <urcu-qsbr.h>
 
 #include "nfqct/ct.h"
+#include "nfqct/ctcmd.h"
 #include "nfqct/ctl.h"
 #include "nfqct/housekeeping.h"
 #include "nfqct/log.h"
@@ -510,12 +511,20 @@ static int ctl_rules(void *arg, FILE *out, bool counters)
 	return nfqct_ruleset_print(rcu_dereference(d->ruleset), out, counters) < 0 ? -1 : 0;
 }
 
+static int ctl_table(void *arg, FILE *out, int argc, char **argv)
+{
+	struct daemon *d = arg;
+
+	return nfqct_ctcmd_run(d->ct, &d->extra_stats[1].ct, out, argc, argv, nfqct_now_ms());
+}
+
 static const struct nfqct_ctl_ops ctl_ops = {
 	.list = ctl_list,
 	.flush = ctl_flush,
 	.reload = ctl_reload,
 	.rules = ctl_rules,
 	.list_expect = ctl_list_expect,
+	.table = ctl_table,
 };
 
 /* The main thread's loop: signals and the control socket.  Returns the exit code. */

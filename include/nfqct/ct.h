@@ -300,4 +300,27 @@ void nfqct_ct_info(const struct nfqct_conn *conn, struct nfqct_ct_info *out);
 /* nfqct_ct_entry_size - sizeof one entry (both hash nodes, tuple, state, counters). */
 size_t nfqct_ct_entry_size(void);
 
+/*
+ * nfqct_ct_walk - call @fn for every live confirmed entry with its
+ * snapshot, as nfqct_ct_dump() sees them; @fn may nfqct_ct_kill() the
+ * entry it is given.  @fn returns false to stop.  RCU reader.  Returns
+ * entries passed to @fn.
+ */
+unsigned int nfqct_ct_walk(struct nfqct_ct *ct, uint64_t now_ms,
+			   bool (*fn)(struct nfqct_conn *conn, const struct nfqct_ct_info *ci, void *arg),
+			   void *arg);
+
+/* nfqct_ct_kill - remove @conn (counted `delete`).  False: someone else did.  RCU reader. */
+bool nfqct_ct_kill(struct nfqct_ct *ct, struct nfqct_ct_stats *st, struct nfqct_conn *conn);
+
+/* nfqct_ct_set_mark - ct mark = (mark & ~@mask) | (@value & @mask), under the entry lock. */
+void nfqct_ct_set_mark(struct nfqct_conn *conn, uint32_t value, uint32_t mask);
+
+/* nfqct_ct_id - the entry's id for `-o id`: stable for its life, keyed by the
+ * table's secret so that it does not reveal an address. */
+uint32_t nfqct_ct_id(const struct nfqct_ct *ct, const struct nfqct_conn *conn);
+
+/* nfqct_ct_info_print - one nfqct_ct_dump() line, without its newline. */
+void nfqct_ct_info_print(FILE *out, const struct nfqct_ct_info *ci, uint64_t now_ms);
+
 #endif

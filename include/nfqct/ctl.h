@@ -25,7 +25,7 @@
 #include <stdio.h>
 
 #define NFQCT_CTL_SOCKET "nfqct.sock"
-#define NFQCT_CTL_MAXLINE 256
+#define NFQCT_CTL_MAXLINE 1024
 #define NFQCT_CTL_TIMEOUT_MS 2000
 
 /*
@@ -39,6 +39,8 @@ struct nfqct_ctl_ops {
 	int (*reload)(void *arg, FILE *out);
 	int (*rules)(void *arg, FILE *out, bool counters);
 	int (*list_expect)(void *arg, FILE *out);	/* "list --expect" */
+	/* "list FILTER...", "count", "delete", "update" (ctcmd.h): the words */
+	int (*table)(void *arg, FILE *out, int argc, char **argv);
 };
 
 /*

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "nfqct/ctfilter.h"
 #include "nfqct/ctl.h"
 #include "nfqct/log.h"
 
@@ -70,7 +71,25 @@ static int op_list_expect(void *arg, FILE *out)
 	return 0;
 }
 
-static const struct nfqct_ctl_ops all_ops = { op_list, op_flush, op_reload, op_rules, op_list_expect };
+/* the table commands: the words as they came, after the daemon's parser */
+static int op_table(void *arg, FILE *out, int argc, char **argv)
+{
+	struct nfqct_ctcmd cmd;
+	char err[256];
+
+	(void)arg;
+	if (nfqct_ctcmd_parse(argc, argv, &cmd, err, sizeof(err)) < 0) {
+		fprintf(out, "%s\n", err);
+		return -1;
+	}
+	for (int i = 0; i < argc; i++)
+		fprintf(out, "%s%s", i ? "|" : "", argv[i]);
+	fputc('\n', out);
+	return 0;
+}
+
+static const struct nfqct_ctl_ops all_ops = { op_list, op_flush, op_reload, op_rules, op_list_expect,
+					      op_table };
 
 struct server {
 	int fd;
@@ -164,6 +183,19 @@ static void test_commands(void)
 	reply_free(&r);
 	request("list --bogus", &r);
 	CU_ASSERT_EQUAL(r.status, 1);
+	CU_ASSERT_STRING_EQUAL(r.err, "list: unknown option '--bogus'\n");
+	reply_free(&r);
+	/* filters: every word reaches the table command */
+	request("list -p 6 -s 198.18.0.1/32 --dport 80 -o extended,id", &r);
+	CU_ASSERT_EQUAL(r.status, 0);
+	CU_ASSERT_STRING_EQUAL(r.out, "list|-p|6|-s|198.18.0.1/32|--dport|80|-o|extended,id\n");
+	reply_free(&r);
+	request("count", &r);
+	CU_ASSERT_STRING_EQUAL(r.out, "count\n");
+	reply_free(&r);
+	request("delete", &r);
+	CU_ASSERT_EQUAL(r.status, 1);
+	CU_ASSERT_STRING_EQUAL(r.err, "delete: refusing to delete every entry without a filter: give --all\n");
 	reply_free(&r);
 
 	request("flush", &r);
@@ -196,7 +228,7 @@ static void test_commands(void)
 
 	request("list now", &r);
 	CU_ASSERT_EQUAL(r.status, 1);
-	CU_ASSERT_STRING_EQUAL(r.err, "list: unexpected argument 'now'\n");
+	CU_ASSERT_STRING_EQUAL(r.err, "list: unknown option 'now'\n");
 	reply_free(&r);
 
 	request("rules -x", &r);
@@ -221,7 +253,7 @@ static void test_commands(void)
 
 static void test_unsupported(void)
 {
-	static const struct nfqct_ctl_ops only_list = { op_list, NULL, NULL, NULL, NULL };
+	static const struct nfqct_ctl_ops only_list = { op_list, NULL, NULL, NULL, NULL, NULL };
 	struct server s;
 	struct reply r;
 
