@@ -44,6 +44,7 @@
 
 #include "nfqct/csum.h"
 #include "nfqct/ct.h"
+#include "nfqct/events.h"
 #include "nfqct/expect.h"
 #include "nfqct/helper.h"
 #include "nfqct/l4proto.h"
@@ -319,6 +320,15 @@ static void ct_help_gone(struct nfqct_ct *ct, struct nfqct_ct_stats *st, const s
 	nfqct_expect_remove_owner(ct->exp, st, e);
 }
 
+/* ct_event - an event for `nfqct events` (events.h); only while someone listens. */
+static void ct_event(const struct nfqct_ct *ct, const struct nfqct_conn *e, unsigned int type)
+{
+	struct nfqct_ct_info ci;
+
+	nfqct_ct_info(e, &ci);
+	nfqct_events_emit(type, &ci, nfqct_ct_id(ct, e));
+}
+
 /*
  * The end of a removal claimed by setting CT_DYING (under the entry lock,
  * so that readers holding the lock see either a live entry or DYING).
@@ -330,6 +340,8 @@ static void ct_kill_finish(struct nfqct_ct *ct, struct nfqct_ct_stats *st, struc
 {
 	__atomic_sub_fetch(&ct->count, 1, __ATOMIC_RELAXED);
 	CT_STAT_INC(st, delete);
+	if (nfqct_events_on())
+		ct_event(ct, e, NFQCT_EV_DESTROY);
 	if (e->helper)
 		ct_help_gone(ct, st, e);
 	if (!(old & CT_PINNED))
@@ -778,8 +790,22 @@ void nfqct_ct_in_help(struct nfqct_ct *ct, const struct nfqct_settings *s, struc
 			res->ctstate = NFQCT_CTSTATE_RELATED;
 		else
 			res->ctstate = NFQCT_CTSTATE_NEW;
-		v = ct_track(e, l4, s, pkt, dir == 1, now_ms, false);
-		ct_unlock(e);
+		if (nfqct_events_on()) {
+			/* [UPDATE] as ctnetlink: the tracker's state, SEEN_REPLY or ASSURED changed */
+			const char *sn = l4->state_name ? l4->state_name(&e->proto) : NULL;
+
+			v = ct_track(e, l4, s, pkt, dir == 1, now_ms, false);
+			if (((conn_status(e) ^ status) & (CT_SEEN_REPLY | CT_ASSURED)) ||
+			    (sn && sn != l4->state_name(&e->proto))) {
+				ct_unlock(e);
+				ct_event(ct, e, NFQCT_EV_UPDATE);
+			} else {
+				ct_unlock(e);
+			}
+		} else {
+			v = ct_track(e, l4, s, pkt, dir == 1, now_ms, false);
+			ct_unlock(e);
+		}
 		CT_STAT_INC(st, found);
 
 		switch (v) {
@@ -977,6 +1003,8 @@ resolve:
 confirmed:
 	conn_set(e, CT_CONFIRMED);
 	CT_STAT_INC(st, insert);
+	if (nfqct_events_on())
+		ct_event(ct, e, NFQCT_EV_NEW);
 	return true;
 
 fail:

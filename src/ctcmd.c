@@ -8,6 +8,7 @@
 #include "nfqct/ctcmd.h"
 #include "nfqct/ctfilter.h"
 #include "nfqct/ctl.h"
+#include "nfqct/events.h"
 
 bool nfqct_ctcmd_is_table(int argc, char **argv)
 {
@@ -53,6 +54,8 @@ static bool walk_one(struct nfqct_conn *conn, const struct nfqct_ct_info *ci, vo
 	case NFQCT_CTCMD_UPDATE:
 		nfqct_ct_set_mark(conn, cmd->new_mark, cmd->new_mask);
 		nfqct_ct_info(conn, &upd);
+		if (nfqct_events_on())
+			nfqct_events_emit(NFQCT_EV_UPDATE, &upd, nfqct_ct_id(w->ct, conn));
 		nfqct_ctfilter_print(w->out, &upd, nfqct_ct_id(w->ct, conn), w->now, cmd->output);
 		w->n++;
 		break;

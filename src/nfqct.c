@@ -29,6 +29,7 @@
 
 #include "nfqct/ctcmd.h"
 #include "nfqct/ctl.h"
+#include "nfqct/events.h"
 #include "nfqct/rules.h"
 #include "nfqct/settings.h"
 #include "nfqct/simulate.h"
@@ -56,6 +57,8 @@ static void usage(FILE *f)
 		"  count [FILTER]   how many entries match (conntrack -C)\n"
 		"  delete FILTER|--all [-o FMT]   delete them, print them (conntrack -D)\n"
 		"  update FILTER|--all --mark VALUE[/MASK]   set their mark (conntrack -U)\n"
+		"  events [-e NEW,UPDATE,DESTROY] [FILTER] [-o timestamp|json|id|seq]\n"
+		"                   the event stream, as conntrack -E\n"
 		"  flush            empty the connection table\n"
 		"  reload           reload the rules and settings (as SIGHUP)\n"
 		"  rules [-c]       the running ruleset; -c with counters\n"
@@ -678,6 +681,8 @@ int main(int argc, char **argv)
 
 	if (!strcmp(cmd, "stat"))
 		r = cmd_stat(dir, argc, argv);
+	else if (!strcmp(cmd, "events"))
+		r = nfqct_events_client(dir, argc, argv, stdout, stderr);
 	else if (nfqct_ctcmd_is_table(argc, argv))
 		r = nfqct_ctcmd_client(dir, argc, argv, stdout, stderr);
 	else if (!strcmp(cmd, "list") || !strcmp(cmd, "flush") || !strcmp(cmd, "reload") ||

@@ -38,6 +38,7 @@
 #include "nfqct/ct.h"
 #include "nfqct/ctcmd.h"
 #include "nfqct/ctl.h"
+#include "nfqct/events.h"
 #include "nfqct/housekeeping.h"
 #include "nfqct/log.h"
 #include "nfqct/rules.h"
@@ -88,6 +89,7 @@ struct daemon {
 	struct nfqct_worker_stats *extra_stats;
 	struct nfqct_housekeeping *hk;
 	struct nfqct_statfile *statfile;
+	struct nfqct_events *events;	/* `nfqct events`: its thread and socket */
 	int ctl_fd;
 	int stop_fd;
 	int signal_fd;
@@ -569,6 +571,7 @@ static void cleanup(struct daemon *d)
 	if (d->workers)
 		for (unsigned int i = 0; i < d->nworkers; i++)
 			nfqct_worker_destroy(d->workers[i]);
+	nfqct_events_stop(d->events);
 	if (d->ctl_fd >= 0)
 		nfqct_ctl_close(d->ctl_fd, d->opt.stat_dir);
 	nfqct_statfile_close(d->statfile);
@@ -755,6 +758,10 @@ static int setup(struct daemon *d)
 	if (d->ctl_fd < 0) {
 		log_warnx("ctl: %s", err);
 		return d->ctl_fd == -EADDRINUSE ? EXIT_CONFIG : EXIT_RUNTIME;
+	}
+	if (nfqct_events_start(d->opt.stat_dir, &d->events, err, sizeof(err)) < 0) {
+		log_warnx("%s", err);
+		return EXIT_RUNTIME;
 	}
 	if (start_workers(d) < 0)
 		return EXIT_RUNTIME;
