@@ -85,7 +85,8 @@ static int usage_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
-	usage(stderr);
+	/* the message, then where to look: the whole usage would bury it */
+	fputs("Try 'nfqct --help', or see nfqct(8).\n", stderr);
 	return 1;
 }
 
