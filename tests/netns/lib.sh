@@ -129,11 +129,12 @@ topo_create() {
 	in_client ip -6 route add default via "$R6C"
 	in_server ip route add default via "$R4S"
 	in_server ip -6 route add default via "$R6S"
-	# Resolve neighbours now so the traffic counts of the tests hold only their packets.
-	in_client ping -c1 -W2 -q "$R4C" >/dev/null &&
-		in_client ping -6 -c1 -W2 -q "$R6C" >/dev/null &&
-		in_server ping -c1 -W2 -q "$R4S" >/dev/null &&
-		in_server ping -6 -c1 -W2 -q "$R6S" >/dev/null ||
+	# Resolve neighbours now so the traffic counts of the tests hold only their packets
+	# (-w: keep asking for up to 5 s, a loaded machine can miss the first answer).
+	in_client ping -c1 -w5 -q "$R4C" >/dev/null &&
+		in_client ping -6 -c1 -w5 -q "$R6C" >/dev/null &&
+		in_server ping -c1 -w5 -q "$R4S" >/dev/null &&
+		in_server ping -6 -c1 -w5 -q "$R6S" >/dev/null ||
 		{ fail "topology: neighbours unreachable"; exit 1; }
 }
 
