@@ -1456,3 +1456,130 @@ unsigned int nfqct_ct_expect_dump(struct nfqct_ct *ct, FILE *out, uint64_t now_m
 {
 	return nfqct_expect_dump(ct->exp, out, now_ms);
 }
+
+/* ---- export and import (state.h) ---- */
+
+int nfqct_ct_export(struct nfqct_ct *ct, uint64_t now_ms,
+		    int (*fn)(void *arg, const struct nfqct_ct_entry *e), void *arg)
+{
+	struct cds_lfht_iter it;
+	struct cds_lfht_node *node;
+
+	assert(rcu_read_ongoing());	/* RCU reader: registered and online */
+
+	cds_lfht_for_each(ct->ht, &it, node) {
+		struct nfqct_conn *e = node_conn(node);
+		struct nfqct_ct_entry x;
+		uint64_t exp;
+		uint16_t s;
+		int ret;
+
+		if (node_dir(node) != 0 || !conn_live(e, now_ms))
+			continue;
+		memset(&x, 0, sizeof(x));
+		ct_lock(e);
+		s = conn_status(e);
+		exp = conn_expires(e);
+		x.tuple = e->tuple;
+		x.zone = e->zone;
+		x.mark = e->mark;
+		x.helper = e->helper;
+		x.master_helper = e->master_helper;
+		memcpy(x.packets, e->packets, sizeof(x.packets));
+		memcpy(x.bytes, e->bytes, sizeof(x.bytes));
+		x.proto = e->proto;
+		ct_unlock(e);
+		/* killed or expired between the check and the lock */
+		if ((s & CT_DYING) || exp <= now_ms)
+			continue;
+		x.timeout_ms = exp - now_ms;
+		x.flags = (uint16_t)(((s & CT_SEEN_REPLY) ? NFQCT_CT_F_SEEN_REPLY : 0) |
+				     ((s & CT_ASSURED) ? NFQCT_CT_F_ASSURED : 0) |
+				     ((s & CT_ACCT) ? NFQCT_CT_F_ACCT : 0) |
+				     ((s & CT_EXPECTED) ? NFQCT_CT_F_EXPECTED : 0));
+		ret = fn(arg, &x);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* The live entry holding (@t, @zone) in either direction, or NULL. */
+static struct nfqct_conn *ct_import_find(struct nfqct_ct *ct, const struct nfqct_tuple *t,
+					 uint16_t zone, uint64_t now)
+{
+	unsigned int dir;
+	struct nfqct_conn *e = ct_find(ct, NULL, t, zone, &dir);
+
+	return e && conn_live(e, now) ? e : NULL;
+}
+
+int nfqct_ct_import(struct nfqct_ct *ct, struct nfqct_ct_stats *st, const struct nfqct_ct_entry *in,
+		    uint64_t now_ms, uint32_t ct_max, bool replace)
+{
+	struct nfqct_tuple reply;
+	struct ct_key k0, k1;
+	struct cds_lfht_node *node;
+	struct nfqct_conn *e, *old;
+	unsigned long n;
+
+	assert(rcu_read_ongoing());	/* RCU reader: registered and online */
+
+	if ((in->flags & ~NFQCT_CT_F_ALL) || !in->timeout_ms || !nfqct_tuple_invert(&reply, &in->tuple))
+		return -EINVAL;
+	old = ct_import_find(ct, &in->tuple, in->zone, now_ms);
+	if (!old)
+		old = ct_import_find(ct, &reply, in->zone, now_ms);
+	if (old) {
+		if (!replace)
+			return -EEXIST;
+		ct_kill(ct, st, old);
+	}
+	n = __atomic_add_fetch(&ct->count, 1, __ATOMIC_RELAXED);
+	if (ct_max && n > ct_max) {
+		__atomic_sub_fetch(&ct->count, 1, __ATOMIC_RELAXED);
+		return -ENOSPC;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e) {
+		__atomic_sub_fetch(&ct->count, 1, __ATOMIC_RELAXED);
+		return -ENOMEM;
+	}
+	e->dir1 = 1;
+	e->zone = in->zone;
+	e->tuple = in->tuple;
+	memset((uint8_t *)&e->tuple + CT_TUPLE_LEN, 0, sizeof(e->tuple) - CT_TUPLE_LEN);
+	nfqct_tuple_invert(&reply, &e->tuple);
+	e->self_inverse = tuple_eq(&e->tuple, &reply);
+	e->mark = in->mark;
+	e->helper = in->helper;
+	e->master_helper = in->master_helper;
+	memcpy(e->packets, in->packets, sizeof(e->packets));
+	memcpy(e->bytes, in->bytes, sizeof(e->bytes));
+	e->proto = in->proto;
+	e->expires = now_ms + in->timeout_ms;
+	e->status = (uint16_t)(((in->flags & NFQCT_CT_F_SEEN_REPLY) ? CT_SEEN_REPLY : 0) |
+			       ((in->flags & NFQCT_CT_F_ASSURED) ? CT_ASSURED : 0) |
+			       ((in->flags & NFQCT_CT_F_ACCT) ? CT_ACCT : 0) |
+			       ((in->flags & NFQCT_CT_F_EXPECTED) ? CT_EXPECTED : 0));
+
+	/* as nfqct_ct_confirm(), without clash resolution: whatever holds
+	 * the tuple now (a worker's insertion, a dying entry) wins */
+	k0 = (struct ct_key){ &e->tuple, &reply, e->zone, NULL };
+	k1 = (struct ct_key){ &reply, &e->tuple, e->zone, NULL };
+	node = cds_lfht_add_unique(ct->ht, ct_hash(ct, &e->tuple, e->zone), ct_match, &k0, &e->node0);
+	if (node != &e->node0) {
+		ct_discard(ct, e, false);
+		return -EAGAIN;
+	}
+	node = cds_lfht_add_unique(ct->ht, ct_hash(ct, &reply, e->zone), ct_match, &k1, &e->node1);
+	if (node != &e->node1) {
+		cds_lfht_del(ct->ht, &e->node0);
+		conn_set(e, CT_DYING);
+		ct_discard(ct, e, true);
+		return -EAGAIN;
+	}
+	conn_set(e, CT_CONFIRMED);
+	CT_STAT_INC(st, insert);
+	return 0;
+}

@@ -80,6 +80,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "nfqct/l4proto.h"
 #include "nfqct/pkt.h"
 #include "nfqct/settings.h"
 #include "nfqct/stats.h"
@@ -322,5 +323,54 @@ uint32_t nfqct_ct_id(const struct nfqct_ct *ct, const struct nfqct_conn *conn);
 
 /* nfqct_ct_info_print - one nfqct_ct_dump() line, without its newline. */
 void nfqct_ct_info_print(FILE *out, const struct nfqct_ct_info *ci, uint64_t now_ms);
+
+/* ---- export and import, for the state file (state.h) ---- */
+
+/* Status of an exported entry. */
+enum nfqct_ct_entry_flags {
+	NFQCT_CT_F_SEEN_REPLY	= 1 << 0,
+	NFQCT_CT_F_ASSURED	= 1 << 1,
+	NFQCT_CT_F_ACCT		= 1 << 2,
+	NFQCT_CT_F_EXPECTED	= 1 << 3,
+	NFQCT_CT_F_ALL		= (1 << 4) - 1,
+};
+
+/* One confirmed entry, whole: what a restart must carry over. */
+struct nfqct_ct_entry {
+	struct nfqct_tuple tuple;	/* original direction */
+	uint16_t zone;
+	uint16_t flags;			/* enum nfqct_ct_entry_flags */
+	uint32_t mark;
+	uint8_t helper;			/* enum nfqct_helper_id */
+	uint8_t master_helper;		/* NFQCT_CT_F_EXPECTED: the master's helper */
+	uint64_t timeout_ms;		/* lifetime left at the export's now_ms */
+	uint64_t packets[2];		/* [0] original direction, [1] reply */
+	uint64_t bytes[2];
+	union nfqct_l4_state proto;	/* the tracker's, as is: times in it (UDP's
+					 * stream_ms) are in the clock of now_ms */
+};
+
+/*
+ * nfqct_ct_export - call @fn once for every live confirmed entry, with a
+ * snapshot taken under the entry's lock at @now_ms.  Stops at the first
+ * non-zero return of @fn and returns it; 0 when every entry was seen.
+ * RCU reader: the walk holds the read side for its whole length (about
+ * 0.1 us an entry), so keep @fn short (no I/O that can block).
+ */
+int nfqct_ct_export(struct nfqct_ct *ct, uint64_t now_ms,
+		    int (*fn)(void *arg, const struct nfqct_ct_entry *e), void *arg);
+
+/*
+ * nfqct_ct_import - insert @e as a confirmed entry expiring at @now_ms +
+ * e->timeout_ms.  When a live entry holds its tuple (either direction, in
+ * its zone): with @replace that entry is removed first (counted `delete`
+ * in @st), else the call returns -EEXIST and the table is unchanged.
+ * Returns 0, -EEXIST, -ENOSPC (@ct_max entries already; 0: no limit),
+ * -EINVAL (a tuple without an inverse, flags outside NFQCT_CT_F_ALL, a
+ * zero timeout), -ENOMEM, or -EAGAIN (the tuple is being inserted by a
+ * worker right now).  Counts `insert` in @st (may be NULL).  RCU reader.
+ */
+int nfqct_ct_import(struct nfqct_ct *ct, struct nfqct_ct_stats *st, const struct nfqct_ct_entry *e,
+		    uint64_t now_ms, uint32_t ct_max, bool replace);
 
 #endif
