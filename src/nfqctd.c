@@ -43,6 +43,7 @@
 #include "nfqct/log.h"
 #include "nfqct/rules.h"
 #include "nfqct/settings.h"
+#include "nfqct/state.h"
 #include "nfqct/statfile.h"
 #include "nfqct/stats.h"
 #include "nfqct/worker.h"
@@ -95,6 +96,11 @@ struct daemon {
 	int signal_fd;
 	int ready_fd;		/* the waiting parent's pipe (not -f), else -1 */
 	bool pid_written;
+	/* The state file: saves by the housekeeping thread (interval), the
+	 * main thread (stop, `nfqct save`), one at a time. */
+	pthread_mutex_t state_lock;
+	uint64_t state_next_ms;	/* next interval save, nfqct_now_ms() */
+	bool stopping;		/* no interval save once the stop began */
 };
 
 static void usage(FILE *out)
@@ -390,6 +396,169 @@ static void stop_threads(struct daemon *d)
 			nfqct_worker_join(d->workers[i]);
 }
 
+/* ---- the state file (state.h) ---- */
+
+/*
+ * Save the table to @path (the state file when NULL).  Encodes online (one
+ * table walk), writes offline: the disk never holds up grace periods.
+ * Messages go to @msgs when given, else to the log.  Any thread
+ * registered with RCU and online.  Returns 0 or -errno.
+ */
+static int state_save(struct daemon *d, const char *path, FILE *msgs)
+{
+	const struct nfqct_settings *s = rcu_dereference(d->settings);
+	struct nfqct_state_buf buf = { 0 };
+	char file[sizeof(s->state_file)];
+	uint64_t t0 = nfqct_now_ms(), t1;
+	int ret;
+
+	if (!path) {
+		if (!s->state_file[0])
+			return 0;
+		strcpy(file, s->state_file);	/* a reload may free s while we write */
+		path = file;
+	}
+	pthread_mutex_lock(&d->state_lock);
+	ret = nfqct_state_encode(d->ct, t0, nfqct_state_wall_ms(), &buf);
+	t1 = nfqct_now_ms();
+	if (!ret) {
+		rcu_thread_offline();
+		ret = nfqct_state_write(path, buf.data, buf.len);
+		rcu_thread_online();
+	}
+	pthread_mutex_unlock(&d->state_lock);
+	if (ret < 0) {
+		if (msgs)
+			fprintf(msgs, "state: cannot save to %s: %s\n", path, strerror(-ret));
+		else
+			log_warnx("state: cannot save to %s: %s", path, strerror(-ret));
+	} else if (msgs) {
+		fprintf(msgs, "state: saved %zu bytes to %s (walk %llu ms, write %llu ms)\n", buf.len,
+			path, (unsigned long long)(t1 - t0), (unsigned long long)(nfqct_now_ms() - t1));
+	} else {
+		log_debug("state: saved %zu bytes to %s (walk %llu ms, write %llu ms)", buf.len, path,
+			  (unsigned long long)(t1 - t0), (unsigned long long)(nfqct_now_ms() - t1));
+	}
+	nfqct_state_buf_free(&buf);
+	return ret;
+}
+
+/* From the housekeeping thread's publish: the interval save when due. */
+static void state_tick(struct daemon *d)
+{
+	const struct nfqct_settings *s = rcu_dereference(d->settings);
+	uint64_t now = nfqct_now_ms();
+
+	if (__atomic_load_n(&d->stopping, __ATOMIC_RELAXED) || !s->state_interval_s ||
+	    !s->state_file[0])
+		return;
+	if (!d->state_next_ms) {
+		d->state_next_ms = now + s->state_interval_s * 1000ULL;
+		return;
+	}
+	if (now < d->state_next_ms)
+		return;
+	d->state_next_ms = now + s->state_interval_s * 1000ULL;
+	state_save(d, NULL, NULL);	/* a failure is logged; the next interval retries */
+}
+
+/*
+ * Merge the entries of @path into the table (existing ones win unless
+ * @replace).  Messages to @msgs, or the log when NULL.  RCU online.
+ * Returns 0 (loaded, perhaps in part: see the message), -ENOENT, or the
+ * error of nfqct_state_read()/nfqct_state_check().
+ */
+static int state_restore(struct daemon *d, const char *path, bool replace, FILE *msgs)
+{
+	const struct nfqct_settings *s = rcu_dereference(d->settings);
+	struct nfqct_state_load_stats ls;
+	struct nfqct_state_buf buf;
+	const char *why = NULL;
+	uint64_t t0 = nfqct_now_ms();
+	char line[512];
+	int ret;
+
+	ret = nfqct_state_read(path, &buf);
+	if (ret == 0)
+		ret = nfqct_state_apply(d->ct, &d->extra_stats[1].ct, buf.data, buf.len, nfqct_now_ms(),
+					nfqct_state_wall_ms(), s->ct_max, replace, &ls, &why);
+	nfqct_state_buf_free(&buf);
+	if (ret == -ENOENT)
+		snprintf(line, sizeof(line), "state: no state file at %s", path);
+	else if (ret < 0)
+		snprintf(line, sizeof(line), "state: %s refused: %s%s%s", path,
+			 nfqct_state_strerror(ret), why ? ": " : "", why ? why : "");
+	else
+		snprintf(line, sizeof(line), "state: loaded %llu of %llu entries from %s in %llu ms "
+			 "(saved %llu s ago%s; %llu expired meanwhile, %llu already in the table, "
+			 "%llu over nf_conntrack_max, %llu failed)",
+			 (unsigned long long)ls.loaded, (unsigned long long)ls.entries, path,
+			 (unsigned long long)(nfqct_now_ms() - t0),
+			 (unsigned long long)(ls.downtime_ms / 1000),
+			 ls.clock_backwards ? ", the clock went backwards" : "",
+			 (unsigned long long)ls.expired, (unsigned long long)ls.exists,
+			 (unsigned long long)ls.full, (unsigned long long)ls.failed);
+	if (msgs)
+		fprintf(msgs, "%s\n", line);
+	else if (ret < 0 && ret != -ENOENT)
+		log_warnx("%s", line);
+	else
+		log_info("%s", line);
+	return ret;
+}
+
+/* At start-up, before any worker: the table as the last daemon left it. */
+static void state_load_start(struct daemon *d)
+{
+	char aside[sizeof(d->settings->state_file) + 8];
+	int ret;
+
+	if (!d->settings->state_file[0])
+		return;
+	ret = state_restore(d, d->settings->state_file, false, NULL);
+	if (ret == -ENOENT) {
+		log_info("state: starting with an empty table");
+	} else if (ret < 0) {
+		/* kept aside for a post-mortem; the next save writes a good one */
+		snprintf(aside, sizeof(aside), "%s.bad", d->settings->state_file);
+		if (rename(d->settings->state_file, aside) == 0)
+			log_warnx("state: starting with an empty table; the refused file is now %s", aside);
+		else
+			log_warnx("state: starting with an empty table");
+	}
+}
+
+/* --check: what the daemon would make of its state file (never fails the check). */
+static void state_check_report(const struct nfqct_settings *s)
+{
+	struct nfqct_state_info info;
+	struct nfqct_state_buf buf;
+	const char *why = NULL;
+	int ret;
+
+	if (!s->state_file[0]) {
+		printf("nfqctd: no state file (nfqct.state_file = none): the table starts empty\n");
+		return;
+	}
+	ret = nfqct_state_read(s->state_file, &buf);
+	if (ret == 0)
+		ret = nfqct_state_check(buf.data, buf.len, &info, &why);
+	nfqct_state_buf_free(&buf);
+	if (ret == -ENOENT) {
+		printf("nfqctd: state file %s: missing: the table starts empty\n", s->state_file);
+	} else if (ret < 0) {
+		printf("nfqctd: state file %s: refused (%s%s%s): the table would start empty\n",
+		       s->state_file, nfqct_state_strerror(ret), why ? ": " : "", why ? why : "");
+	} else {
+		uint64_t now = nfqct_state_wall_ms();
+
+		printf("nfqctd: state file %s: OK, version %u, %llu entries, %llu bytes, saved %lld s ago\n",
+		       s->state_file, info.version, (unsigned long long)info.entries,
+		       (unsigned long long)info.bytes,
+		       (long long)((int64_t)(now - info.saved_wall_ms) / 1000));
+	}
+}
+
 /* Write the stat tree (housekeeping thread, and the main thread at exit). */
 static void publish(void *arg)
 {
@@ -407,6 +576,7 @@ static void publish(void *arg)
 	if (nfqct_statfile_write(d->statfile, &view, nfqct_ct_count(d->ct),
 				 rcu_dereference(d->settings)) < 0)
 		log_warnx("stat: %s", nfqct_statfile_strerror(d->statfile));
+	state_tick(d);
 }
 
 /*
@@ -590,7 +760,7 @@ static void cleanup(struct daemon *d)
 static int print_settings(struct daemon *d)
 {
 	struct nfqct_settings s;
-	char val[64];
+	char val[300];
 
 	if (load_settings(&d->opt, &s, stderr) < 0) {
 		fprintf(stderr, "nfqctd: configuration refused\n");
@@ -726,6 +896,7 @@ static int check_only(struct daemon *d)
 		return EXIT_CONFIG;
 	}
 	printf("nfqctd: configuration OK\n");
+	state_check_report(&s);
 	return 0;
 }
 
@@ -740,15 +911,16 @@ static int setup(struct daemon *d)
 		log_warn("conntrack: cannot create the table");
 		return EXIT_RUNTIME;
 	}
+	d->extra_stats = aligned_alloc(NFQCT_CACHELINE, 2 * sizeof(*d->extra_stats));
+	if (!d->extra_stats)
+		return EXIT_RUNTIME;
+	memset(d->extra_stats, 0, 2 * sizeof(*d->extra_stats));
+	state_load_start(d);
 	d->lo = nfqct_loopback_create(NFQCT_LOOPBACK_SLOTS);
 	if (!d->lo) {
 		log_warn("loopback memory");
 		return EXIT_RUNTIME;
 	}
-	d->extra_stats = aligned_alloc(NFQCT_CACHELINE, 2 * sizeof(*d->extra_stats));
-	if (!d->extra_stats)
-		return EXIT_RUNTIME;
-	memset(d->extra_stats, 0, 2 * sizeof(*d->extra_stats));
 	ret = nfqct_statfile_open(d->opt.stat_dir, &d->statfile, err, sizeof(err));
 	if (ret < 0) {
 		log_warnx("stat: %s", err);
@@ -770,7 +942,8 @@ static int setup(struct daemon *d)
 
 int main(int argc, char **argv)
 {
-	struct daemon d = { .stop_fd = -1, .signal_fd = -1, .ctl_fd = -1, .ready_fd = -1 };
+	struct daemon d = { .stop_fd = -1, .signal_fd = -1, .ctl_fd = -1, .ready_fd = -1,
+			    .state_lock = PTHREAD_MUTEX_INITIALIZER };
 	char *msgs = NULL;
 	size_t msglen = 0;
 	sigset_t sigs;
@@ -885,9 +1058,14 @@ int main(int argc, char **argv)
 	ret = main_loop(&d);
 
 out_stop:
+	__atomic_store_n(&d.stopping, true, __ATOMIC_RELAXED);
 	stop_threads(&d);
 	nfqct_housekeeping_stop(d.hk);
 	publish(&d);		/* the last figures, after every packet was answered */
+	/* after the last verdict: nothing changes the table any more */
+	if (ret == 0 && d.settings->state_file[0] && state_save(&d, NULL, NULL) == 0)
+		log_info("state: table saved to %s (%u entries)", d.settings->state_file,
+			 nfqct_ct_count(d.ct));
 out_rcu:
 	/* Entries and rulesets go through call_rcu: wait for the callbacks
 	 * offline, or the grace periods would wait for us. */

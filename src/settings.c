@@ -83,9 +83,50 @@ static const struct setting settings[] = {
 	{ "nfqct.gc_interval_ms", FIELD(gc_interval_ms), 100, 1, 10000, true, NULL },
 	{ "nfqct.log_ratelimit_ms", FIELD(log_ratelimit_ms), 5000, 0, 3600 * 1000, true, NULL },
 	{ "nfqct.log_ratelimit_burst", FIELD(log_ratelimit_burst), 10, 1, 1000, true, NULL },
+	{ "nfqct.state_interval_s", FIELD(state_interval_s), 60, 0, 86400, true, NULL },
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+#ifndef LOCALSTATEDIR
+#define LOCALSTATEDIR "/var"
+#endif
+
+/* Settings whose value is a path; they follow the numeric ones in the
+ * index order.  The word "none" is the empty string: the feature is off. */
+static const struct str_setting {
+	const char *name;
+	size_t offset;		/* of the char array in struct nfqct_settings */
+	size_t size;
+	const char *def;
+} str_settings[] = {
+	{ "nfqct.state_file", FIELD(state_file), sizeof(((struct nfqct_settings *)0)->state_file),
+	  LOCALSTATEDIR "/lib/nfqct/nfqct.state" },
+};
+
+#define NSTR (sizeof(str_settings) / sizeof(str_settings[0]))
+
+static char *str_field(struct nfqct_settings *s, size_t i)
+{
+	return (char *)s + str_settings[i].offset;
+}
+
+/* Set string setting @i from @value; 0, or -EINVAL with *why. */
+static int set_str(struct nfqct_settings *s, size_t i, const char *value, const char **why)
+{
+	if (strcmp(value, "none") == 0)
+		value = "";
+	else if (value[0] != '/') {
+		*why = "expected an absolute path, or none";
+		return -EINVAL;
+	}
+	if (strlen(value) >= str_settings[i].size) {
+		*why = "path too long";
+		return -EINVAL;
+	}
+	strcpy(str_field(s, i), value);
+	return 0;
+}
 
 /* Kernel names we know but do not implement: an operator's sysctl.d line
  * gets a precise refusal instead of "unknown". */
@@ -115,27 +156,36 @@ void nfqct_settings_init(struct nfqct_settings *s)
 	memset(s, 0, sizeof(*s));
 	for (size_t i = 0; i < NSETTINGS; i++)
 		*field(s, i) = settings[i].def;
+	for (size_t i = 0; i < NSTR; i++)
+		set_str(s, i, str_settings[i].def, &(const char *){ NULL });
 }
 
 size_t nfqct_settings_count(void)
 {
-	return NSETTINGS;
+	return NSETTINGS + NSTR;
 }
 
 const char *nfqct_settings_name(size_t i)
 {
-	return i < NSETTINGS ? settings[i].name : NULL;
+	if (i >= NSETTINGS)
+		return i - NSETTINGS < NSTR ? str_settings[i - NSETTINGS].name : NULL;
+	return settings[i].name;
 }
 
 bool nfqct_settings_reloadable(size_t i)
 {
-	return i < NSETTINGS && settings[i].reloadable;
+	return i < NSETTINGS ? settings[i].reloadable : i - NSETTINGS < NSTR;
 }
 
 int nfqct_settings_format(const struct nfqct_settings *s, size_t i, char *buf, size_t len)
 {
 	uint32_t v;
 
+	if (i >= NSETTINGS && i - NSETTINGS < NSTR) {
+		const char *str = (const char *)s + str_settings[i - NSETTINGS].offset;
+
+		return snprintf(buf, len, "%s", *str ? str : "none") < (int)len ? 0 : -ENOSPC;
+	}
 	if (i >= NSETTINGS)
 		return -EINVAL;
 	v = *cfield(s, i);
@@ -206,6 +256,19 @@ static int set_one(struct nfqct_settings *s, char *name, const char *value, cons
 	int i;
 
 	normalise_name(name);
+	for (size_t k = 0; k < NSTR; k++) {
+		if (strcmp(str_settings[k].name, name))
+			continue;
+		if (*value == '\0') {
+			ERR(errs, origin, line, "%s: missing value", name);
+			return -EINVAL;
+		}
+		if (set_str(s, k, value, &why) < 0) {
+			ERR(errs, origin, line, "%s: bad value '%s': %s", name, value, why);
+			return -EINVAL;
+		}
+		return 0;
+	}
 	i = lookup(name);
 	if (i < 0) {
 		for (size_t u = 0; u < sizeof(unsupported) / sizeof(unsupported[0]); u++)

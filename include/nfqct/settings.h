@@ -85,6 +85,8 @@ struct nfqct_settings {
 	uint32_t gc_interval_ms;	/* housekeeping tick */
 	uint32_t log_ratelimit_ms;	/* packet-triggered messages: window ... */
 	uint32_t log_ratelimit_burst;	/* ... and messages per window */
+	uint32_t state_interval_s;	/* save the table every N s (0: only at a stop) */
+	char state_file[256];		/* the table on disk (state.h); "" (none): not kept */
 };
 
 /* nfqct_settings_init - the defaults (the kernel's, where it has one). */

@@ -4,6 +4,7 @@
 #   topo_create                        client -- router -- server, IPv4 and IPv6
 #   kernel_rules ROLE ARGS...          contrib/nfqct-kernel-rules install ROLE ARGS in the router
 #   nfqctd_start ARGS...               nfqctd -f -s $STATDIR ARGS in the router, wait until ready
+#                                      (state file $TMP_DIR/nfqct.state unless ARGS set one)
 #   nfqctd_stop                        SIGTERM, wait (bounded), return its exit status
 #   queue_stats                        the router's /proc/net/netfilter/nfnetlink_queue
 #   queue_field Q NAME                 one column of it for queue Q
@@ -169,9 +170,11 @@ COMMIT'
 # Adds -r with an accept-all ruleset unless ARGS has -r/--rules. Ready when the stat file
 # exists (or the log says "ready") and every queue is bound in the kernel's view.
 nfqctd_start() {
-	local a has_rules=0 i q ok
+	local a has_rules=0 has_state=0 i q ok
 	[ -x "$NFQCTD" ] || skip "nfqctd not built ($NFQCTD)"
-	for a in "$@"; do case "$a" in -r|--rules|--rules=*) has_rules=1 ;; esac; done
+	for a in "$@"; do case "$a" in -r|--rules|--rules=*) has_rules=1 ;; nfqct.state_file=*) has_state=1 ;; esac; done
+	# each test its own state file: never the installed default, never another test's
+	[ "$has_state" -eq 1 ] || set -- -o "nfqct.state_file=$TMP_DIR/nfqct.state" "$@"
 	if [ "$has_rules" -eq 0 ]; then
 		printf '%s\n' "$ACCEPT_RULES_TEXT" >"$TMP_DIR/accept.rules"
 		set -- -r "$TMP_DIR/accept.rules" "$@"
