@@ -188,6 +188,35 @@ static int split_words(char *line, char **words, int max)
 	return n;
 }
 
+/* "save [FILE]", "restore FILE [--replace]": FILE must be absolute (the
+ * daemon's working directory is not the client's). */
+static int run_state(char **w, int n, const struct nfqct_ctl_ops *ops, void *arg, FILE *out)
+{
+	bool save = !strcmp(w[0], "save"), replace = false;
+	const char *path = NULL;
+
+	for (int i = 1; i < n; i++) {
+		if (!save && !strcmp(w[i], "--replace")) {
+			replace = true;
+		} else if (w[i][0] == '/' && !path) {
+			path = w[i];
+		} else {
+			fprintf(out, "%s: unexpected argument '%s' (an absolute path%s)\n", w[0], w[i],
+				save ? "" : " and --replace");
+			return -1;
+		}
+	}
+	if (!save && !path) {
+		fprintf(out, "restore: missing FILE\n");
+		return -1;
+	}
+	if (save ? !ops->save : !ops->restore) {
+		fprintf(out, "%s: command not supported\n", w[0]);
+		return -1;
+	}
+	return (save ? ops->save(arg, out, path) : ops->restore(arg, out, path, replace)) == 0 ? 0 : -1;
+}
+
 static int run_command(char *line, const struct nfqct_ctl_ops *ops, void *arg, FILE *out)
 {
 	char *w[64];
@@ -224,6 +253,8 @@ static int run_command(char *line, const struct nfqct_ctl_ops *ops, void *arg, F
 
 	int (*fn)(void *, FILE *) = NULL;
 
+	if (!strcmp(w[0], "save") || !strcmp(w[0], "restore"))
+		return run_state(w, n, ops, arg, out);
 	if (!strcmp(w[0], "list") && n == 2 && !strcmp(w[1], "--expect")) {
 		if (!ops->list_expect)
 			goto unsupported;

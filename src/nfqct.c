@@ -62,6 +62,10 @@ static void usage(FILE *f)
 		"  flush            empty the connection table\n"
 		"  reload           reload the rules and settings (as SIGHUP)\n"
 		"  rules [-c]       the running ruleset; -c with counters\n"
+		"  save [FILE]      save the table to FILE (default: the daemon's state file)\n"
+		"  restore [--replace] FILE\n"
+		"                   merge FILE's entries into the table; existing ones win\n"
+		"                   unless --replace\n"
 		"  check FILE       validate a ruleset file\n"
 		"  simulate [-r RULES] [-c CONFIG] [-o NAME=VALUE]... [--hook HOOK]\n"
 		"           [--in IFNAME] [--out IFNAME] [--ifname INDEX=NAME]... [--checksums]\n"
@@ -460,6 +464,35 @@ static int cmd_ctl(const char *dir, const char *name, int argc, char **argv)
 	return nfqct_ctl_request(dir, cmd, stdout, stderr);
 }
 
+/* save [FILE], restore [--replace] FILE: the daemon reads and writes the
+ * file itself, so the path goes over made absolute. */
+static int cmd_state(const char *dir, const char *name, int argc, char **argv)
+{
+	bool save = !strcmp(name, "save"), replace = false;
+	char cmd[NFQCT_CTL_MAXLINE], cwd[NFQCT_CTL_MAXLINE];	/* longer cannot go over */
+	const char *file = NULL;
+
+	for (int i = 1; i < argc; i++) {
+		if (!save && !strcmp(argv[i], "--replace"))
+			replace = true;
+		else if (!file && argv[i][0] != '-')
+			file = argv[i];
+		else
+			return usage_error("%s: unexpected argument '%s'", name, argv[i]);
+	}
+	if (!save && !file)
+		return usage_error("restore: missing FILE");
+	if (file && file[0] != '/' && !getcwd(cwd, sizeof(cwd)))
+		return usage_error("%s: cannot make '%s' absolute: %s", name, file, strerror(errno));
+	if (file && strpbrk(file, " \t\r\n"))
+		return usage_error("%s: FILE may not contain blanks", name);
+	if ((size_t)snprintf(cmd, sizeof(cmd), "%s%s%s%s%s%s", name, replace ? " --replace" : "",
+			     file ? " " : "", file && file[0] != '/' ? cwd : "",
+			     file && file[0] != '/' ? "/" : "", file ? file : "") >= sizeof(cmd) - 1)
+		return usage_error("%s: path too long", name);
+	return nfqct_ctl_request(dir, cmd, stdout, stderr);
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	struct nfqct_ruleset *rs = NULL;
@@ -689,6 +722,8 @@ int main(int argc, char **argv)
 	else if (!strcmp(cmd, "list") || !strcmp(cmd, "flush") || !strcmp(cmd, "reload") ||
 		 !strcmp(cmd, "rules"))
 		r = cmd_ctl(dir, cmd, argc, argv);
+	else if (!strcmp(cmd, "save") || !strcmp(cmd, "restore"))
+		r = cmd_state(dir, cmd, argc, argv);
 	else if (!strcmp(cmd, "check"))
 		r = cmd_check(argc, argv);
 	else if (!strcmp(cmd, "simulate"))

@@ -690,7 +690,25 @@ static int ctl_table(void *arg, FILE *out, int argc, char **argv)
 	return nfqct_ctcmd_run(d->ct, &d->extra_stats[1].ct, out, argc, argv, nfqct_now_ms());
 }
 
+static int ctl_save(void *arg, FILE *out, const char *path)
+{
+	struct daemon *d = arg;
+
+	if (!path && !d->settings->state_file[0]) {
+		fprintf(out, "save: no state file configured (nfqct.state_file = none): name a FILE\n");
+		return -1;
+	}
+	return state_save(d, path, out) < 0 ? -1 : 0;
+}
+
+static int ctl_restore(void *arg, FILE *out, const char *path, bool replace)
+{
+	return state_restore(arg, path, replace, out) < 0 ? -1 : 0;
+}
+
 static const struct nfqct_ctl_ops ctl_ops = {
+	.save = ctl_save,
+	.restore = ctl_restore,
 	.list = ctl_list,
 	.flush = ctl_flush,
 	.reload = ctl_reload,

@@ -41,6 +41,11 @@ struct nfqct_ctl_ops {
 	int (*list_expect)(void *arg, FILE *out);	/* "list --expect" */
 	/* "list FILTER...", "count", "delete", "update" (ctcmd.h): the words */
 	int (*table)(void *arg, FILE *out, int argc, char **argv);
+	/* "save [FILE]": the table to FILE (absolute), or to the state file
+	 * when @path is NULL.  "restore FILE [--replace]": merge FILE's
+	 * entries; existing ones win unless @replace (state.h). */
+	int (*save)(void *arg, FILE *out, const char *path);
+	int (*restore)(void *arg, FILE *out, const char *path, bool replace);
 };
 
 /*

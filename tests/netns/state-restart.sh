@@ -9,7 +9,8 @@
 #   1  baseline
 #   2  after SIGTERM and a new start: the state file written at the stop
 #   3  after kill -9 and a new start: the state file of the last interval (1 s)
-#   4  control: kill -9 and a start with nfqct.state_file=none must lose both flows
+#   4  after `nfqct save FILE`, `nfqct flush`, `nfqct restore FILE` (and the merge rules)
+#   5  control: kill -9 and a start with nfqct.state_file=none must lose both flows
 # Each restart must show the same entries (tuples, states, counters) in `nfqct list` as just
 # before the stop, and `nfqctd --check` must report the file.
 . "$(dirname "$0")/lib.sh"
@@ -127,11 +128,31 @@ assert_pass diff -u "$TMP_DIR/before-kill" "$TMP_DIR/after-kill"
 round 3 1 "after kill -9 and start"
 table | sed 's/^/    after round 3: /'
 
-# (c) control: the same crash without a state file loses both flows
+# (c) at run time: save to a file, flush, restore; restore merges, --replace overwrites
+table >"$TMP_DIR/before-save"
+assert_pass "$NFQCT" -s "$STATDIR" save "$TMP_DIR/saved.state"
+assert_eq "save: what it wrote" 1 "$(grep -c "state: saved [0-9]* bytes to $TMP_DIR/saved.state" "$TMP_DIR/cmd.out")"
+assert_pass "$NFQCT" -s "$STATDIR" flush
+assert_eq "flushed" 0 "$("$NFQCT" -s "$STATDIR" list | grep -c .)"
+assert_pass "$NFQCT" -s "$STATDIR" restore "$TMP_DIR/saved.state"
+sed 's/^/    restore: /' "$TMP_DIR/cmd.out"
+assert_eq "restore: loaded" 1 "$(grep -c "state: loaded 2 of 2 entries" "$TMP_DIR/cmd.out")"
+table >"$TMP_DIR/after-restore"
+assert_pass diff -u "$TMP_DIR/before-save" "$TMP_DIR/after-restore"
+assert_pass "$NFQCT" -s "$STATDIR" restore "$TMP_DIR/saved.state"
+assert_eq "restore again: existing entries win" 1 "$(grep -c "state: loaded 0 of 2 entries.* 2 already in the table" "$TMP_DIR/cmd.out")"
+assert_pass "$NFQCT" -s "$STATDIR" restore --replace "$TMP_DIR/saved.state"
+assert_eq "restore --replace" 1 "$(grep -c "state: loaded 2 of 2 entries.* 0 already in the table" "$TMP_DIR/cmd.out")"
+round 4 1 "after flush and restore"
+printf 'garbage' >"$TMP_DIR/bad.state"
+assert_fail "$NFQCT" -s "$STATDIR" restore "$TMP_DIR/bad.state"
+assert_eq "restore of a bad file: refused, says why" 1 "$(grep -c "refused: corrupt: not an nfqct state file" "$TMP_DIR/cmd.out")"
+
+# (d) control: the same crash without a state file loses both flows
 kill -KILL "$NFQCTD_PID"
 nfqctd_wait 5
 nfqctd_start -q 0:1 -r "$RULES" -o nfqct.state_file=none || exit 1
-round 4 0 "control: no state file, the flows die"
+round 5 0 "control: no state file, the flows die"
 
 nfqctd_stop
 finish
