@@ -88,8 +88,23 @@ static int op_table(void *arg, FILE *out, int argc, char **argv)
 	return 0;
 }
 
+/* save/restore: echo what the server parsed */
+static int op_save(void *arg, FILE *out, const char *path)
+{
+	(void)arg;
+	fprintf(out, "save %s\n", path ? path : "(state file)");
+	return 0;
+}
+
+static int op_restore(void *arg, FILE *out, const char *path, bool replace)
+{
+	(void)arg;
+	fprintf(out, "restore %s%s\n", path, replace ? " replace" : "");
+	return 0;
+}
+
 static const struct nfqct_ctl_ops all_ops = { op_list, op_flush, op_reload, op_rules, op_list_expect,
-					      op_table };
+					      op_table, op_save, op_restore };
 
 struct server {
 	int fd;
@@ -241,6 +256,27 @@ static void test_commands(void)
 	CU_ASSERT_STRING_EQUAL(r.err, "empty command\n");
 	reply_free(&r);
 
+	/* save [FILE], restore FILE [--replace]: absolute paths only */
+	static const struct { const char *cmd; int status; const char *out, *err; } st_cases[] = {
+		{ "save", 0, "save (state file)\n", "" },
+		{ "save /tmp/x.state", 0, "save /tmp/x.state\n", "" },
+		{ "save x.state", 1, "", "save: unexpected argument 'x.state' (an absolute path)\n" },
+		{ "save /a /b", 1, "", "save: unexpected argument '/b' (an absolute path)\n" },
+		{ "save --replace", 1, "", "save: unexpected argument '--replace' (an absolute path)\n" },
+		{ "restore /tmp/x.state", 0, "restore /tmp/x.state\n", "" },
+		{ "restore --replace /tmp/x.state", 0, "restore /tmp/x.state replace\n", "" },
+		{ "restore /tmp/x.state --replace", 0, "restore /tmp/x.state replace\n", "" },
+		{ "restore", 1, "", "restore: missing FILE\n" },
+		{ "restore --replace", 1, "", "restore: missing FILE\n" },
+	};
+	for (size_t i = 0; i < sizeof(st_cases) / sizeof(st_cases[0]); i++) {
+		request(st_cases[i].cmd, &r);
+		CU_ASSERT_EQUAL(r.status, st_cases[i].status);
+		CU_ASSERT_STRING_EQUAL(r.out, st_cases[i].out);
+		CU_ASSERT_STRING_EQUAL(r.err, st_cases[i].err);
+		reply_free(&r);
+	}
+
 	server_stop(&s);
 	CU_ASSERT_EQUAL(atomic_load(&s.calls.list), 1);
 	CU_ASSERT_EQUAL(atomic_load(&s.calls.flush), 1);
@@ -253,7 +289,8 @@ static void test_commands(void)
 
 static void test_unsupported(void)
 {
-	static const struct nfqct_ctl_ops only_list = { op_list, NULL, NULL, NULL, NULL, NULL };
+	static const struct nfqct_ctl_ops only_list = { op_list, NULL, NULL, NULL, NULL, NULL, NULL,
+							NULL };
 	struct server s;
 	struct reply r;
 
