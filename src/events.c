@@ -712,6 +712,8 @@ err_free:
 
 void nfqct_events_stop(struct nfqct_events *ev)
 {
+	if (ev && ev->sink_fn)
+		__atomic_sub_fetch(&nfqct_events_sinks, 1, __ATOMIC_RELAXED);
 	char path[PATH_MAX + 64];
 
 	if (!ev)
