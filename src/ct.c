@@ -340,7 +340,7 @@ static void ct_kill_finish(struct nfqct_ct *ct, struct nfqct_ct_stats *st, struc
 {
 	__atomic_sub_fetch(&ct->count, 1, __ATOMIC_RELAXED);
 	CT_STAT_INC(st, delete);
-	if (nfqct_events_on())
+	if (nfqct_events_want(NFQCT_EV_DESTROY))
 		ct_event(ct, e, NFQCT_EV_DESTROY);
 	if (e->helper)
 		ct_help_gone(ct, st, e);
@@ -1003,7 +1003,7 @@ resolve:
 confirmed:
 	conn_set(e, CT_CONFIRMED);
 	CT_STAT_INC(st, insert);
-	if (nfqct_events_on())
+	if (nfqct_events_want(NFQCT_EV_NEW))
 		ct_event(ct, e, NFQCT_EV_NEW);
 	return true;
 

@@ -30,27 +30,21 @@
 #define EV_MAX_READERS	64
 #define NFQCT_EV_LINE	1024	/* the command line */
 
-struct ev {
-	uint8_t type;
-	uint32_t id;
-	uint64_t ts_us;			/* wall clock */
-	uint64_t now_ms;		/* the table's clock, for the timeout */
-	struct nfqct_ct_info ci;
-};
-
 struct ev_ring {
 	_Alignas(64) uint64_t head;	/* producer: next slot to fill (release) */
 	uint64_t dropped;		/* producer: events refused, full ring */
 	_Alignas(64) uint64_t tail;	/* consumer: next slot to read (release) */
 	uint64_t dropped_seen;		/* consumer */
 	struct ev_ring *next;		/* the list of every ring, push only */
-	struct ev slot[EV_RING_SIZE];
+	struct nfqct_event slot[EV_RING_SIZE];
 };
 
 int nfqct_events_readers;
+int nfqct_events_sinks;
 static struct ev_ring *ev_rings;		/* atomic push-only list */
 static uint64_t ev_alloc_failed;		/* events lost for want of a ring */
 static __thread struct ev_ring *my_ring;
+static __thread uint64_t my_batch_ms;	/* 0: this thread reads the clock per event */
 
 static uint64_t wall_us(void)
 {
@@ -68,11 +62,36 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+void nfqct_events_batch(uint64_t now_ms)
+{
+	my_batch_ms = now_ms;
+}
+
+void nfqct_event_info(const struct nfqct_event *e, struct nfqct_ct_info *ci)
+{
+	memset(ci, 0, sizeof(*ci));
+	ci->orig = e->orig;
+	nfqct_tuple_invert(&ci->reply, &e->orig);
+	ci->zone = e->zone;
+	ci->tcp_state = e->tcp_state;
+	ci->state_name = e->state_name;
+	ci->seen_reply = e->flags & NFQCT_EVF_SEEN_REPLY;
+	ci->assured = e->flags & NFQCT_EVF_ASSURED;
+	ci->acct = e->flags & NFQCT_EVF_ACCT;
+	ci->confirmed = true;
+	ci->dying = e->type == NFQCT_EV_DESTROY;
+	ci->helper = e->helper;
+	ci->mark = e->mark;
+	ci->expires_ms = e->expires_ms;
+	memcpy(ci->packets, e->packets, sizeof(ci->packets));
+	memcpy(ci->bytes, e->bytes, sizeof(ci->bytes));
+}
+
 void nfqct_events_emit(unsigned int type, const struct nfqct_ct_info *ci, uint32_t id)
 {
 	struct ev_ring *r = my_ring;
+	struct nfqct_event *e;
 	uint64_t h, t;
-	struct ev *e;
 
 	if (!r) {
 		/* once per thread; the ring outlives the thread (freed at stop) */
@@ -95,12 +114,22 @@ void nfqct_events_emit(unsigned int type, const struct nfqct_ct_info *ci, uint32
 		__atomic_store_n(&r->dropped, r->dropped + 1, __ATOMIC_RELAXED);
 		return;
 	}
+	/* field by field: only what the reader needs, no clock read on a worker */
 	e = &r->slot[h & (EV_RING_SIZE - 1)];
-	e->type = (uint8_t)type;
+	e->orig = ci->orig;
+	memcpy(e->packets, ci->packets, sizeof(e->packets));
+	memcpy(e->bytes, ci->bytes, sizeof(e->bytes));
+	e->expires_ms = ci->expires_ms;
+	e->now_ms = my_batch_ms ? my_batch_ms : mono_ms();
+	e->state_name = ci->state_name;
 	e->id = id;
-	e->ts_us = wall_us();
-	e->now_ms = mono_ms();
-	e->ci = *ci;
+	e->mark = ci->mark;
+	e->zone = ci->zone;
+	e->type = (uint8_t)type;
+	e->flags = (uint8_t)((ci->seen_reply ? NFQCT_EVF_SEEN_REPLY : 0) |
+			     (ci->assured ? NFQCT_EVF_ASSURED : 0) | (ci->acct ? NFQCT_EVF_ACCT : 0));
+	e->helper = ci->helper;
+	e->tcp_state = ci->tcp_state;
 	__atomic_store_n(&r->head, h + 1, __ATOMIC_RELEASE);
 }
 
@@ -326,7 +355,22 @@ struct nfqct_events {
 	uint64_t events, lost, ring_lost;
 	uint64_t alloc_seen;
 	int64_t next_stat_ms;
+	int64_t wall_offset_us;		/* realtime - monotonic, set at each drain */
+	void (*sink_fn)(void *arg, const struct nfqct_event *e, int64_t wall_offset_us);
+	void *sink_arg;
 };
+
+void nfqct_events_set_sink(struct nfqct_events *ev,
+			   void (*fn)(void *arg, const struct nfqct_event *e, int64_t wall_offset_us),
+			   void *arg)
+{
+	__atomic_store_n(&ev->sink_arg, arg, __ATOMIC_RELAXED);
+	__atomic_store_n(&ev->sink_fn, fn, __ATOMIC_RELEASE);
+	if (fn)
+		__atomic_add_fetch(&nfqct_events_sinks, 1, __ATOMIC_RELAXED);
+	else
+		__atomic_sub_fetch(&nfqct_events_sinks, 1, __ATOMIC_RELAXED);
+}
 
 static void reader_close(struct nfqct_events *ev, unsigned int i)
 {
@@ -349,7 +393,8 @@ static void reader_compact(struct reader *r)
 	}
 }
 
-static void reader_put(struct reader *r, unsigned int type, const struct ev *e, uint64_t seq)
+static void reader_put(struct reader *r, const struct nfqct_ct_info *ci, const struct nfqct_event *e,
+		       uint64_t seq, uint64_t ts_us)
 {
 	FILE *m;
 	long n;
@@ -374,7 +419,7 @@ static void reader_put(struct reader *r, unsigned int type, const struct ev *e, 
 			(unsigned long long)r->lost_first, (unsigned long long)(seq - 1));
 		r->lost = 0;
 	}
-	nfqct_events_print(m, type, &e->ci, e->id, seq, e->ts_us, e->now_ms, r->cmd.output);
+	nfqct_events_print(m, e->type, ci, e->id, seq, ts_us, e->now_ms, r->cmd.output);
 	n = ftell(m);
 	fclose(m);
 	if (n > 0)
@@ -388,19 +433,30 @@ static void reader_lose(struct reader *r, uint64_t first, uint64_t n)
 	r->lost += n;
 }
 
-static void deliver(struct nfqct_events *ev, const struct ev *e)
+static void deliver(struct nfqct_events *ev, const struct nfqct_event *e)
 {
 	uint64_t seq = ++ev->seq;
+	uint64_t ts_us = (uint64_t)((int64_t)e->now_ms * 1000 + ev->wall_offset_us);
+	struct nfqct_ct_info ci;
+	bool have_ci = false;
 
 	ev->events++;
+	if (ev->sink_fn && e->type != NFQCT_EV_UPDATE)
+		ev->sink_fn(ev->sink_arg, e, ev->wall_offset_us);
 	for (unsigned int i = 0; i < ev->nrd; i++) {
 		struct reader *r = ev->rd[i];
 		uint64_t before;
 
-		if (!r->ready || !(r->cmd.types & e->type) || !nfqct_ctfilter_match(&r->cmd.f, &e->ci))
+		if (!r->ready || !(r->cmd.types & e->type))
+			continue;
+		if (!have_ci) {
+			nfqct_event_info(e, &ci);
+			have_ci = true;
+		}
+		if (!nfqct_ctfilter_match(&r->cmd.f, &ci))
 			continue;
 		before = r->lost;
-		reader_put(r, e->type, e, seq);
+		reader_put(r, &ci, e, seq, ts_us);
 		if (r->lost > before)
 			ev->lost++;
 	}
@@ -410,6 +466,8 @@ static void drain(struct nfqct_events *ev)
 {
 	uint64_t af = __atomic_load_n(&ev_alloc_failed, __ATOMIC_RELAXED);
 
+	/* one pair of clock reads per drain converts every event's table clock */
+	ev->wall_offset_us = (int64_t)wall_us() - (int64_t)mono_ms() * 1000;
 	for (struct ev_ring *ring = __atomic_load_n(&ev_rings, __ATOMIC_ACQUIRE); ring; ring = ring->next) {
 		uint64_t h = __atomic_load_n(&ring->head, __ATOMIC_ACQUIRE);
 		uint64_t t = ring->tail;
@@ -654,6 +712,8 @@ err_free:
 
 void nfqct_events_stop(struct nfqct_events *ev)
 {
+	if (ev && ev->sink_fn)
+		__atomic_sub_fetch(&nfqct_events_sinks, 1, __ATOMIC_RELAXED);
 	char path[PATH_MAX + 64];
 
 	if (!ev)

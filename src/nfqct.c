@@ -30,6 +30,7 @@
 #include "nfqct/ctcmd.h"
 #include "nfqct/ctl.h"
 #include "nfqct/events.h"
+#include "nfqct/statextra.h"
 #include "nfqct/rules.h"
 #include "nfqct/settings.h"
 #include "nfqct/simulate.h"
@@ -101,6 +102,7 @@ struct stat_opts {
 	long count;		/* -1: until SIGINT */
 	bool per_worker;
 	bool json;
+	const char *extra_dir;	/* the summary: also the events and IPFIX files (statextra.h) */
 };
 
 struct snapshot {
@@ -248,6 +250,10 @@ static void print_counts(const struct snapshot *s, const struct stat_opts *o)
 			putchar(',');
 		print_table(&s->q, "nfqct_queue", o->per_worker, o->json, false);
 	}
+	if (o->extra_dir) {
+		fflush(stdout);
+		nfqct_statextra_print(o->extra_dir, o->json, stdout);
+	}
 	if (o->json)
 		putchar('}');
 }
@@ -378,7 +384,7 @@ static int cmd_stat(const char *dir, int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct stat_opts o = { 0, -1, false, false };
+	struct stat_opts o = { 0, -1, false, false, NULL };
 	bool have_count = false;
 	struct snapshot s;
 	char *end;
@@ -421,6 +427,7 @@ static int cmd_stat(const char *dir, int argc, char **argv)
 	r = snapshot_read(dir, &s);
 	if (r)
 		return r;
+	o.extra_dir = dir;
 	print_counts(&s, &o);
 	if (o.json)
 		putchar('\n');

@@ -39,6 +39,7 @@
 #include "nfqct/ctcmd.h"
 #include "nfqct/ctl.h"
 #include "nfqct/events.h"
+#include "nfqct/ipfix.h"
 #include "nfqct/housekeeping.h"
 #include "nfqct/log.h"
 #include "nfqct/rules.h"
@@ -91,6 +92,7 @@ struct daemon {
 	struct nfqct_housekeeping *hk;
 	struct nfqct_statfile *statfile;
 	struct nfqct_events *events;	/* `nfqct events`: its thread and socket */
+	struct nfqct_ipfix *ipfix;	/* flow export, when a collector is set */
 	int ctl_fd;
 	int stop_fd;
 	int signal_fd;
@@ -760,6 +762,7 @@ static void cleanup(struct daemon *d)
 		for (unsigned int i = 0; i < d->nworkers; i++)
 			nfqct_worker_destroy(d->workers[i]);
 	nfqct_events_stop(d->events);
+	nfqct_ipfix_stop(d->ipfix);
 	if (d->ctl_fd >= 0)
 		nfqct_ctl_close(d->ctl_fd, d->opt.stat_dir);
 	nfqct_statfile_close(d->statfile);
@@ -950,6 +953,12 @@ static int setup(struct daemon *d)
 		return d->ctl_fd == -EADDRINUSE ? EXIT_CONFIG : EXIT_RUNTIME;
 	}
 	if (nfqct_events_start(d->opt.stat_dir, &d->events, err, sizeof(err)) < 0) {
+		log_warnx("%s", err);
+		return EXIT_RUNTIME;
+	}
+	if (d->settings->ipfix_collector.family &&
+	    nfqct_ipfix_start(d->opt.stat_dir, d->settings, d->ct, d->events, &d->ipfix, err,
+			      sizeof(err)) < 0) {
 		log_warnx("%s", err);
 		return EXIT_RUNTIME;
 	}

@@ -5,6 +5,7 @@
  * its range, and whether it can change on reload.  Values are unsigned
  * 32-bit integers, or words from a small list (stat_layout).
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -31,6 +32,10 @@ struct setting {
 
 static const char *const stat_layout_words[] = { "kernel6", "legacy", NULL };
 static const char *const stat_update_words[] = { "rename", "inplace", NULL };
+static const char *const ipfix_transport_words[] = { "udp", "tcp", NULL };
+
+/* The one setting that is not a number, after the table's rows (index NSETTINGS). */
+#define COLLECTOR_NAME "nfqct.ipfix_collector"
 
 /* Defaults are the Linux 6.x kernel's (checked against /proc/sys/net/netfilter). */
 static const struct setting settings[] = {
@@ -84,9 +89,72 @@ static const struct setting settings[] = {
 	{ "nfqct.log_ratelimit_ms", FIELD(log_ratelimit_ms), 5000, 0, 3600 * 1000, true, NULL },
 	{ "nfqct.log_ratelimit_burst", FIELD(log_ratelimit_burst), 10, 1, 1000, true, NULL },
 	{ "nfqct.state_interval_s", FIELD(state_interval_s), 60, 0, 86400, true, NULL },
+	{ "nfqct.ipfix_transport", FIELD(ipfix_transport), NFQCT_IPFIX_UDP, 0, 1, false, ipfix_transport_words },
+	{ "nfqct.ipfix_active_timeout_s", FIELD(ipfix_active_timeout_s), 1800, 1, 100 * DAY, false, NULL },
+	{ "nfqct.ipfix_template_refresh_s", FIELD(ipfix_template_refresh_s), 600, 1, DAY, false, NULL },
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+int nfqct_hostport_parse(const char *s, struct nfqct_hostport *hp)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon, *p;
+	unsigned long port;
+	char *end;
+	size_t n;
+
+	memset(hp, 0, sizeof(*hp));
+	if (*s == '\0' || !strcmp(s, "none"))
+		return 0;
+	if (*s == '[') {
+		const char *rb = strchr(s, ']');
+
+		if (!rb || rb[1] != ':')
+			return -EINVAL;
+		n = (size_t)(rb - s - 1);
+		p = s + 1;
+		colon = rb + 1;
+		hp->family = AF_INET6;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || memchr(s, ':', (size_t)(colon - s)))
+			return -EINVAL;	/* an IPv6 address needs its brackets */
+		n = (size_t)(colon - s);
+		p = s;
+		hp->family = AF_INET;
+	}
+	if (n == 0 || n >= sizeof(host) || !isdigit((unsigned char)colon[1]))
+		goto err_inval;
+	memcpy(host, p, n);
+	host[n] = '\0';
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (errno || *end || port == 0 || port > 65535)
+		goto err_inval;
+	if (inet_pton(hp->family, host, hp->addr) != 1)
+		goto err_inval;
+	hp->port = (uint16_t)port;
+	return 0;
+
+err_inval:
+	memset(hp, 0, sizeof(*hp));
+	return -EINVAL;
+}
+
+int nfqct_hostport_format(const struct nfqct_hostport *hp, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+	int r;
+
+	if (!hp->family)
+		r = snprintf(buf, len, "none");
+	else if (!inet_ntop(hp->family, hp->addr, a, sizeof(a)))
+		return -EINVAL;
+	else
+		r = snprintf(buf, len, hp->family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, hp->port);
+	return r >= 0 && (size_t)r < len ? 0 : -ENOSPC;
+}
 
 #ifndef LOCALSTATEDIR
 #define LOCALSTATEDIR "/var"
@@ -105,6 +173,7 @@ static const struct str_setting {
 };
 
 #define NSTR (sizeof(str_settings) / sizeof(str_settings[0]))
+#define COLLECTOR (NSETTINGS + NSTR)
 
 static char *str_field(struct nfqct_settings *s, size_t i)
 {
@@ -162,13 +231,14 @@ void nfqct_settings_init(struct nfqct_settings *s)
 
 size_t nfqct_settings_count(void)
 {
-	return NSETTINGS + NSTR;
+	return NSETTINGS + NSTR + 1;	/* the collector last */
 }
 
 const char *nfqct_settings_name(size_t i)
 {
 	if (i >= NSETTINGS)
-		return i - NSETTINGS < NSTR ? str_settings[i - NSETTINGS].name : NULL;
+		return i - NSETTINGS < NSTR ? str_settings[i - NSETTINGS].name :
+		       i == COLLECTOR ? COLLECTOR_NAME : NULL;
 	return settings[i].name;
 }
 
@@ -181,6 +251,8 @@ int nfqct_settings_format(const struct nfqct_settings *s, size_t i, char *buf, s
 {
 	uint32_t v;
 
+	if (i == COLLECTOR)
+		return nfqct_hostport_format(&s->ipfix_collector, buf, len);
 	if (i >= NSETTINGS && i - NSETTINGS < NSTR) {
 		const char *str = (const char *)s + str_settings[i - NSETTINGS].offset;
 
@@ -256,6 +328,18 @@ static int set_one(struct nfqct_settings *s, char *name, const char *value, cons
 	int i;
 
 	normalise_name(name);
+	if (!strcmp(name, COLLECTOR_NAME)) {
+		struct nfqct_hostport hp;
+
+		/* a refused value leaves the setting as it was */
+		if (nfqct_hostport_parse(value, &hp) < 0) {
+			ERR(errs, origin, line, "%s: bad value '%s': expected ADDR:PORT, [ADDR6]:PORT "
+			    "or none", name, value);
+			return -EINVAL;
+		}
+		s->ipfix_collector = hp;
+		return 0;
+	}
 	for (size_t k = 0; k < NSTR; k++) {
 		if (strcmp(str_settings[k].name, name))
 			continue;
@@ -393,6 +477,13 @@ int nfqct_settings_reload_diff(const struct nfqct_settings *cur, struct nfqct_se
 				   "%s cannot change without a restart; keeping %" PRIu32,
 				   settings[i].name, *cfield(cur, i));
 		*field(next, i) = *cfield(cur, i);
+		n++;
+	}
+	if (memcmp(&cur->ipfix_collector, &next->ipfix_collector, sizeof(cur->ipfix_collector))) {
+		nfqct_errrec_print(errs, NFQCT_ERRREC_WARNING, "settings", 0, 0,
+				   "%s cannot change without a restart; keeping the old one",
+				   COLLECTOR_NAME);
+		next->ipfix_collector = cur->ipfix_collector;
 		n++;
 	}
 	return n;

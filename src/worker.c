@@ -11,6 +11,7 @@
 
 #include <urcu-qsbr.h>
 
+#include "nfqct/events.h"
 #include "nfqct/judge.h"
 #include "nfqct/log.h"
 #include "nfqct/queue.h"
@@ -135,6 +136,7 @@ static int run_batch(struct nfqct_worker *w)
 		return n;
 	}
 	now_ms = nfqct_now_ms();	/* once per batch */
+	nfqct_events_batch(now_ms);	/* events of this batch read no clock */
 	/* RCU: one ruleset and one settings object for the whole batch; they
 	 * and the entries the verdicts point at stay valid until the
 	 * quiescent state after it. */

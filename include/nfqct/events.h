@@ -56,11 +56,60 @@ enum nfqct_event_output {
 
 /* readers attached (atomic); producers test it with nfqct_events_on() */
 extern int nfqct_events_readers;
+/* a sink (the IPFIX exporter) wants NEW and DESTROY (atomic, 0 or 1) */
+extern int nfqct_events_sinks;
 
 static inline bool nfqct_events_on(void)
 {
 	return __builtin_expect(__atomic_load_n(&nfqct_events_readers, __ATOMIC_RELAXED) > 0, 0);
 }
+
+/* nfqct_events_want - is an event of @type wanted: readers want every
+ * type, a sink NEW and DESTROY only (no [UPDATE] cost for flow export). */
+static inline bool nfqct_events_want(unsigned int type)
+{
+	return __builtin_expect(__atomic_load_n(&nfqct_events_readers, __ATOMIC_RELAXED) > 0 ||
+				(!(type & 2u) &&
+				 __atomic_load_n(&nfqct_events_sinks, __ATOMIC_RELAXED) > 0), 0);
+}
+
+/*
+ * nfqct_events_batch - the calling thread's clock for its next events
+ * (the table's clock, ms): a worker calls it once per batch so that an
+ * event costs no clock read.  Threads that never call it read the clock
+ * per event.
+ */
+void nfqct_events_batch(uint64_t now_ms);
+
+/*
+ * One event as it sits in a ring: what the worker copies, kept small (two
+ * cache lines); the reply tuple is the inverse of @orig (no NAT) and the
+ * wall-clock time is the events thread's business.
+ */
+struct nfqct_event {
+	struct nfqct_tuple orig;
+	uint64_t packets[2];		/* [0] original direction, [1] reply */
+	uint64_t bytes[2];
+	uint64_t expires_ms;		/* absolute, table clock */
+	uint64_t now_ms;		/* when: the producer's batch clock */
+	const char *state_name;		/* static string of the tracker, or NULL */
+	uint32_t id;
+	uint32_t mark;
+	uint16_t zone;
+	uint8_t type;			/* enum nfqct_event_type */
+	uint8_t flags;			/* NFQCT_EVF_* */
+	uint8_t helper;
+	uint8_t tcp_state;
+};
+
+enum {
+	NFQCT_EVF_SEEN_REPLY	= 1 << 0,
+	NFQCT_EVF_ASSURED	= 1 << 1,
+	NFQCT_EVF_ACCT		= 1 << 2,
+};
+
+/* nfqct_event_info - the snapshot an event stands for (reply tuple rebuilt). */
+void nfqct_event_info(const struct nfqct_event *e, struct nfqct_ct_info *ci);
 
 /*
  * nfqct_events_emit - queue one event of @type for the snapshot @ci of the
@@ -81,6 +130,18 @@ int nfqct_events_start(const char *dir, struct nfqct_events **evp, char *err, si
 
 /* nfqct_events_stop - stop the thread, close the readers and the socket, free. */
 void nfqct_events_stop(struct nfqct_events *ev);
+
+/*
+ * nfqct_events_set_sink - call @fn(@arg, event, wall_offset_us) on the
+ * events thread for every NEW and DESTROY drained, whether or not a reader
+ * listens (wall clock of the event = now_ms * 1000 + wall_offset_us).
+ * @fn must not block.  Set once, after nfqct_events_start(); NULL @fn
+ * removes it (the caller then waits for one drain, EV_POLL_MS, before
+ * freeing @arg: nfqct_events_stop() first is simpler).
+ */
+void nfqct_events_set_sink(struct nfqct_events *ev,
+			   void (*fn)(void *arg, const struct nfqct_event *e, int64_t wall_offset_us),
+			   void *arg);
 
 /*
  * nfqct_events_print - one event line as conntrack -E prints it

@@ -59,6 +59,26 @@ enum nfqct_stat_update {
 					 * unchanged, for readers that keep them open (lnstat -i) */
 };
 
+enum nfqct_ipfix_transport {
+	NFQCT_IPFIX_UDP = 0,
+	NFQCT_IPFIX_TCP = 1,
+};
+
+/* An address and port: "198.18.0.1:4739" or "[2001:db8::1]:4739". */
+struct nfqct_hostport {
+	uint8_t family;			/* AF_INET, AF_INET6; 0: not set */
+	uint16_t port;			/* host order */
+	uint8_t addr[16];		/* network order; IPv4 in the first 4 */
+};
+
+/*
+ * nfqct_hostport_parse - @s as ADDR:PORT (IPv4) or [ADDR]:PORT (IPv6),
+ * port 1..65535, numeric only; "" or "none" clears it.  0 or -EINVAL.
+ */
+int nfqct_hostport_parse(const char *s, struct nfqct_hostport *hp);
+/* nfqct_hostport_format - the form nfqct_hostport_parse() reads ("none" when not set). */
+int nfqct_hostport_format(const struct nfqct_hostport *hp, char *buf, size_t len);
+
 struct nfqct_settings {
 	/* net.netfilter.* */
 	uint32_t ct_max;		/* nf_conntrack_max */
@@ -87,6 +107,12 @@ struct nfqct_settings {
 	uint32_t log_ratelimit_burst;	/* ... and messages per window */
 	uint32_t state_interval_s;	/* save the table every N s (0: only at a stop) */
 	char state_file[256];		/* the table on disk (state.h); "" (none): not kept */
+
+	/* nfqct.ipfix_*: flow export (ipfix.h); no collector, no export */
+	struct nfqct_hostport ipfix_collector;
+	uint32_t ipfix_transport;	/* enum nfqct_ipfix_transport */
+	uint32_t ipfix_active_timeout_s;/* long flows: a record every so often */
+	uint32_t ipfix_template_refresh_s; /* UDP: templates resent every so often */
 };
 
 /* nfqct_settings_init - the defaults (the kernel's, where it has one). */

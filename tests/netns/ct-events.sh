@@ -120,12 +120,31 @@ wait_drained() {
 stat_settle() { sleep 1.2; }
 
 N=100000
+# best_rate: the best of 3 bursts (deleting the table between), in verdicts per second of
+# sending; the best, because on 2 cores the sender's scheduling makes single runs noisy
+best_rate() {
+	local k a0 a1 s r best=0
+	for k in 1 2 3; do
+		"$NFQCT" -s "$STATDIR" delete --all >/dev/null
+		stat_settle; a0=$(accepted)
+		s=$(blast $N); wait_drained; stat_settle; a1=$(accepted)
+		r=$(awk -v n=$((a1 - a0)) -v s="$s" 'BEGIN { printf "%d", n / s }')
+		[ "$r" -gt "$best" ] && best=$r
+	done
+	echo "$best"
+}
 # no reader
-assert_pass "$NFQCT" -s "$STATDIR" delete --all
-stat_settle; a0=$(accepted)
-s0=$(blast $N); wait_drained; stat_settle; a1=$(accepted)
-rate0=$(awk -v n=$((a1 - a0)) -v s="$s0" 'BEGIN { printf "%d", n / s }')
-note "no reader: $((a1 - a0)) verdicts in $s0 s of sending: $rate0 verdicts/s"
+rate0=$(best_rate)
+note "no reader: best of 3 bursts of $N: $rate0 verdicts/s"
+
+# a reader that keeps up (its output discarded)
+timeout 120 "$NFQCT" -s "$STATDIR" events -e NEW -p udp -d "$S4" >/dev/null 2>&1 &
+RPID=$!; PIDS+=("$RPID")
+wait_readers 1 || exit 1
+rate2=$(best_rate)
+note "running reader: best of 3 bursts of $N: $rate2 verdicts/s"
+kill "$RPID" 2>/dev/null; wait "$RPID" 2>/dev/null
+wait_readers 0 || exit 1
 
 # a reader stopped during the burst
 assert_pass "$NFQCT" -s "$STATDIR" delete --all
@@ -154,7 +173,7 @@ awk '/^\[LOST\]/ { split($5, r, "-"); n += r[2] - r[1] + 1; next }
 assert_eq "seq numbers accounted for" "$made" "$(cat "$TMP_DIR/seqn")"
 stat_lost=$(stat_sum "$STATDIR/net/stat/nfqct_events" lost)
 assert_eq "stat tree: lost" "$lost" "$stat_lost"
-note "verdict rate: no reader $rate0/s, stopped reader $rate1/s"
+note "verdict rate: no reader $rate0/s, running reader $rate2/s, stopped reader $rate1/s"
 
 nfqctd_stop
 assert_eq "nfqctd exit status" 0 "$?"
