@@ -91,7 +91,20 @@ round() {
 	assert_eq "round $1 ($3): server heard both answers" "$2" "$([ -e "$TMP_DIR/done.$1" ] && echo 1 || echo 0)"
 }
 # The table without the timeout column (it moves), sorted.
-table() { "$NFQCT" -s "$STATDIR" list | awk '{ $3 = ""; print }' | sort; }
+table_now() { "$NFQCT" -s "$STATDIR" list | awk '{ $3 = ""; print }' | sort; }
+# table: the table once the traffic has settled (two reads 0.3 s apart agree, bounded), so a
+# late ACK of the last round cannot land between the snapshot and the stop
+table() {
+	local i prev cur
+	prev=$(table_now)
+	for i in $(seq 20); do
+		sleep 0.3
+		cur=$(table_now)
+		[ "$cur" = "$prev" ] && break
+		prev=$cur
+	done
+	printf '%s\n' "$cur"
+}
 
 round 1 1 "baseline"
 table >"$TMP_DIR/before"
