@@ -4,6 +4,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -151,14 +152,11 @@ static void queue_free(struct nfqct_queue *q)
 	free(q);
 }
 
-struct nfqct_queue *nfqct_queue_open(uint16_t num, const struct nfqct_settings *s,
-				     struct nfqct_queue_stats *st, char *err, size_t errlen)
+/* queue_alloc - @q and its buffers, no socket yet.  NULL with errno and @err set. */
+static struct nfqct_queue *queue_alloc(uint16_t num, const struct nfqct_settings *s,
+				       struct nfqct_queue_stats *st, char *err, size_t errlen)
 {
-	char buf[NFQCT_CFG_MSG_SIZE] = { 0 };	/* libmnl leaves attribute padding unset */
 	struct nfqct_queue *q;
-	struct nlmsghdr *nlh;
-	int rcvbuf = (int)s->rcvbuf;
-	int ret;
 
 	q = calloc(1, sizeof(*q));
 	if (!q) {
@@ -167,7 +165,7 @@ struct nfqct_queue *nfqct_queue_open(uint16_t num, const struct nfqct_settings *
 	}
 	q->num = num;
 	q->st = st;
-	NFQCT_STAT_ADD(st->queue, num);
+	__atomic_store_n(&st->queue, num, __ATOMIC_RELAXED);	/* constant; kept across an upgrade */
 
 	q->max_batch = s->batch;
 	q->msg_size = s->copy_range + NFQCT_MSG_OVERHEAD;
@@ -179,8 +177,9 @@ struct nfqct_queue *nfqct_queue_open(uint16_t num, const struct nfqct_settings *
 	q->tx_buf = malloc(q->tx_limit * 2);
 	if (!q->rx_bufs || !q->mmsg || !q->iov || !q->tx_buf) {
 		snprintf(err, errlen, "queue %u: out of memory", num);
+		queue_free(q);
 		errno = ENOMEM;
-		goto err_free;
+		return NULL;
 	}
 	/* One buffer per message; the kernel only writes msg_len and msg_flags,
 	 * so the headers are set once here, not per receive. */
@@ -193,10 +192,25 @@ struct nfqct_queue *nfqct_queue_open(uint16_t num, const struct nfqct_settings *
 	q->tx = mnl_nlmsg_batch_start(q->tx_buf, q->tx_limit);
 	if (!q->tx) {
 		snprintf(err, errlen, "queue %u: out of memory", num);
+		queue_free(q);
 		errno = ENOMEM;
-		goto err_free;
+		return NULL;
 	}
+	return q;
+}
 
+struct nfqct_queue *nfqct_queue_open(uint16_t num, const struct nfqct_settings *s,
+				     struct nfqct_queue_stats *st, char *err, size_t errlen)
+{
+	char buf[NFQCT_CFG_MSG_SIZE] = { 0 };	/* libmnl leaves attribute padding unset */
+	struct nfqct_queue *q;
+	struct nlmsghdr *nlh;
+	int rcvbuf = (int)s->rcvbuf;
+	int ret;
+
+	q = queue_alloc(num, s, st, err, errlen);
+	if (!q)
+		return NULL;
 	q->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
 	if (!q->nl) {
 		snprintf(err, errlen, "queue %u: netlink socket: %s", num, strerror(errno));
@@ -226,6 +240,37 @@ struct nfqct_queue *nfqct_queue_open(uint16_t num, const struct nfqct_settings *
 		errno = -ret;
 		goto err_free;
 	}
+	return q;
+
+err_free:
+	ret = errno;
+	queue_free(q);
+	errno = ret;
+	return NULL;
+}
+
+struct nfqct_queue *nfqct_queue_adopt(int fd, uint16_t num, const struct nfqct_settings *s,
+				      struct nfqct_queue_stats *st, char *err, size_t errlen)
+{
+	struct nfqct_queue *q;
+	int ret;
+
+	q = queue_alloc(num, s, st, err, errlen);
+	if (!q)
+		return NULL;
+	/* Bound and configured by the image we replace: the kernel keeps the
+	 * queue with its packets as long as this socket lives, so nothing is
+	 * sent here (a config message would reset nothing we want reset). */
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+		snprintf(err, errlen, "queue %u: handed-over socket %d: %s", num, fd, strerror(errno));
+		goto err_free;
+	}
+	q->nl = mnl_socket_fdopen(fd);
+	if (!q->nl) {
+		snprintf(err, errlen, "queue %u: handed-over socket %d: %s", num, fd, strerror(errno));
+		goto err_free;
+	}
+	q->portid = mnl_socket_get_portid(q->nl);
 	return q;
 
 err_free:

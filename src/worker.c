@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <urcu-qsbr.h>
 
@@ -33,7 +34,18 @@ struct nfqct_worker {
 	struct log_ratelimit rl_full;	/* "table full": at the settings' rate */
 	struct log_ratelimit rl_frag;	/* "received IP fragments": likewise */
 	struct log_ratelimit rl_queue;	/* the queue's receive and send problems */
+	bool handover;			/* stop for an upgrade: no intake stop, no drain */
+	uint64_t last_verdict_us;	/* written by the worker, read after the join */
+	uint64_t prev_last_us;		/* the previous image's last verdict; 0 once logged */
 };
+
+uint64_t nfqct_worker_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 /* Say what went wrong on the queue since the last time, rate-limited. */
 static void report_queue_errors(struct nfqct_worker *w)
@@ -68,7 +80,11 @@ struct nfqct_worker *nfqct_worker_create(const struct nfqct_worker_config *cfg, 
 		goto err_free;
 	}
 	w->rl_queue = (struct log_ratelimit)LOG_RATELIMIT_INIT(5000, 5);
-	w->q = nfqct_queue_open(cfg->queue_num, s, &cfg->stats->q, err, errlen);
+	if (cfg->adopt_fd >= 0)
+		w->q = nfqct_queue_adopt(cfg->adopt_fd, cfg->queue_num, s, &cfg->stats->q, err, errlen);
+	else
+		w->q = nfqct_queue_open(cfg->queue_num, s, &cfg->stats->q, err, errlen);
+	w->prev_last_us = cfg->adopt_fd >= 0 ? cfg->prev_last_us : 0;
 	if (!w->q)
 		goto err_free;
 	report_queue_errors(w);	/* a receive buffer it could not grow */
@@ -160,6 +176,14 @@ static int run_batch(struct nfqct_worker *w)
 	/* A failed send is counted in tx_errors; the kernel keeps those packets
 	 * queued, and the next batch verdict (ids up to its last) answers them. */
 	nfqct_queue_flush(w->q);
+	w->last_verdict_us = nfqct_worker_now_us();
+	if (w->prev_last_us) {
+		/* The first verdicts after an upgrade: how long the queue waited. */
+		log_info("upgrade: queue %u: first verdicts %.3f ms after the previous image's last "
+			 "(%d packets in the first batch)", w->cfg.queue_num,
+			 (double)(w->last_verdict_us - w->prev_last_us) / 1000.0, n);
+		w->prev_last_us = 0;
+	}
 	report_queue_errors(w);
 	return n;
 }
@@ -224,6 +248,15 @@ static void *worker_main(void *arg)
 		if (n == 0 || n == -EAGAIN)
 			wait_for_work(w, -1, &stopping);
 		rcu_quiescent_state();
+		/* A busy queue may never be empty: look at every batch boundary. */
+		if (__atomic_load_n(&w->handover, __ATOMIC_ACQUIRE))
+			break;
+	}
+	if (__atomic_load_n(&w->handover, __ATOMIC_ACQUIRE)) {
+		/* Upgrade: what arrives now waits in the kernel's queue for the
+		 * next image; every packet we received has its verdict. */
+		rcu_unregister_thread();
+		return NULL;
 	}
 	r = nfqct_queue_stop_intake(w->q);
 	if (r < 0)
@@ -235,7 +268,10 @@ static void *worker_main(void *arg)
 
 int nfqct_worker_start(struct nfqct_worker *w)
 {
-	int ret = pthread_create(&w->thread, NULL, worker_main, w);
+	int ret;
+
+	__atomic_store_n(&w->handover, false, __ATOMIC_RELEASE);
+	ret = pthread_create(&w->thread, NULL, worker_main, w);
 
 	if (ret)
 		return -ret;
@@ -248,6 +284,21 @@ void nfqct_worker_join(struct nfqct_worker *w)
 	if (w->started)
 		pthread_join(w->thread, NULL);
 	w->started = false;
+}
+
+void nfqct_worker_handover(struct nfqct_worker *w)
+{
+	__atomic_store_n(&w->handover, true, __ATOMIC_RELEASE);
+}
+
+int nfqct_worker_queue_fd(const struct nfqct_worker *w)
+{
+	return nfqct_queue_fd(w->q);
+}
+
+uint64_t nfqct_worker_last_verdict_us(const struct nfqct_worker *w)
+{
+	return w->last_verdict_us;
 }
 
 void nfqct_worker_destroy(struct nfqct_worker *w)

@@ -36,6 +36,19 @@ struct nfqct_queue;
 struct nfqct_queue *nfqct_queue_open(uint16_t num, const struct nfqct_settings *s,
 				     struct nfqct_queue_stats *st, char *err, size_t errlen);
 
+/*
+ * nfqct_queue_adopt - take over @fd, a netlink socket already bound to
+ * queue @num and configured (by the image this process replaced with
+ * execve(), see nfqctd(8) UPGRADES): buffers from @s (batch, copy_range),
+ * no message to the kernel, so the queue and the packets waiting in it
+ * stay as they are; the queue parameters of @s are not applied.  Sets
+ * close-on-exec on @fd, which belongs to the queue from then on (closed
+ * by nfqct_queue_close()).  Returns NULL with errno set and a message in
+ * @err; @fd then stays open, the caller's.
+ */
+struct nfqct_queue *nfqct_queue_adopt(int fd, uint16_t num, const struct nfqct_settings *s,
+				      struct nfqct_queue_stats *st, char *err, size_t errlen);
+
 /* nfqct_queue_close - unbind and free.  Packets still queued in the kernel are
  * dropped by it, so drain first (see nfqct_queue_recv with wait false).
  * Returns 0, or -errno when the unbind could not be sent (freed anyway). */

@@ -12,6 +12,12 @@
  * stop: each one then drains what the kernel has already delivered,
  * answers it, and returns; nfqct_worker_join() waits for that, and
  * nfqct_worker_destroy() unbinds the queue and frees.
+ *
+ * Upgrade (nfqctd(8) UPGRADES): nfqct_worker_handover() before the stop
+ * makes the worker return at the next batch boundary instead, with every
+ * packet it received answered, the kernel's queue length untouched and no
+ * drain, so what arrives next waits in the kernel's queue for the next
+ * image; cfg.adopt_fd makes a worker take over such a queue's socket.
  */
 #ifndef NFQCT_WORKER_H
 #define NFQCT_WORKER_H
@@ -36,17 +42,38 @@ struct nfqct_worker_config {
 	struct nfqct_ruleset **ruleset;		/* RCU-published; read with rcu_dereference() */
 	struct nfqct_worker_stats *stats;	/* this worker's block (written only by it) */
 	int stop_fd;				/* eventfd: readable once the daemon stops */
+	int adopt_fd;				/* >= 0: the queue's bound socket, handed
+						 * over by the previous image (no bind) */
+	uint64_t prev_last_us;			/* with adopt_fd: the previous image's last
+						 * verdict (nfqct_worker_now_us()), 0 unknown;
+						 * the first verdict logs the gap */
 };
 
 /* nfqct_worker_create - open queue cfg->queue_num with the settings in force.
  * RCU reader (reads *cfg->settings).  Returns NULL with a message in @err. */
 struct nfqct_worker *nfqct_worker_create(const struct nfqct_worker_config *cfg, char *err, size_t errlen);
 
-/* nfqct_worker_start - start the thread.  Returns 0 or -errno. */
+/* nfqct_worker_start - start the thread (again after a join: a handover
+ * that did not happen).  Returns 0 or -errno. */
 int nfqct_worker_start(struct nfqct_worker *w);
 
 /* nfqct_worker_join - wait for the thread to finish (after the stop eventfd fired). */
 void nfqct_worker_join(struct nfqct_worker *w);
+
+/* nfqct_worker_handover - the next stop is an upgrade's: no intake stop, no
+ * drain (see above).  Call before writing the stop eventfd; a later
+ * nfqct_worker_start() clears it. */
+void nfqct_worker_handover(struct nfqct_worker *w);
+
+/* nfqct_worker_queue_fd - the queue's socket (to hand over). */
+int nfqct_worker_queue_fd(const struct nfqct_worker *w);
+
+/* nfqct_worker_last_verdict_us - when the worker last sent verdicts
+ * (nfqct_worker_now_us()), 0 never.  After the join, or racy. */
+uint64_t nfqct_worker_last_verdict_us(const struct nfqct_worker *w);
+
+/* nfqct_worker_now_us - CLOCK_MONOTONIC in microseconds (survives execve). */
+uint64_t nfqct_worker_now_us(void);
 
 /* nfqct_worker_destroy - close the queue and free; logs the worker's totals. */
 void nfqct_worker_destroy(struct nfqct_worker *w);
