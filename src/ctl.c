@@ -217,7 +217,8 @@ static int run_state(char **w, int n, const struct nfqct_ctl_ops *ops, void *arg
 	return (save ? ops->save(arg, out, path) : ops->restore(arg, out, path, replace)) == 0 ? 0 : -1;
 }
 
-static int run_command(char *line, const struct nfqct_ctl_ops *ops, void *arg, FILE *out)
+static int run_command(char *line, const struct nfqct_ctl_ops *ops, void *arg, FILE *out,
+		       int client_fd)
 {
 	char *w[64];
 	int n = split_words(line, w, 64);
@@ -255,6 +256,15 @@ static int run_command(char *line, const struct nfqct_ctl_ops *ops, void *arg, F
 
 	if (!strcmp(w[0], "save") || !strcmp(w[0], "restore"))
 		return run_state(w, n, ops, arg, out);
+	if (!strcmp(w[0], "upgrade")) {
+		if (n > 1) {
+			fprintf(out, "upgrade: unexpected argument '%s'\n", w[1]);
+			return -1;
+		}
+		if (!ops->upgrade)
+			goto unsupported;
+		return ops->upgrade(arg, out, client_fd) == 0 ? 0 : -1;
+	}
 	if (!strcmp(w[0], "list") && n == 2 && !strcmp(w[1], "--expect")) {
 		if (!ops->list_expect)
 			goto unsupported;
@@ -314,7 +324,7 @@ int nfqct_ctl_serve_one_timeout(int listen_fd, const struct nfqct_ctl_ops *ops, 
 		send_all(fd, "error\nout of memory\n", 20, timeout_ms);
 		goto out_close;
 	}
-	status = run_command(line, ops, arg, m);
+	status = run_command(line, ops, arg, m, fd);
 	if (fclose(m) != 0) {
 		r = -ENOMEM;
 		snprintf(err, errlen, "output of the command: %s", strerror(-r));

@@ -62,6 +62,8 @@ static void usage(FILE *f)
 		"                   the event stream, as conntrack -E\n"
 		"  flush            empty the connection table\n"
 		"  reload           reload the rules and settings (as SIGHUP)\n"
+		"  upgrade          re-execute nfqctd from its binary on disk, keeping the queues\n"
+		"                   and the table (as SIGUSR2); says how it went\n"
 		"  rules [-c]       the running ruleset; -c with counters\n"
 		"  save [FILE]      save the table to FILE (default: the daemon's state file)\n"
 		"  restore [--replace] FILE\n"
@@ -727,6 +729,7 @@ int main(int argc, char **argv)
 	else if (nfqct_ctcmd_is_table(argc, argv))
 		r = nfqct_ctcmd_client(dir, argc, argv, stdout, stderr);
 	else if (!strcmp(cmd, "list") || !strcmp(cmd, "flush") || !strcmp(cmd, "reload") ||
+		 !strcmp(cmd, "upgrade") ||
 		 !strcmp(cmd, "rules"))
 		r = cmd_ctl(dir, cmd, argc, argv);
 	else if (!strcmp(cmd, "save") || !strcmp(cmd, "restore"))

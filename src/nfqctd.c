@@ -29,6 +29,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -67,6 +70,7 @@ struct options {
 	bool fail_open;
 	bool check;
 	bool print_settings;
+	bool upgrade_check;	/* --upgrade-check: --check, and say we can take a handover */
 	int verbose;
 	char *owned[4];		/* paths made absolute, freed at exit */
 };
@@ -103,6 +107,25 @@ struct daemon {
 	pthread_mutex_t state_lock;
 	uint64_t state_next_ms;	/* next interval save, nfqct_now_ms() */
 	bool stopping;		/* no interval save once the stop began */
+	/* Upgrade (nfqctd(8) UPGRADES).  The binary to re-execute: the path
+	 * /proc/self/exe named at start, so the file now at that path runs. */
+	char exe[PATH_MAX];
+	struct handover *in;	/* what the previous image handed us, or NULL */
+};
+
+/*
+ * What an image hands to the next one through execve(): descriptors left
+ * open (queue sockets, control socket, the table and the counters in
+ * memfds, the `nfqct upgrade` client) and named in the environment
+ * variable UPGRADE_ENV, so that a binary without the feature never sees
+ * them as anything but open files.
+ */
+struct handover {
+	int queue_fd[MAX_QUEUES];
+	uint64_t last_us[MAX_QUEUES];	/* each queue's last verdict in the old image */
+	unsigned int nqueues;
+	int ctl_fd, state_fd, counters_fd, client_fd;
+	uint64_t paused_us;		/* when the old image stopped its workers */
 };
 
 static void usage(FILE *out)
@@ -119,12 +142,14 @@ static void usage(FILE *out)
 "      --fail-open         the kernel accepts packets while the queue is full\n"
 "      --check             validate rules and settings, report, exit 0 or 1\n"
 "      --print-settings    print every setting in force (after -c and -o), exit\n"
+"      --upgrade-check     --check, and say whether this binary takes an upgrade\n"
 "  -v, --verbose           more log messages (repeat for more)\n"
 "  -h, --help              this help\n"
 "  -V, --version           print the version\n"
 "Without -f, nfqctd returns once every queue is bound (status 0), or prints\n"
 "why it could not start and exits 1 (configuration) or 2 (runtime).\n"
-"Signals: SIGHUP reloads rules and settings; SIGTERM and SIGINT stop.\n"
+"Signals: SIGHUP reloads rules and settings; SIGTERM and SIGINT stop;\n"
+"SIGUSR2 re-executes the binary on disk, keeping the queues and the table.\n"
 "See nfqctd(8).\n", SYSCONFDIR, RUNSTATEDIR);
 }
 
@@ -194,7 +219,7 @@ static void options_free(struct options *o)
 /* Returns 0, or the exit code to leave with; errors go to @errs. */
 static int parse_options(int argc, char **argv, struct options *o, FILE *errs)
 {
-	enum { OPT_FAIL_OPEN = 256, OPT_CHECK, OPT_PRINT_SETTINGS };
+	enum { OPT_FAIL_OPEN = 256, OPT_CHECK, OPT_PRINT_SETTINGS, OPT_UPGRADE_CHECK };
 	static const struct option longopts[] = {
 		{ "queue", required_argument, NULL, 'q' },
 		{ "rules", required_argument, NULL, 'r' },
@@ -206,6 +231,7 @@ static int parse_options(int argc, char **argv, struct options *o, FILE *errs)
 		{ "fail-open", no_argument, NULL, OPT_FAIL_OPEN },
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "print-settings", no_argument, NULL, OPT_PRINT_SETTINGS },
+		{ "upgrade-check", no_argument, NULL, OPT_UPGRADE_CHECK },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -257,6 +283,10 @@ static int parse_options(int argc, char **argv, struct options *o, FILE *errs)
 			break;
 		case OPT_PRINT_SETTINGS:
 			o->print_settings = true;
+			break;
+		case OPT_UPGRADE_CHECK:
+			o->check = true;
+			o->upgrade_check = true;
 			break;
 		case 'v':
 			o->verbose++;
@@ -339,6 +369,8 @@ static unsigned int queue_count(const struct options *o)
 	return (unsigned int)(o->queue_last - o->queue_first + 1);
 }
 
+static void handover_counters_load(struct daemon *d);
+
 static int start_workers(struct daemon *d)
 {
 	char err[256];
@@ -351,6 +383,8 @@ static int start_workers(struct daemon *d)
 		return -ENOMEM;
 	}
 	memset(d->stats, 0, d->nworkers * sizeof(*d->stats));
+	if (d->in)
+		handover_counters_load(d);
 	/* Open every queue before starting any thread, so a bad queue fails early. */
 	for (unsigned int i = 0; i < d->nworkers; i++) {
 		struct nfqct_worker_config cfg = {
@@ -362,6 +396,8 @@ static int start_workers(struct daemon *d)
 			.ruleset = &d->ruleset,
 			.stats = &d->stats[i],
 			.stop_fd = d->stop_fd,
+			.adopt_fd = d->in ? d->in->queue_fd[i] : -1,
+			.prev_last_us = d->in ? d->in->last_us[i] : 0,
 		};
 
 		d->workers[i] = nfqct_worker_create(&cfg, err, sizeof(err));
@@ -369,6 +405,8 @@ static int start_workers(struct daemon *d)
 			log_warnx("%s", err);
 			return -EIO;
 		}
+		if (d->in)
+			d->in->queue_fd[i] = -1;	/* the queue's now */
 	}
 	return 0;
 }
@@ -647,6 +685,532 @@ static void reload_logged(struct daemon *d)
 	free(msgs);
 }
 
+static struct nfqct_housekeeping *start_housekeeping(struct daemon *d)
+{
+	return nfqct_housekeeping_start(&(struct nfqct_housekeeping_config){
+		.ct = d->ct,
+		.stats = &d->extra_stats[0].ct,
+		.gc_interval_ms = d->settings->gc_interval_ms,
+		.stat_interval_ms = d->settings->stat_interval_ms,
+		.publish = publish,
+		.arg = d,
+		.stop_fd = d->stop_fd,
+	});
+}
+
+/* ---- upgrade: re-execute the binary on disk, handing everything over ---- */
+
+/*
+ * The process re-executes itself in place (execve, same PID) rather than
+ * forking a successor: the pid file, systemd's main PID and a supervisor's
+ * child all stay right without any help, and the sockets never leave the
+ * process.  The price is that there is no old process to fall back to once
+ * execve() succeeded, so the new binary is first run aside as
+ * `BINARY --upgrade-check ARGS` (settings, ruleset, and that it knows the
+ * handover), and only its success stops the workers.  See nfqctd(8).
+ */
+#define UPGRADE_ENV		"NFQCT_UPGRADE"
+#define UPGRADE_PROTO		1
+#define UPGRADE_CHECK_MS	30000
+#define UPGRADE_CHECK_OUT	4096
+#define COUNTERS_MAGIC		"NFQCTCNT"
+
+/* Header of the counters memfd; the blocks follow it raw, the workers'
+ * then the extra ones, taken only when the layout is the same. */
+struct counters_hdr {
+	char magic[8];
+	uint32_t block_size;	/* sizeof(struct nfqct_worker_stats) */
+	uint32_t nworkers;
+	uint32_t nextra;
+	uint32_t proto;
+};
+
+/* The arguments for the next image: the options in force, paths absolute
+ * (the daemon may be in / now).  NULL-terminated; free() the array only. */
+static char **upgrade_argv(struct daemon *d, bool check, char *qbuf, size_t qlen)
+{
+	const struct options *o = &d->opt;
+	char **av = calloc(24 + 2 * (size_t)o->nset + (size_t)o->verbose, sizeof(*av));
+	size_t n = 0;
+
+	if (!av)
+		return NULL;
+	snprintf(qbuf, qlen, "%u:%u", o->queue_first, o->queue_last);
+	av[n++] = d->exe;
+	if (check)
+		av[n++] = "--upgrade-check";
+	av[n++] = "-q";
+	av[n++] = qbuf;
+	if (o->rules_explicit) {
+		av[n++] = "-r";
+		av[n++] = (char *)o->rules_path;
+	}
+	if (o->config_path) {
+		av[n++] = "-c";
+		av[n++] = (char *)o->config_path;
+	}
+	for (unsigned int i = 0; i < o->nset; i++) {
+		av[n++] = "-o";
+		av[n++] = (char *)o->set[i];
+	}
+	av[n++] = "-s";
+	av[n++] = (char *)o->stat_dir;
+	if (o->pid_file) {
+		av[n++] = "-p";
+		av[n++] = (char *)o->pid_file;
+	}
+	if (o->foreground)
+		av[n++] = "-f";
+	if (o->fail_open)
+		av[n++] = "--fail-open";
+	for (int i = 0; i < o->verbose; i++)
+		av[n++] = "-v";
+	av[n] = NULL;
+	return av;
+}
+
+/*
+ * Run the new binary with --upgrade-check and our arguments, bounded by
+ * UPGRADE_CHECK_MS.  Returns 0 when it accepts the configuration and says
+ * it takes the handover; else -1 with why (its output included) in @out.
+ * Main thread; the workers run meanwhile.
+ */
+static int upgrade_check(struct daemon *d, FILE *out)
+{
+	char qbuf[16], buf[UPGRADE_CHECK_OUT + 1], want[64];
+	char **av = upgrade_argv(d, true, qbuf, sizeof(qbuf));
+	uint64_t deadline = nfqct_now_ms() + UPGRADE_CHECK_MS;
+	size_t len = 0;
+	int pfd[2], st = 0, ret = -1;
+	pid_t pid;
+
+	if (!av || pipe2(pfd, O_CLOEXEC) < 0) {
+		fprintf(out, "upgrade: cannot check %s: %s\n", d->exe, strerror(errno));
+		free(av);
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		fprintf(out, "upgrade: cannot check %s: fork: %s\n", d->exe, strerror(errno));
+		goto out_close;
+	}
+	if (pid == 0) {
+		/* Only async-signal-safe calls here: other threads were running. */
+		static const char msg[] = "cannot execute the new binary\n";
+		sigset_t none;
+
+		sigemptyset(&none);
+		pthread_sigmask(SIG_SETMASK, &none, NULL);
+		dup2(pfd[1], 1);
+		dup2(pfd[1], 2);
+		execv(d->exe, av);
+		if (write(2, msg, sizeof(msg) - 1) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(pfd[1]);
+	pfd[1] = -1;
+	for (;;) {
+		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
+		uint64_t now = nfqct_now_ms();
+		ssize_t n;
+
+		if (now >= deadline) {
+			kill(pid, SIGKILL);
+			fprintf(out, "upgrade: %s --upgrade-check gave no answer within %d s\n", d->exe,
+				UPGRADE_CHECK_MS / 1000);
+			break;
+		}
+		rcu_thread_offline();
+		n = poll(&p, 1, (int)(deadline - now));
+		rcu_thread_online();
+		if (n <= 0)
+			continue;
+		n = read(pfd[0], buf + len, len < UPGRADE_CHECK_OUT ? UPGRADE_CHECK_OUT - len : 1);
+		if (n == 0 || (n < 0 && errno != EINTR))
+			break;
+		if (n > 0 && len < UPGRADE_CHECK_OUT)
+			len += (size_t)n;
+	}
+	buf[len] = '\0';
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	snprintf(want, sizeof(want), "nfqctd: upgrade handover protocol %d\n", UPGRADE_PROTO);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && strstr(buf, want)) {
+		ret = 0;
+		goto out_close;
+	}
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		fprintf(out, "upgrade: %s does not take a handover (no upgrade support)\n", d->exe);
+	else if (WIFEXITED(st))
+		fprintf(out, "upgrade: %s --upgrade-check exited with status %d\n", d->exe,
+			WEXITSTATUS(st));
+	else
+		fprintf(out, "upgrade: %s --upgrade-check was killed by signal %d\n", d->exe,
+			WTERMSIG(st));
+	for (char *save = NULL, *line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		fprintf(out, "upgrade: check: %s\n", line);
+out_close:
+	close(pfd[0]);
+	if (pfd[1] >= 0)
+		close(pfd[1]);
+	free(av);
+	return ret;
+}
+
+/* A memfd holding @len bytes of @data, inherited across execve().  Returns the fd or -errno. */
+static int memfd_with(const char *name, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	int fd = memfd_create(name, 0);
+
+	if (fd < 0)
+		return -errno;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int err = n < 0 ? -errno : -EIO;
+
+			close(fd);
+			return err;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return fd;
+}
+
+/* The counters memfd: the header, then the workers' blocks and the extra ones. */
+static int counters_memfd(struct daemon *d)
+{
+	struct counters_hdr h = { .block_size = sizeof(struct nfqct_worker_stats),
+				  .nworkers = d->nworkers, .nextra = 2, .proto = UPGRADE_PROTO };
+	size_t bs = sizeof(struct nfqct_worker_stats);
+	size_t len = sizeof(h) + (d->nworkers + 2) * bs;
+	uint8_t *buf = malloc(len);
+	int fd;
+
+	if (!buf)
+		return -ENOMEM;
+	memcpy(h.magic, COUNTERS_MAGIC, sizeof(h.magic));
+	memcpy(buf, &h, sizeof(h));
+	memcpy(buf + sizeof(h), d->stats, d->nworkers * bs);
+	memcpy(buf + sizeof(h) + d->nworkers * bs, d->extra_stats, 2 * bs);
+	fd = memfd_with("nfqct-counters", buf, len);
+	free(buf);
+	return fd;
+}
+
+/* The whole content of memfd @fd into a new buffer.  Returns 0 or -errno. */
+static int memfd_read(int fd, struct nfqct_state_buf *out)
+{
+	struct stat sb;
+	size_t off = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (fstat(fd, &sb) < 0)
+		return -errno;
+	out->data = malloc(sb.st_size ? (size_t)sb.st_size : 1);
+	if (!out->data)
+		return -ENOMEM;
+	while (off < (size_t)sb.st_size) {
+		ssize_t n = pread(fd, out->data + off, (size_t)sb.st_size - off, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			nfqct_state_buf_free(out);
+			return n < 0 ? -errno : -EIO;
+		}
+		off += (size_t)n;
+	}
+	out->len = out->cap = off;
+	return 0;
+}
+
+/* New image, before the workers: the counters continue where the old image left them. */
+static void handover_counters_load(struct daemon *d)
+{
+	size_t bs = sizeof(struct nfqct_worker_stats);
+	struct nfqct_state_buf buf;
+	struct counters_hdr h;
+	int ret;
+
+	if (d->in->counters_fd < 0)
+		return;
+	ret = memfd_read(d->in->counters_fd, &buf);
+	close(d->in->counters_fd);
+	d->in->counters_fd = -1;
+	if (ret < 0) {
+		log_warnx("upgrade: counters not handed over: %s; they restart from 0", strerror(-ret));
+		return;
+	}
+	if (buf.len >= sizeof(h))
+		memcpy(&h, buf.data, sizeof(h));
+	/* Raw blocks: only a binary with the same layout can read them. */
+	if (buf.len < sizeof(h) || memcmp(h.magic, COUNTERS_MAGIC, sizeof(h.magic)) ||
+	    h.block_size != bs || h.nworkers != d->nworkers || h.nextra != 2 ||
+	    buf.len != sizeof(h) + (d->nworkers + 2) * bs) {
+		log_warnx("upgrade: the counters' layout changed; they restart from 0");
+	} else {
+		memcpy(d->stats, buf.data + sizeof(h), d->nworkers * bs);
+		memcpy(d->extra_stats, buf.data + sizeof(h) + d->nworkers * bs, 2 * bs);
+		log_info("upgrade: counters continue from the previous image");
+	}
+	nfqct_state_buf_free(&buf);
+}
+
+/* New image, before the workers: the table the old image encoded. */
+static void handover_table_load(struct daemon *d)
+{
+	struct nfqct_state_load_stats ls;
+	struct nfqct_state_buf buf;
+	const char *why = NULL;
+	int ret;
+
+	ret = memfd_read(d->in->state_fd, &buf);
+	close(d->in->state_fd);
+	d->in->state_fd = -1;
+	if (ret == 0)
+		ret = nfqct_state_apply(d->ct, &d->extra_stats[1].ct, buf.data, buf.len, nfqct_now_ms(),
+					nfqct_state_wall_ms(), d->settings->ct_max, false, &ls, &why);
+	nfqct_state_buf_free(&buf);
+	if (ret < 0)
+		log_warnx("upgrade: the table was not handed over (%s%s%s): starting empty",
+			  nfqct_state_strerror(ret), why ? ": " : "", why ? why : "");
+	else
+		log_info("upgrade: table handed over: %llu of %llu entries (%llu over nf_conntrack_max, "
+			 "%llu failed)", (unsigned long long)ls.loaded, (unsigned long long)ls.entries,
+			 (unsigned long long)ls.full, (unsigned long long)ls.failed);
+}
+
+static int set_cloexec(int fd, bool on)
+{
+	int fl = fcntl(fd, F_GETFD);
+
+	if (fl < 0)
+		return -errno;
+	return fcntl(fd, F_SETFD, on ? fl | FD_CLOEXEC : fl & ~FD_CLOEXEC) < 0 ? -errno : 0;
+}
+
+/*
+ * Parse UPGRADE_ENV ("1;paused=US;ctl=FD;state=FD;counters=FD;client=FD;
+ * q=FD:US,FD:US...") into a new struct handover, and remove it from the
+ * environment.  Returns NULL when it is absent; exits 2 when it is there
+ * but malformed (nothing can be trusted then).
+ */
+static struct handover *handover_parse(unsigned int nqueues)
+{
+	const char *env = getenv(UPGRADE_ENV);
+	struct handover *h;
+	char *copy, *save = NULL;
+	bool ok;
+
+	if (!env)
+		return NULL;
+	h = calloc(1, sizeof(*h));
+	copy = strdup(env);
+	unsetenv(UPGRADE_ENV);	/* not for our children (the next --upgrade-check) */
+	if (!h || !copy) {
+		log_warnx("upgrade: out of memory");
+		exit(EXIT_RUNTIME);
+	}
+	h->ctl_fd = h->state_fd = h->counters_fd = h->client_fd = -1;
+	ok = strncmp(copy, "1;", 2) == 0;
+	for (char *f = strtok_r(copy + 2, ";", &save); ok && f; f = strtok_r(NULL, ";", &save)) {
+		if (sscanf(f, "paused=%" SCNu64, &h->paused_us) == 1 ||
+		    sscanf(f, "ctl=%d", &h->ctl_fd) == 1 || sscanf(f, "state=%d", &h->state_fd) == 1 ||
+		    sscanf(f, "counters=%d", &h->counters_fd) == 1 ||
+		    sscanf(f, "client=%d", &h->client_fd) == 1)
+			continue;
+		if (strncmp(f, "q=", 2)) {
+			ok = false;
+			break;
+		}
+		for (char *q = f + 2; *q && h->nqueues < MAX_QUEUES;) {
+			char *end;
+
+			h->queue_fd[h->nqueues] = (int)strtol(q, &end, 10);
+			if (*end != ':') {
+				ok = false;
+				break;
+			}
+			h->last_us[h->nqueues++] = strtoull(end + 1, &end, 10);
+			if (*end == ',')
+				end++;
+			else if (*end)
+				ok = false;
+			if (!ok)
+				break;
+			q = end;
+		}
+	}
+	free(copy);
+	if (!ok || h->nqueues != nqueues || h->ctl_fd < 0 || h->state_fd < 0) {
+		log_warnx("upgrade: malformed %s from the previous image (%s); cannot go on", UPGRADE_ENV,
+			  env ? "see the arguments" : "");
+		exit(EXIT_RUNTIME);
+	}
+	return h;
+}
+
+/*
+ * The old image's half: stop the workers at a batch boundary (no drain:
+ * the kernel keeps queueing), encode the table and the counters into
+ * memfds, and execve() the binary with the descriptors named in the
+ * environment.  Returns only when execve() failed: everything is started
+ * again and -1 returned with why in @out.  Main thread, RCU online.
+ */
+static int upgrade_exec(struct daemon *d, FILE *out, int client_fd)
+{
+	struct nfqct_state_buf buf = { 0 };
+	char qbuf[16], *env = NULL, **av = NULL;
+	int state_fd = -1, counters_fd = -1, ret, err;
+	uint64_t paused_us, one;
+	size_t envlen = 0;
+	char errbuf[256];
+	FILE *e;
+
+	__atomic_store_n(&d->stopping, true, __ATOMIC_RELAXED);
+	for (unsigned int i = 0; i < d->nworkers; i++)
+		nfqct_worker_handover(d->workers[i]);
+	stop_threads(d);
+	paused_us = nfqct_worker_now_us();
+	nfqct_housekeeping_stop(d->hk);
+	d->hk = NULL;
+	nfqct_events_stop(d->events);	/* its socket is bound again by the next image */
+	d->events = NULL;
+
+	ret = nfqct_state_encode(d->ct, nfqct_now_ms(), nfqct_state_wall_ms(), &buf);
+	if (ret == 0) {
+		state_fd = memfd_with("nfqct-state", buf.data, buf.len);
+		ret = state_fd < 0 ? state_fd : 0;
+	}
+	nfqct_state_buf_free(&buf);
+	if (ret == 0) {
+		counters_fd = counters_memfd(d);
+		ret = counters_fd < 0 ? counters_fd : 0;
+	}
+	if (ret < 0) {
+		fprintf(out, "upgrade: cannot hand the table over: %s\n", strerror(-ret));
+		goto err_resume;
+	}
+	publish(d);	/* the figures as handed over */
+
+	e = open_memstream(&env, &envlen);
+	if (!e) {
+		fprintf(out, "upgrade: out of memory\n");
+		goto err_resume;
+	}
+	fprintf(e, "%d;paused=%" PRIu64 ";ctl=%d;state=%d;counters=%d;client=%d;q=", UPGRADE_PROTO,
+		paused_us, d->ctl_fd, state_fd, counters_fd, client_fd);
+	for (unsigned int i = 0; i < d->nworkers; i++)
+		fprintf(e, "%s%d:%" PRIu64, i ? "," : "", nfqct_worker_queue_fd(d->workers[i]),
+			nfqct_worker_last_verdict_us(d->workers[i]));
+	av = upgrade_argv(d, false, qbuf, sizeof(qbuf));
+	if (fclose(e) != 0 || !av || setenv(UPGRADE_ENV, env, 1) < 0) {
+		fprintf(out, "upgrade: out of memory\n");
+		goto err_resume;
+	}
+	/* What the next image keeps: everything else closes on exec. */
+	for (unsigned int i = 0; i < d->nworkers; i++)
+		set_cloexec(nfqct_worker_queue_fd(d->workers[i]), false);
+	set_cloexec(d->ctl_fd, false);
+	if (client_fd >= 0)
+		set_cloexec(client_fd, false);
+	log_info("upgrade: handing over to %s (workers paused)", d->exe);
+	execv(d->exe, av);
+	err = errno;
+
+	/* Still us: put everything back as it was. */
+	for (unsigned int i = 0; i < d->nworkers; i++)
+		set_cloexec(nfqct_worker_queue_fd(d->workers[i]), true);
+	set_cloexec(d->ctl_fd, true);
+	if (client_fd >= 0)
+		set_cloexec(client_fd, true);
+	unsetenv(UPGRADE_ENV);
+	fprintf(out, "upgrade: cannot execute %s: %s\n", d->exe, strerror(err));
+err_resume:
+	free(av);
+	free(env);
+	if (state_fd >= 0)
+		close(state_fd);
+	if (counters_fd >= 0)
+		close(counters_fd);
+	/* The stop eventfd stays readable once written: empty it first. */
+	if (read(d->stop_fd, &one, sizeof(one)) != sizeof(one))
+		log_warn("upgrade: cannot reset the stop event");
+	if (nfqct_events_start(d->opt.stat_dir, &d->events, errbuf, sizeof(errbuf)) < 0)
+		fprintf(out, "upgrade: %s (events stay off)\n", errbuf);
+	d->hk = start_housekeeping(d);
+	if (!d->hk)
+		fprintf(out, "upgrade: cannot start the housekeeping thread again\n");
+	__atomic_store_n(&d->stopping, false, __ATOMIC_RELAXED);
+	if (run_threads(d) < 0)
+		fprintf(out, "upgrade: cannot start the workers again\n");
+	fprintf(out, "upgrade: refused; the running daemon goes on (%.3f ms paused)\n",
+		(double)(nfqct_worker_now_us() - paused_us) / 1000.0);
+	return -1;
+}
+
+/*
+ * Upgrade: check the new binary aside, then hand over.  Returns -1 with why
+ * in @out when the running daemon stays (on success it does not return).
+ */
+static int upgrade(struct daemon *d, FILE *out, int client_fd)
+{
+	if (!d->exe[0]) {
+		fprintf(out, "upgrade: the daemon's binary was not known at start\n");
+		return -1;
+	}
+	if (upgrade_check(d, out) < 0) {
+		fprintf(out, "upgrade: refused; the running daemon goes on\n");
+		return -1;
+	}
+	return upgrade_exec(d, out, client_fd);
+}
+
+/* SIGUSR2: the upgrade with its messages in the log. */
+static void upgrade_logged(struct daemon *d)
+{
+	char *msgs = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&msgs, &len);
+
+	if (!f) {
+		log_warn("upgrade: cannot buffer messages");
+		return;
+	}
+	log_info("upgrade: checking %s", d->exe);
+	upgrade(d, f, -1);
+	fclose(f);
+	log_lines(msgs);
+	free(msgs);
+}
+
+/* New image, once ready: tell `nfqct upgrade` and the log how it went. */
+static void upgrade_done(struct daemon *d)
+{
+	char msg[256];
+	int len;
+
+	len = snprintf(msg, sizeof(msg), "upgrade: nfqctd %s running (pid %ld), %u entries, "
+		       "workers paused %.3f ms\n", PACKAGE_VERSION, (long)getpid(), nfqct_ct_count(d->ct),
+		       (double)(nfqct_worker_now_us() - d->in->paused_us) / 1000.0);
+	log_info("%.*s", len - 1, msg);
+	if (d->in->client_fd >= 0) {
+		/* A few hundred bytes into an empty socket: no wait; a gone client is its problem. */
+		if (send(d->in->client_fd, "ok\n", 3, MSG_NOSIGNAL) == 3)
+			(void)!send(d->in->client_fd, msg, (size_t)len, MSG_NOSIGNAL);
+		close(d->in->client_fd);
+		d->in->client_fd = -1;
+	}
+}
+
 /* Control socket commands; the main thread serves them, RCU online. */
 static int ctl_list(void *arg, FILE *out)
 {
@@ -708,9 +1272,29 @@ static int ctl_restore(void *arg, FILE *out, const char *path, bool replace)
 	return state_restore(arg, path, replace, out) < 0 ? -1 : 0;
 }
 
+static int ctl_upgrade(void *arg, FILE *out, int client_fd)
+{
+	struct daemon *d = arg;
+	char *msgs = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&msgs, &len);
+	int ret;
+
+	if (!f)
+		return -1;
+	log_info("upgrade: checking %s (nfqct upgrade)", d->exe);
+	ret = upgrade(d, f, client_fd);
+	fclose(f);
+	fputs(msgs, out);	/* the client's answer, and the log's */
+	log_lines(msgs);
+	free(msgs);
+	return ret;
+}
+
 static const struct nfqct_ctl_ops ctl_ops = {
 	.save = ctl_save,
 	.restore = ctl_restore,
+	.upgrade = ctl_upgrade,
 	.list = ctl_list,
 	.flush = ctl_flush,
 	.reload = ctl_reload,
@@ -747,6 +1331,9 @@ static int main_loop(struct daemon *d)
 		switch (si.ssi_signo) {
 		case SIGHUP:
 			reload_logged(d);
+			break;
+		case SIGUSR2:
+			upgrade_logged(d);
 			break;
 		case SIGTERM:
 		case SIGINT:
@@ -917,8 +1504,47 @@ static int check_only(struct daemon *d)
 		return EXIT_CONFIG;
 	}
 	printf("nfqctd: configuration OK\n");
+	if (d->opt.upgrade_check)
+		printf("nfqctd: upgrade handover protocol %d\n", UPGRADE_PROTO);
 	state_check_report(&s);
 	return 0;
+}
+
+/* The binary an upgrade runs: the path this one was started from. */
+static void exe_path(struct daemon *d)
+{
+	static const char deleted[] = " (deleted)";
+	ssize_t n = readlink("/proc/self/exe", d->exe, sizeof(d->exe) - 1);
+	size_t dl = sizeof(deleted) - 1;
+
+	if (n < 0) {
+		log_warn("cannot read /proc/self/exe: upgrades are off");
+		d->exe[0] = '\0';
+		return;
+	}
+	d->exe[n] = '\0';
+	/* Replaced on disk since (a package upgrade before ours): the name stays. */
+	if ((size_t)n > dl && !strcmp(d->exe + n - dl, deleted))
+		d->exe[n - dl] = '\0';
+}
+
+/* What the new image did not take over (it failed before): closed. */
+static void handover_free(struct handover *h)
+{
+	if (!h)
+		return;
+	for (unsigned int i = 0; i < h->nqueues; i++)
+		if (h->queue_fd[i] >= 0)
+			close(h->queue_fd[i]);
+	if (h->ctl_fd >= 0)
+		close(h->ctl_fd);
+	if (h->state_fd >= 0)
+		close(h->state_fd);
+	if (h->counters_fd >= 0)
+		close(h->counters_fd);
+	if (h->client_fd >= 0)
+		close(h->client_fd);
+	free(h);
 }
 
 /* Everything that can fail for a reason the operator must fix, before any thread. */
@@ -936,7 +1562,10 @@ static int setup(struct daemon *d)
 	if (!d->extra_stats)
 		return EXIT_RUNTIME;
 	memset(d->extra_stats, 0, 2 * sizeof(*d->extra_stats));
-	state_load_start(d);
+	if (d->in)
+		handover_table_load(d);
+	else
+		state_load_start(d);
 	d->lo = nfqct_loopback_create(NFQCT_LOOPBACK_SLOTS);
 	if (!d->lo) {
 		log_warn("loopback memory");
@@ -947,7 +1576,14 @@ static int setup(struct daemon *d)
 		log_warnx("stat: %s", err);
 		return EXIT_RUNTIME;
 	}
-	d->ctl_fd = nfqct_ctl_listen(d->opt.stat_dir, err, sizeof(err));
+	if (d->in) {
+		/* still listening: clients of the handover wait in its backlog */
+		d->ctl_fd = d->in->ctl_fd;
+		d->in->ctl_fd = -1;
+		set_cloexec(d->ctl_fd, true);
+	} else {
+		d->ctl_fd = nfqct_ctl_listen(d->opt.stat_dir, err, sizeof(err));
+	}
 	if (d->ctl_fd < 0) {
 		log_warnx("ctl: %s", err);
 		return d->ctl_fd == -EADDRINUSE ? EXIT_CONFIG : EXIT_RUNTIME;
@@ -999,7 +1635,11 @@ int main(int argc, char **argv)
 	free(msgs);
 	msgs = NULL;
 	log_init("nfqctd", d.opt.foreground, d.opt.verbose);
-	if (!d.opt.foreground) {
+	exe_path(&d);
+	d.in = handover_parse(queue_count(&d.opt));
+	if (d.in && !d.opt.foreground)
+		log_detach();	/* detached already: the previous image's start did it */
+	if (!d.opt.foreground && !d.in) {
 		/* Before any thread or socket: the child does everything else. */
 		d.ready_fd = detach_start();
 		if (d.ready_fd < 0) {
@@ -1042,6 +1682,7 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGHUP);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	d.signal_fd = signalfd(-1, &sigs, SFD_CLOEXEC);
@@ -1056,15 +1697,7 @@ int main(int argc, char **argv)
 	ret = setup(&d);
 	if (ret)
 		goto out_rcu;
-	d.hk = nfqct_housekeeping_start(&(struct nfqct_housekeeping_config){
-		.ct = d.ct,
-		.stats = &d.extra_stats[0].ct,
-		.gc_interval_ms = d.settings->gc_interval_ms,
-		.stat_interval_ms = d.settings->stat_interval_ms,
-		.publish = publish,
-		.arg = &d,
-		.stop_fd = d.stop_fd,
-	});
+	d.hk = start_housekeeping(&d);
 	if (!d.hk) {
 		log_warn("cannot start the housekeeping thread");
 		ret = EXIT_RUNTIME;
@@ -1082,6 +1715,8 @@ int main(int argc, char **argv)
 		ret = EXIT_RUNTIME;
 		goto out_stop;
 	}
+	if (d.in)
+		upgrade_done(&d);
 	ret = main_loop(&d);
 
 out_stop:
@@ -1115,6 +1750,7 @@ out:
 	/* Closing the pipe without the byte tells the parent we failed. */
 	if (d.ready_fd >= 0)
 		close(d.ready_fd);
+	handover_free(d.in);
 	options_free(&d.opt);
 	return ret;
 }

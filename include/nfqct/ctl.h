@@ -4,7 +4,7 @@
  * Protocol, one request per connection:
  *   client -> server   one command line, at most NFQCT_CTL_MAXLINE bytes
  *                      including its '\n': "list", "flush", "reload",
- *                      "rules", "rules -c" (words separated by blanks)
+ *                      "rules", "rules -c", "upgrade" (words separated by blanks)
  *   server -> client   a status line, "ok\n" or "error\n", then the
  *                      command's output (on "error", its error messages),
  *                      then the server closes the connection.
@@ -46,6 +46,12 @@ struct nfqct_ctl_ops {
 	 * entries; existing ones win unless @replace (state.h). */
 	int (*save)(void *arg, FILE *out, const char *path);
 	int (*restore)(void *arg, FILE *out, const char *path, bool replace);
+	/* "upgrade": re-execute the daemon's binary (nfqctd(8) UPGRADES).
+	 * On success it does not return: the new image answers on @client_fd
+	 * (close-on-exec cleared by the callee), with the status line and
+	 * body of this protocol.  Returns -1 with the reason in @out when the
+	 * running daemon stays. */
+	int (*upgrade)(void *arg, FILE *out, int client_fd);
 };
 
 /*
