@@ -103,8 +103,16 @@ static int op_restore(void *arg, FILE *out, const char *path, bool replace)
 	return 0;
 }
 
+/* upgrade: refused, saying whether it got the client's connection to hand over */
+static int op_upgrade(void *arg, FILE *out, int client_fd)
+{
+	(void)arg;
+	fprintf(out, "upgrade: refused (client fd %s)\n", client_fd >= 0 ? "given" : "missing");
+	return -1;
+}
+
 static const struct nfqct_ctl_ops all_ops = { op_list, op_flush, op_reload, op_rules, op_list_expect,
-					      op_table, op_save, op_restore };
+					      op_table, op_save, op_restore, op_upgrade };
 
 struct server {
 	int fd;
@@ -268,6 +276,8 @@ static void test_commands(void)
 		{ "restore /tmp/x.state --replace", 0, "restore /tmp/x.state replace\n", "" },
 		{ "restore", 1, "", "restore: missing FILE\n" },
 		{ "restore --replace", 1, "", "restore: missing FILE\n" },
+		{ "upgrade", 1, "", "upgrade: refused (client fd given)\n" },
+		{ "upgrade now", 1, "", "upgrade: unexpected argument 'now'\n" },
 	};
 	for (size_t i = 0; i < sizeof(st_cases) / sizeof(st_cases[0]); i++) {
 		request(st_cases[i].cmd, &r);
@@ -290,7 +300,7 @@ static void test_commands(void)
 static void test_unsupported(void)
 {
 	static const struct nfqct_ctl_ops only_list = { op_list, NULL, NULL, NULL, NULL, NULL, NULL,
-							NULL };
+							NULL, NULL };
 	struct server s;
 	struct reply r;
 
@@ -306,6 +316,11 @@ static void test_unsupported(void)
 	request("list --expect", &r);
 	CU_ASSERT_EQUAL(r.status, 1);
 	CU_ASSERT_STRING_EQUAL(r.err, "list: command not supported\n");
+	reply_free(&r);
+
+	request("upgrade", &r);
+	CU_ASSERT_EQUAL(r.status, 1);
+	CU_ASSERT_STRING_EQUAL(r.err, "upgrade: command not supported\n");
 	reply_free(&r);
 	server_stop(&s);
 }
