@@ -1084,6 +1084,8 @@ static int upgrade_exec(struct daemon *d, FILE *out, int client_fd)
 	d->hk = NULL;
 	nfqct_events_stop(d->events);	/* its socket is bound again by the next image */
 	d->events = NULL;
+	nfqct_ipfix_stop(d->ipfix);	/* sends what is queued; the next image starts its own */
+	d->ipfix = NULL;
 
 	ret = nfqct_state_encode(d->ct, nfqct_now_ms(), nfqct_state_wall_ms(), &buf);
 	if (ret == 0) {
@@ -1146,6 +1148,10 @@ err_resume:
 		log_warn("upgrade: cannot reset the stop event");
 	if (nfqct_events_start(d->opt.stat_dir, &d->events, errbuf, sizeof(errbuf)) < 0)
 		fprintf(out, "upgrade: %s (events stay off)\n", errbuf);
+	else if (d->settings->ipfix_collector.family &&
+		 nfqct_ipfix_start(d->opt.stat_dir, d->settings, d->ct, d->events, &d->ipfix, errbuf,
+				   sizeof(errbuf)) < 0)
+		fprintf(out, "upgrade: %s (IPFIX export stays off)\n", errbuf);
 	d->hk = start_housekeeping(d);
 	if (!d->hk)
 		fprintf(out, "upgrade: cannot start the housekeeping thread again\n");
