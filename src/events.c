@@ -14,6 +14,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +28,8 @@
 #define EV_READER_BUF	(1u << 20)	/* bytes buffered per reader */
 #define EV_LINE_MAX	768u		/* room kept for one line */
 #define EV_POLL_MS	5
+#define EV_NICE		19		/* the events thread's nice: workers first */
+#define EV_WAKE_UNSENT	(EV_READER_BUF / 2)	/* wake on POLLOUT only above this backlog */
 #define EV_STAT_MS	1000
 #define EV_MAX_READERS	64
 #define NFQCT_EV_LINE	1024	/* the command line */
@@ -33,6 +37,9 @@
 struct ev_ring {
 	_Alignas(64) uint64_t head;	/* producer: next slot to fill (release) */
 	uint64_t dropped;		/* producer: events refused, full ring */
+	uint64_t tail_seen;		/* producer: tail when last read, so that a push
+					 * reads the consumer's line only when the ring
+					 * looks full */
 	_Alignas(64) uint64_t tail;	/* consumer: next slot to read (release) */
 	uint64_t dropped_seen;		/* consumer */
 	struct ev_ring *next;		/* the list of every ring, push only */
@@ -108,11 +115,14 @@ void nfqct_events_emit(unsigned int type, const struct nfqct_ct_info *ci, uint32
 		my_ring = r;
 	}
 	h = r->head;
-	t = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+	t = r->tail_seen;
 	if (h - t >= EV_RING_SIZE) {
-		/* the events thread is behind: drop, never wait */
-		__atomic_store_n(&r->dropped, r->dropped + 1, __ATOMIC_RELAXED);
-		return;
+		t = r->tail_seen = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+		if (h - t >= EV_RING_SIZE) {
+			/* the events thread is behind: drop, never wait */
+			__atomic_store_n(&r->dropped, r->dropped + 1, __ATOMIC_RELAXED);
+			return;
+		}
 	}
 	/* field by field: only what the reader needs, no clock read on a worker */
 	e = &r->slot[h & (EV_RING_SIZE - 1)];
@@ -135,15 +145,180 @@ void nfqct_events_emit(unsigned int type, const struct nfqct_ct_info *ci, uint32
 
 /* ---- formatting ---- */
 
-static const char *type_tag(unsigned int type)
+/* ---- text lines without stdio: the events thread formats every event ---- */
+
+static char *put_str(char *p, const char *s)
 {
-	return type == NFQCT_EV_NEW ? "[NEW]" : type == NFQCT_EV_UPDATE ? "[UPDATE]" : "[DESTROY]";
+	size_t n = strlen(s);
+
+	memcpy(p, s, n);
+	return p + n;
+}
+
+static char *put_u64(char *p, uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
+/* at least @width digits, zero-padded (the microseconds of a timestamp) */
+static char *put_u64_0(char *p, uint64_t v, size_t width)
+{
+	char tmp[20];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n < width)
+		tmp[n++] = '0';
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
+static char *put_hex(char *p, unsigned int v)
+{
+	char tmp[8];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = "0123456789abcdef"[v & 15];
+		v >>= 4;
+	} while (v);
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
+/* as nfqct_tuple_print() */
+static char *put_tuple(char *p, const struct nfqct_tuple *t)
+{
+	int af = t->family == AF_INET6 ? AF_INET6 : AF_INET;
+
+	p = put_str(p, "src=");
+	inet_ntop(af, &t->src, p, INET6_ADDRSTRLEN);
+	p += strlen(p);
+	p = put_str(p, " dst=");
+	inet_ntop(af, &t->dst, p, INET6_ADDRSTRLEN);
+	p += strlen(p);
+	switch (t->proto) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+	case IPPROTO_UDPLITE:
+	case IPPROTO_SCTP:
+	case IPPROTO_DCCP:
+		p = put_u64(put_str(p, " sport="), ntohs(t->sp.port));
+		p = put_u64(put_str(p, " dport="), ntohs(t->dp.port));
+		break;
+	case IPPROTO_GRE:
+		p = put_hex(put_str(p, " srckey=0x"), ntohs(t->sp.port));
+		p = put_hex(put_str(p, " dstkey=0x"), ntohs(t->dp.port));
+		break;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		p = put_u64(put_str(p, " type="), t->dp.icmp.type);
+		p = put_u64(put_str(p, " code="), t->dp.icmp.code);
+		p = put_u64(put_str(p, " id="), ntohs(t->sp.icmp_id));
+		break;
+	default:
+		break;
+	}
+	return p;
+}
+
+/*
+ * ev_text - the text line of nfqct_events_print() (not JSON) at @p, which
+ * has room for EV_LINE_MAX bytes; returns its end.
+ */
+static char *ev_text(char *p, unsigned int type, const struct nfqct_ct_info *ci, uint32_t id,
+		     uint64_t seq, uint64_t ts_us, uint64_t now_ms, unsigned int output)
+{
+	const char *name = nfqct_proto_name(ci->orig.proto);
+	bool destroy = type == NFQCT_EV_DESTROY;
+	const char *h;
+	size_t n;
+
+	if (!name)
+		name = "unknown";
+	if (output & NFQCT_EVO_TIMESTAMP) {
+		*p++ = '[';
+		p = put_u64(p, ts_us / 1000000u);
+		*p++ = '.';
+		p = put_u64_0(p, ts_us % 1000000u, 6);
+		p = put_str(p, "]\t");
+	}
+	/* "%9s %-8s %u " */
+	p = put_str(p, type == NFQCT_EV_NEW ? "    [NEW] " : type == NFQCT_EV_UPDATE ? " [UPDATE] " :
+		    "[DESTROY] ");
+	n = strlen(name);
+	memcpy(p, name, n);
+	p += n;
+	for (; n < 8; n++)
+		*p++ = ' ';
+	*p++ = ' ';
+	p = put_u64(p, ci->orig.proto);
+	*p++ = ' ';
+	p = put_u64(p, ci->expires_ms > now_ms ? (ci->expires_ms - now_ms) / 1000u : 0);
+	*p++ = ' ';
+	if (ci->state_name) {
+		p = put_str(p, ci->state_name);
+		*p++ = ' ';
+	}
+	p = put_tuple(p, &ci->orig);
+	*p++ = ' ';
+	if (destroy && ci->acct) {
+		p = put_u64(put_str(p, "packets="), ci->packets[0]);
+		p = put_u64(put_str(p, " bytes="), ci->bytes[0]);
+		*p++ = ' ';
+	}
+	if (!ci->seen_reply)
+		p = put_str(p, "[UNREPLIED] ");
+	p = put_tuple(p, &ci->reply);
+	if (destroy && ci->acct) {
+		p = put_u64(put_str(p, " packets="), ci->packets[1]);
+		p = put_u64(put_str(p, " bytes="), ci->bytes[1]);
+	}
+	if (ci->assured)
+		p = put_str(p, " [ASSURED]");
+	if (ci->mark)
+		p = put_u64(put_str(p, " mark="), ci->mark);
+	if (ci->zone)
+		p = put_u64(put_str(p, " zone="), ci->zone);
+	if (ci->helper) {
+		h = nfqct_helper_name(ci->helper);
+		p = put_str(put_str(p, " helper="), h ? h : "(null)");
+	}
+	if (output & NFQCT_EVO_ID)
+		p = put_u64(put_str(p, " id="), id);
+	if (output & NFQCT_EVO_SEQ)
+		p = put_u64(put_str(p, " seq="), seq);
+	*p++ = '\n';
+	return p;
+}
+
+/* "[LOST] N events, seq A-B\n" */
+static char *lost_text(char *p, uint64_t n, uint64_t first, uint64_t last)
+{
+	p = put_u64(put_str(p, "[LOST] "), n);
+	p = put_u64(put_str(p, " events, seq "), first);
+	p = put_u64(put_str(p, "-"), last);
+	*p++ = '\n';
+	return p;
 }
 
 void nfqct_events_print(FILE *out, unsigned int type, const struct nfqct_ct_info *ci, uint32_t id,
 			uint64_t seq, uint64_t ts_us, uint64_t now_ms, unsigned int output)
 {
-	const char *name = nfqct_proto_name(ci->orig.proto);
 	bool destroy = type == NFQCT_EV_DESTROY;
 
 	if (output & NFQCT_EVO_JSON) {
@@ -171,40 +346,12 @@ void nfqct_events_print(FILE *out, unsigned int type, const struct nfqct_ct_info
 		fputs("}\n", out);
 		return;
 	}
-	if (output & NFQCT_EVO_TIMESTAMP)
-		fprintf(out, "[%llu.%06llu]\t", (unsigned long long)(ts_us / 1000000u),
-			(unsigned long long)(ts_us % 1000000u));
-	fprintf(out, "%9s %-8s %u ", type_tag(type), name ? name : "unknown", ci->orig.proto);
-	/* Linux 6.x sends the timeout with DESTROY too (0 once expired) */
-	fprintf(out, "%llu ", (unsigned long long)(ci->expires_ms > now_ms ?
-						   (ci->expires_ms - now_ms) / 1000u : 0));
-	if (ci->state_name)
-		fprintf(out, "%s ", ci->state_name);
-	nfqct_tuple_print(out, &ci->orig);
-	fputc(' ', out);
-	if (destroy && ci->acct)
-		fprintf(out, "packets=%llu bytes=%llu ", (unsigned long long)ci->packets[0],
-			(unsigned long long)ci->bytes[0]);
-	if (!ci->seen_reply)
-		fputs("[UNREPLIED] ", out);
-	nfqct_tuple_print(out, &ci->reply);
-	if (destroy && ci->acct)
-		fprintf(out, " packets=%llu bytes=%llu", (unsigned long long)ci->packets[1],
-			(unsigned long long)ci->bytes[1]);
-	if (ci->assured)
-		fputs(" [ASSURED]", out);
-	/* ctnetlink sends the mark in events only when it is set */
-	if (ci->mark)
-		fprintf(out, " mark=%u", ci->mark);
-	if (ci->zone)
-		fprintf(out, " zone=%u", ci->zone);
-	if (ci->helper)
-		fprintf(out, " helper=%s", nfqct_helper_name(ci->helper));
-	if (output & NFQCT_EVO_ID)
-		fprintf(out, " id=%u", id);
-	if (output & NFQCT_EVO_SEQ)
-		fprintf(out, " seq=%llu", (unsigned long long)seq);
-	fputc('\n', out);
+	{
+		char line[EV_LINE_MAX];
+
+		fwrite(line, 1, (size_t)(ev_text(line, type, ci, id, seq, ts_us, now_ms, output) - line),
+		       out);
+	}
 }
 
 /* ---- the command: "events [-e TYPES] [-o FLAGS] [FILTER...]" ---- */
@@ -396,34 +543,42 @@ static void reader_compact(struct reader *r)
 static void reader_put(struct reader *r, const struct nfqct_ct_info *ci, const struct nfqct_event *e,
 		       uint64_t seq, uint64_t ts_us)
 {
-	FILE *m;
-	long n;
+	char *p;
 
 	reader_compact(r);
 	if (EV_READER_BUF - r->len < EV_LINE_MAX) {
+		/* a full buffer (a stopped reader): count, format nothing */
 		if (!r->lost)
 			r->lost_first = seq;
 		r->lost++;
 		return;
 	}
-	m = fmemopen(r->buf + r->len, EV_READER_BUF - r->len, "w");
-	if (!m) {
-		if (!r->lost)
-			r->lost_first = seq;
-		r->lost++;
-		return;
-	}
+	p = r->buf + r->len;
 	if (r->lost) {
 		/* before the next event it gets: how many it missed */
-		fprintf(m, "[LOST] %llu events, seq %llu-%llu\n", (unsigned long long)r->lost,
-			(unsigned long long)r->lost_first, (unsigned long long)(seq - 1));
+		p = lost_text(p, r->lost, r->lost_first, seq - 1);
 		r->lost = 0;
 	}
-	nfqct_events_print(m, e->type, ci, e->id, seq, ts_us, e->now_ms, r->cmd.output);
-	n = ftell(m);
-	fclose(m);
-	if (n > 0)
-		r->len += (size_t)n;
+	if (r->cmd.output & NFQCT_EVO_JSON) {
+		/* rare: stdio, as list -o json */
+		FILE *m = fmemopen(p, EV_READER_BUF - (size_t)(p - r->buf), "w");
+		long n;
+
+		if (!m) {
+			r->len = (size_t)(p - r->buf);
+			r->lost_first = seq;
+			r->lost = 1;
+			return;
+		}
+		nfqct_events_print(m, e->type, ci, e->id, seq, ts_us, e->now_ms, r->cmd.output);
+		n = ftell(m);
+		fclose(m);
+		if (n > 0)
+			p += n;
+	} else {
+		p = ev_text(p, e->type, ci, e->id, seq, ts_us, e->now_ms, r->cmd.output);
+	}
+	r->len = (size_t)(p - r->buf);
 }
 
 static void reader_lose(struct reader *r, uint64_t first, uint64_t n)
@@ -465,6 +620,9 @@ static void deliver(struct nfqct_events *ev, const struct nfqct_event *e)
 static void drain(struct nfqct_events *ev)
 {
 	uint64_t af = __atomic_load_n(&ev_alloc_failed, __ATOMIC_RELAXED);
+	/* events no ring took: new allocation failures and new full-ring drops
+	 * (alloc_seen follows the allocation failures only) */
+	uint64_t missed = af - ev->alloc_seen;
 
 	/* one pair of clock reads per drain converts every event's table clock */
 	ev->wall_offset_us = (int64_t)wall_us() - (int64_t)mono_ms() * 1000;
@@ -481,13 +639,13 @@ static void drain(struct nfqct_events *ev)
 		}
 		__atomic_store_n(&ring->tail, t, __ATOMIC_RELEASE);
 		if (d != ring->dropped_seen) {
-			af += d - ring->dropped_seen;
+			missed += d - ring->dropped_seen;
 			ring->dropped_seen = d;
 		}
 	}
-	if (af != ev->alloc_seen) {
+	if (missed) {
 		/* dropped before anyone could see them: every reader missed them */
-		uint64_t n = af - ev->alloc_seen;
+		uint64_t n = missed;
 
 		ev->alloc_seen = af;
 		ev->ring_lost += n;
@@ -596,6 +754,14 @@ static void *events_main(void *arg)
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	/*
+	 * Below the workers: on a busy machine a reader loses events (counted,
+	 * reported) rather than the daemon losing verdicts.  Raising one's own
+	 * nice needs no privilege; on Linux it applies to this thread only.
+	 * SCHED_IDLE would do too, but nice keeps it an ordinary thread that
+	 * still gets its share (the IPFIX exporter lives on these events).
+	 */
+	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), EV_NICE);
 	while (!__atomic_load_n(&ev->stop, __ATOMIC_ACQUIRE)) {
 		struct pollfd pfd[EV_MAX_READERS + 1];
 		unsigned int n = 0;
@@ -605,7 +771,9 @@ static void *events_main(void *arg)
 		for (unsigned int i = 0; i < ev->nrd; i++)
 			pfd[n++] = (struct pollfd){
 				.fd = ev->rd[i]->fd,
-				.events = (short)(POLLIN | (ev->rd[i]->off < ev->rd[i]->len ? POLLOUT : 0)),
+				/* a small backlog waits for the next tick: batches, not a spin */
+				.events = (short)(POLLIN | (ev->rd[i]->len - ev->rd[i]->off > EV_WAKE_UNSENT ?
+							    POLLOUT : 0)),
 			};
 		(void)poll(pfd, n, EV_POLL_MS);
 		if (pfd[0].revents & POLLIN)
@@ -636,14 +804,8 @@ static void *events_main(void *arg)
 				/* say it now, not only before the next event */
 				reader_compact(r);
 				if (EV_READER_BUF - r->len >= EV_LINE_MAX) {
-					int k = snprintf(r->buf + r->len, EV_LINE_MAX,
-							 "[LOST] %llu events, seq %llu-%llu\n",
-							 (unsigned long long)r->lost,
-							 (unsigned long long)r->lost_first,
-							 (unsigned long long)ev->seq);
-
-					if (k > 0)
-						r->len += (size_t)k;
+					r->len = (size_t)(lost_text(r->buf + r->len, r->lost, r->lost_first,
+								    ev->seq) - r->buf);
 					r->lost = 0;
 				}
 			}

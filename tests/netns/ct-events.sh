@@ -121,11 +121,14 @@ stat_settle() { sleep 1.2; }
 
 N=100000
 # best_rate: the best of 3 bursts (deleting the table between), in verdicts per second of
-# sending; the best, because on 2 cores the sender's scheduling makes single runs noisy
+# sending; the best, because on 2 cores the sender's scheduling makes single runs noisy.  The
+# router's kernel table is flushed too: 100,000 entries more a burst slow the sender's own
+# path, and the later measurements would pay for the earlier ones.
 best_rate() {
 	local k a0 a1 s r best=0
 	for k in 1 2 3; do
 		"$NFQCT" -s "$STATDIR" delete --all >/dev/null
+		in_router conntrack -F >/dev/null 2>&1
 		stat_settle; a0=$(accepted)
 		s=$(blast $N); wait_drained; stat_settle; a1=$(accepted)
 		r=$(awk -v n=$((a1 - a0)) -v s="$s" 'BEGIN { printf "%d", n / s }')
@@ -146,37 +149,53 @@ note "running reader: best of 3 bursts of $N: $rate2 verdicts/s"
 kill "$RPID" 2>/dev/null; wait "$RPID" 2>/dev/null
 wait_readers 0 || exit 1
 
-# a reader stopped during the burst (the stat tree's losses counted from here: the running
-# reader above may have lost some too, on a slow machine)
-assert_pass "$NFQCT" -s "$STATDIR" delete --all
-stat_settle
-lost0=$(stat_sum "$STATDIR/net/stat/nfqct_events" lost)
-# (not under timeout(1): SIGSTOP must reach the reader itself; killed below)
-"$NFQCT" -s "$STATDIR" events -e NEW -p udp -d "$S4" -o seq >"$TMP_DIR/slow.out" 2>&1 &
-SPID=$!; PIDS+=("$SPID")
-wait_readers 1 || exit 1
-kill -STOP "$SPID"
-stat_settle; a0=$(accepted)
-s1=$(blast $N); wait_drained; stat_settle; a1=$(accepted)
-rate1=$(awk -v n=$((a1 - a0)) -v s="$s1" 'BEGIN { printf "%d", n / s }')
-note "stopped reader: $((a1 - a0)) verdicts in $s1 s of sending: $rate1 verdicts/s"
-made=$("$NFQCT" -s "$STATDIR" count -p udp -d "$S4")
-kill -CONT "$SPID"
-sleep 2
-kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null
-got=$(grep -c '^ *\[NEW\]' "$TMP_DIR/slow.out")
-lost=$(awk '/^\[LOST\]/ { s += $2 } END { print s + 0 }' "$TMP_DIR/slow.out")
-note "entries made $made; the reader got $got events and $(grep -c '^\[LOST\]' "$TMP_DIR/slow.out") loss line(s) for $lost"
-[ "$lost" -gt 0 ] || fail "the stopped reader lost nothing: the test proves nothing"
-assert_eq "events received + lost = flows made" "$made" $((got + lost))
-# the loss lines' seq ranges and the seqs received leave no gap and no overlap
-awk '/^\[LOST\]/ { split($5, r, "-"); n += r[2] - r[1] + 1; next }
-     / seq=/ { n++ }
-     END { print n }' "$TMP_DIR/slow.out" >"$TMP_DIR/seqn"
-assert_eq "seq numbers accounted for" "$made" "$(cat "$TMP_DIR/seqn")"
-stat_lost=$(stat_sum "$STATDIR/net/stat/nfqct_events" lost)
-assert_eq "stat tree: lost during the stopped reader's burst" "$lost" $((stat_lost - lost0))
-note "verdict rate: no reader $rate0/s, running reader $rate2/s, stopped reader $rate1/s"
+# a reader stopped during the burst, three times (a new reader each time, each burst checked),
+# the best rate kept as for the others
+rate1=0
+for k in 1 2 3; do
+	assert_pass "$NFQCT" -s "$STATDIR" delete --all
+	in_router conntrack -F >/dev/null 2>&1
+	stat_settle
+	lost0=$(stat_sum "$STATDIR/net/stat/nfqct_events" lost)
+	# (not under timeout(1): SIGSTOP must reach the reader itself; killed below)
+	"$NFQCT" -s "$STATDIR" events -e NEW -p udp -d "$S4" -o seq >"$TMP_DIR/slow.out" 2>&1 &
+	SPID=$!; PIDS+=("$SPID")
+	wait_readers 1 || exit 1
+	kill -STOP "$SPID"
+	stat_settle; a0=$(accepted)
+	s1=$(blast $N); wait_drained; stat_settle; a1=$(accepted)
+	r=$(awk -v n=$((a1 - a0)) -v s="$s1" 'BEGIN { printf "%d", n / s }')
+	[ "$r" -gt "$rate1" ] && rate1=$r
+	note "stopped reader, burst $k: $((a1 - a0)) verdicts in $s1 s of sending: $r verdicts/s"
+	made=$("$NFQCT" -s "$STATDIR" count -p udp -d "$S4")
+	kill -CONT "$SPID"
+	sleep 2
+	kill "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null
+	wait_readers 0 || exit 1
+	got=$(grep -c '^ *\[NEW\]' "$TMP_DIR/slow.out")
+	lost=$(awk '/^\[LOST\]/ { s += $2 } END { print s + 0 }' "$TMP_DIR/slow.out")
+	note "entries made $made; the reader got $got events and $(grep -c '^\[LOST\]' "$TMP_DIR/slow.out") loss line(s) for $lost"
+	[ "$lost" -gt 0 ] || fail "the stopped reader lost nothing: the test proves nothing"
+	assert_eq "events received + lost = flows made" "$made" $((got + lost))
+	# the loss lines' seq ranges and the seqs received leave no gap and no overlap
+	awk '/^\[LOST\]/ { split($5, r, "-"); n += r[2] - r[1] + 1; next }
+	     / seq=/ { n++ }
+	     END { print n }' "$TMP_DIR/slow.out" >"$TMP_DIR/seqn"
+	assert_eq "seq numbers accounted for" "$made" "$(cat "$TMP_DIR/seqn")"
+	stat_lost=$(stat_sum "$STATDIR/net/stat/nfqct_events" lost)
+	assert_eq "stat tree: lost during the stopped reader's burst" "$lost" $((stat_lost - lost0))
+done
+# no reader again: how much the rate drifts over the test (reported, not asserted)
+rate0b=$(best_rate)
+note "no reader again: best of 3 bursts of $N: $rate0b verdicts/s"
+note "verdict rate: no reader $rate0/s, running reader $rate2/s ($((rate2 * 100 / rate0)) %)," \
+	"stopped reader $rate1/s ($((rate1 * 100 / rate0)) %)"
+# a reader, running or stopped, costs the packet path little: the events thread runs at nice 19
+# and a full reader buffer costs a count per event (nfqct(8), events)
+[ $((rate2 * 100)) -ge $((rate0 * 90)) ] ||
+	fail "running reader: $rate2 verdicts/s is below 90 % of $rate0 without a reader"
+[ $((rate1 * 100)) -ge $((rate0 * 90)) ] ||
+	fail "stopped reader: $rate1 verdicts/s is below 90 % of $rate0 without a reader"
 
 nfqctd_stop
 assert_eq "nfqctd exit status" 0 "$?"
