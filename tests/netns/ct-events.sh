@@ -193,12 +193,9 @@ note "no reader again: best of 3 bursts of $N: $rate0b verdicts/s"
 base=$(((rate0 + rate0b) / 2))
 note "verdict rate: no reader $rate0/s then $rate0b/s (base $base/s)," \
 	"running reader $rate2/s ($((rate2 * 100 / base)) %), stopped reader $rate1/s ($((rate1 * 100 / base)) %)"
-# a reader, running or stopped, costs the packet path little: the events thread runs at nice 19
-# and a full reader buffer costs a count per event (nfqct(8), events)
-[ $((rate2 * 100)) -ge $((base * 90)) ] ||
-	fail "running reader: $rate2 verdicts/s is below 90 % of $base without a reader"
-[ $((rate1 * 100)) -ge $((base * 90)) ] ||
-	fail "stopped reader: $rate1 verdicts/s is below 90 % of $base without a reader"
+# The rates are figures, reported, not asserted: speed is measured, never a pass/fail of a
+# test on a shared 2-core machine (the events thread runs at nice 19 and a full reader buffer
+# costs a count per event: nfqct(8), events).  What is asserted above: nothing lost silently.
 
 nfqctd_stop
 assert_eq "nfqctd exit status" 0 "$?"
