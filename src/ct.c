@@ -1311,29 +1311,6 @@ void nfqct_ct_info_print(FILE *out, const struct nfqct_ct_info *ci, uint64_t now
 	fputs("use=1", out);
 }
 
-unsigned int nfqct_ct_dump(struct nfqct_ct *ct, FILE *out, uint64_t now_ms)
-{
-	struct cds_lfht_iter it;
-	struct cds_lfht_node *node;
-	unsigned int n = 0;
-
-	assert(rcu_read_ongoing());	/* RCU reader: registered and online */
-
-	cds_lfht_for_each(ct->ht, &it, node) {
-		struct nfqct_ct_info ci;
-
-		if (node_dir(node) != 0 || !conn_live(node_conn(node), now_ms))
-			continue;
-		nfqct_ct_info(node_conn(node), &ci);
-		if (ci.dying)
-			continue;
-		nfqct_ct_info_print(out, &ci, now_ms);
-		fputc('\n', out);
-		n++;
-	}
-	return n;
-}
-
 unsigned int nfqct_ct_walk(struct nfqct_ct *ct, uint64_t now_ms,
 			   bool (*fn)(struct nfqct_conn *conn, const struct nfqct_ct_info *ci, void *arg),
 			   void *arg)
@@ -1357,6 +1334,27 @@ unsigned int nfqct_ct_walk(struct nfqct_ct *ct, uint64_t now_ms,
 			break;
 	}
 	return n;
+}
+
+struct dump_arg {
+	FILE *out;
+	uint64_t now_ms;
+};
+
+static bool dump_one(struct nfqct_conn *conn, const struct nfqct_ct_info *ci, void *arg)
+{
+	const struct dump_arg *d = arg;
+
+	nfqct_ct_info_print(d->out, ci, d->now_ms);
+	fputc('\n', d->out);
+	return true;
+}
+
+unsigned int nfqct_ct_dump(struct nfqct_ct *ct, FILE *out, uint64_t now_ms)
+{
+	struct dump_arg d = { out, now_ms };
+
+	return nfqct_ct_walk(ct, now_ms, dump_one, &d);
 }
 
 bool nfqct_ct_kill(struct nfqct_ct *ct, struct nfqct_ct_stats *st, struct nfqct_conn *conn)
