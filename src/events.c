@@ -22,6 +22,7 @@
 
 #include "nfqct/ctfilter.h"
 #include "nfqct/events.h"
+#include "nfqct/log.h"
 #include "nfqct/helper.h"
 
 #define EV_RING_SIZE	16384u		/* events per producer ring, a power of two */
@@ -52,22 +53,6 @@ static struct ev_ring *ev_rings;		/* atomic push-only list */
 static uint64_t ev_alloc_failed;		/* events lost for want of a ring */
 static __thread struct ev_ring *my_ring;
 static __thread uint64_t my_batch_ms;	/* 0: this thread reads the clock per event */
-
-static uint64_t wall_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 void nfqct_events_batch(uint64_t now_ms)
 {
@@ -130,7 +115,7 @@ void nfqct_events_emit(unsigned int type, const struct nfqct_ct_info *ci, uint32
 	memcpy(e->packets, ci->packets, sizeof(e->packets));
 	memcpy(e->bytes, ci->bytes, sizeof(e->bytes));
 	e->expires_ms = ci->expires_ms;
-	e->now_ms = my_batch_ms ? my_batch_ms : mono_ms();
+	e->now_ms = my_batch_ms ? my_batch_ms : nfqct_now_ms();
 	e->state_name = ci->state_name;
 	e->id = id;
 	e->mark = ci->mark;
@@ -625,7 +610,7 @@ static void drain(struct nfqct_events *ev)
 	uint64_t missed = af - ev->alloc_seen;
 
 	/* one pair of clock reads per drain converts every event's table clock */
-	ev->wall_offset_us = (int64_t)wall_us() - (int64_t)mono_ms() * 1000;
+	ev->wall_offset_us = (int64_t)nfqct_wall_ms() * 1000 - (int64_t)nfqct_now_ms() * 1000;
 	for (struct ev_ring *ring = __atomic_load_n(&ev_rings, __ATOMIC_ACQUIRE); ring; ring = ring->next) {
 		uint64_t h = __atomic_load_n(&ring->head, __ATOMIC_ACQUIRE);
 		uint64_t t = ring->tail;
@@ -725,7 +710,7 @@ static void accept_readers(struct nfqct_events *ev)
 			continue;
 		}
 		r->fd = fd;
-		r->deadline_ms = (int64_t)mono_ms() + 2000;
+		r->deadline_ms = (int64_t)nfqct_now_ms() + 2000;
 		ev->rd[ev->nrd++] = r;
 	}
 }
@@ -778,7 +763,7 @@ static void *events_main(void *arg)
 		(void)poll(pfd, n, EV_POLL_MS);
 		if (pfd[0].revents & POLLIN)
 			accept_readers(ev);
-		now = (int64_t)mono_ms();
+		now = (int64_t)nfqct_now_ms();
 		for (unsigned int i = 0; i < ev->nrd;) {
 			struct reader *r = ev->rd[i];
 			int err = 0;

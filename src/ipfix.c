@@ -23,6 +23,7 @@
 #include <urcu-qsbr.h>
 
 #include "nfqct/ipfix.h"
+#include "nfqct/log.h"
 #include "nfqct/proto_tcp.h"
 
 #define IP_QUEUE	32768u		/* events queued for us, a power of two */
@@ -84,22 +85,6 @@ struct nfqct_ipfix {
 	uint64_t records, flows_n, dropped, send_errors, connects, templates;
 	uint64_t dropped_seen;
 };
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* ---- pure ---- */
 
@@ -525,7 +510,7 @@ static bool walk_one(struct nfqct_conn *conn, const struct nfqct_ct_info *ci, vo
 /* Long flows get their records; flows whose DESTROY we lost (queue full) are forgotten. */
 static void walk(struct nfqct_ipfix *ip, uint64_t now)
 {
-	struct walk_arg w = { ip, wall_ms() };
+	struct walk_arg w = { ip, nfqct_wall_ms() };
 
 	ip->walk++;
 	rcu_thread_online();
@@ -575,7 +560,7 @@ static void *ipfix_main(void *arg)
 	rcu_thread_offline();
 	for (;;) {
 		bool stopping = __atomic_load_n(&ip->stop, __ATOMIC_ACQUIRE);
-		uint64_t now = mono_ms();
+		uint64_t now = nfqct_now_ms();
 
 		if (!ip->connected && now >= ip->next_connect_ms)
 			(void)conn_open(ip, now);
@@ -639,7 +624,7 @@ int nfqct_ipfix_start(const char *dir, const struct nfqct_settings *s, struct nf
 	ip->transport = s->ipfix_transport;
 	ip->active_ms = (uint64_t)s->ipfix_active_timeout_s * 1000u;
 	ip->refresh_ms = (uint64_t)s->ipfix_template_refresh_s * 1000u;
-	ip->next_walk_ms = mono_ms() + (ip->active_ms < 1000 ? ip->active_ms : 1000);
+	ip->next_walk_ms = nfqct_now_ms() + (ip->active_ms < 1000 ? ip->active_ms : 1000);
 	ip->q = calloc(IP_QUEUE, sizeof(*ip->q));
 	if (!ip->q) {
 		r = -ENOMEM;

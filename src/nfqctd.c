@@ -459,7 +459,7 @@ static int state_save(struct daemon *d, const char *path, FILE *msgs)
 		path = file;
 	}
 	pthread_mutex_lock(&d->state_lock);
-	ret = nfqct_state_encode(d->ct, t0, nfqct_state_wall_ms(), &buf);
+	ret = nfqct_state_encode(d->ct, t0, nfqct_wall_ms(), &buf);
 	t1 = nfqct_now_ms();
 	if (!ret) {
 		rcu_thread_offline();
@@ -521,7 +521,7 @@ static int state_restore(struct daemon *d, const char *path, bool replace, FILE 
 	ret = nfqct_state_read(path, &buf);
 	if (ret == 0)
 		ret = nfqct_state_apply(d->ct, &d->extra_stats[1].ct, buf.data, buf.len, nfqct_now_ms(),
-					nfqct_state_wall_ms(), s->ct_max, replace, &ls, &why);
+					nfqct_wall_ms(), s->ct_max, replace, &ls, &why);
 	nfqct_state_buf_free(&buf);
 	if (ret == -ENOENT)
 		snprintf(line, sizeof(line), "state: no state file at %s", path);
@@ -590,7 +590,7 @@ static void state_check_report(const struct nfqct_settings *s)
 		printf("nfqctd: state file %s: refused (%s%s%s): the table would start empty\n",
 		       s->state_file, nfqct_state_strerror(ret), why ? ": " : "", why ? why : "");
 	} else {
-		uint64_t now = nfqct_state_wall_ms();
+		uint64_t now = nfqct_wall_ms();
 
 		printf("nfqctd: state file %s: OK, version %u, %llu entries, %llu bytes, saved %lld s ago\n",
 		       s->state_file, info.version, (unsigned long long)info.entries,
@@ -977,7 +977,7 @@ static void handover_table_load(struct daemon *d)
 	d->in->state_fd = -1;
 	if (ret == 0)
 		ret = nfqct_state_apply(d->ct, &d->extra_stats[1].ct, buf.data, buf.len, nfqct_now_ms(),
-					nfqct_state_wall_ms(), d->settings->ct_max, false, &ls, &why);
+					nfqct_wall_ms(), d->settings->ct_max, false, &ls, &why);
 	nfqct_state_buf_free(&buf);
 	if (ret < 0)
 		log_warnx("upgrade: the table was not handed over (%s%s%s): starting empty",
@@ -1087,7 +1087,7 @@ static int upgrade_exec(struct daemon *d, FILE *out, int client_fd)
 	nfqct_ipfix_stop(d->ipfix);	/* sends what is queued; the next image starts its own */
 	d->ipfix = NULL;
 
-	ret = nfqct_state_encode(d->ct, nfqct_now_ms(), nfqct_state_wall_ms(), &buf);
+	ret = nfqct_state_encode(d->ct, nfqct_now_ms(), nfqct_wall_ms(), &buf);
 	if (ret == 0) {
 		state_fd = memfd_with("nfqct-state", buf.data, buf.len);
 		ret = state_fd < 0 ? state_fd : 0;

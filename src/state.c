@@ -675,14 +675,6 @@ out_close:
 	return ret;
 }
 
-uint64_t nfqct_state_wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 const char *nfqct_state_strerror(int err)
 {
 	switch (err) {

@@ -58,5 +58,7 @@ bool log_ratelimit_ok(struct log_ratelimit *rl, uint64_t now_ms, uint32_t *suppr
 
 /* Monotonic clock in milliseconds; callers read it once per batch. */
 uint64_t nfqct_now_ms(void);
+/* nfqct_wall_ms - CLOCK_REALTIME in ms: for times shown or stored across boots. */
+uint64_t nfqct_wall_ms(void);
 
 #endif

@@ -142,8 +142,6 @@ int nfqct_state_apply(struct nfqct_ct *ct, struct nfqct_ct_stats *st, const void
 		      uint64_t now_ms, uint64_t wall_ms, uint32_t ct_max, bool replace,
 		      struct nfqct_state_load_stats *ls, const char **why);
 
-/* nfqct_state_wall_ms - CLOCK_REALTIME in ms, the clock of the header. */
-uint64_t nfqct_state_wall_ms(void);
 
 /* nfqct_state_strerror - a short text for a return value of this module. */
 const char *nfqct_state_strerror(int err);

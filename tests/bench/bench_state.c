@@ -22,6 +22,7 @@
 #include <urcu-qsbr.h>
 
 #include "nfqct/ct.h"
+#include "nfqct/log.h"
 #include "nfqct/state.h"
 
 static double now_s(void)
@@ -110,7 +111,7 @@ int main(int argc, char **argv)
 		return 1;
 	fill(a, n, now);
 	t0 = now_s();
-	ret = nfqct_state_encode(a, now, nfqct_state_wall_ms(), &buf);
+	ret = nfqct_state_encode(a, now, nfqct_wall_ms(), &buf);
 	t1 = now_s();
 	if (!ret)
 		ret = nfqct_state_write(path, buf.data, buf.len);
@@ -119,7 +120,7 @@ int main(int argc, char **argv)
 		ret = nfqct_state_read(path, &back);
 	t3 = now_s();
 	if (!ret)
-		ret = nfqct_state_apply(b, NULL, back.data, back.len, now, nfqct_state_wall_ms(), 0, false,
+		ret = nfqct_state_apply(b, NULL, back.data, back.len, now, nfqct_wall_ms(), 0, false,
 					&ls, &why);
 	t4 = now_s();
 	if (ret) {
