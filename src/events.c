@@ -346,32 +346,17 @@ struct ev_cmd {
 	struct nfqct_ctfilter f;
 };
 
-static int parse_types(const char *s, unsigned int *types)
-{
-	char buf[64], *save = NULL;
+struct ev_word {
+	const char *name;
+	unsigned int bits;
+};
 
-	if (strlen(s) >= sizeof(buf))
-		return -EINVAL;
-	strcpy(buf, s);
-	*types = 0;
-	for (char *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
-		if (!strcasecmp(w, "NEW"))
-			*types |= NFQCT_EV_NEW;
-		else if (!strcasecmp(w, "UPDATE"))
-			*types |= NFQCT_EV_UPDATE;
-		else if (!strcasecmp(w, "DESTROY"))
-			*types |= NFQCT_EV_DESTROY;
-		else if (!strcasecmp(w, "ALL"))
-			*types |= NFQCT_EV_ALL;
-		else if (!strcmp(w, "0") || strtoul(w, NULL, 10) > 0)
-			*types |= (unsigned int)strtoul(w, NULL, 10) & NFQCT_EV_ALL;
-		else
-			return -EINVAL;
-	}
-	return *types ? 0 : -EINVAL;
-}
-
-static int parse_evout(const char *s, unsigned int *out)
+/*
+ * A comma list of @words (or plain numbers, masked with @numeric) into the
+ * OR of their bits in *@out.  Returns 0, or -EINVAL for an unknown word.
+ */
+static int parse_words(const char *s, const struct ev_word *words, size_t n, bool nocase,
+		       unsigned int numeric, unsigned int *out)
 {
 	char buf[64], *save = NULL;
 
@@ -380,20 +365,41 @@ static int parse_evout(const char *s, unsigned int *out)
 	strcpy(buf, s);
 	*out = 0;
 	for (char *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
-		if (!strcmp(w, "timestamp"))
-			*out |= NFQCT_EVO_TIMESTAMP;
-		else if (!strcmp(w, "json"))
-			*out |= NFQCT_EVO_JSON;
-		else if (!strcmp(w, "seq"))
-			*out |= NFQCT_EVO_SEQ;
-		else if (!strcmp(w, "id"))
-			*out |= NFQCT_EVO_ID;
+		size_t i;
+
+		for (i = 0; i < n; i++)
+			if (nocase ? !strcasecmp(w, words[i].name) : !strcmp(w, words[i].name))
+				break;
+		if (i < n)
+			*out |= words[i].bits;
 		else if (strspn(w, "0123456789") == strlen(w))
-			*out |= (unsigned int)strtoul(w, NULL, 10) & 15u;
+			*out |= (unsigned int)strtoul(w, NULL, 10) & numeric;
 		else
 			return -EINVAL;
 	}
 	return 0;
+}
+
+static int parse_types(const char *s, unsigned int *types)
+{
+	static const struct ev_word words[] = {
+		{ "NEW", NFQCT_EV_NEW }, { "UPDATE", NFQCT_EV_UPDATE },
+		{ "DESTROY", NFQCT_EV_DESTROY }, { "ALL", NFQCT_EV_ALL },
+	};
+
+	if (parse_words(s, words, sizeof(words) / sizeof(words[0]), true, NFQCT_EV_ALL, types) < 0)
+		return -EINVAL;
+	return *types ? 0 : -EINVAL;
+}
+
+static int parse_evout(const char *s, unsigned int *out)
+{
+	static const struct ev_word words[] = {
+		{ "timestamp", NFQCT_EVO_TIMESTAMP }, { "json", NFQCT_EVO_JSON },
+		{ "seq", NFQCT_EVO_SEQ }, { "id", NFQCT_EVO_ID },
+	};
+
+	return parse_words(s, words, sizeof(words) / sizeof(words[0]), false, 15u, out);
 }
 
 /* argv[0] is "events".  0 or -EINVAL with the message in @err. */
