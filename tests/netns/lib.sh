@@ -340,6 +340,30 @@ assert_fail() {
 	fi
 }
 
+# peers_start: tests/netns/peers.py's server in $NS_S and client in $NS_C (to $S4), both
+# background processes cleaned up by the EXIT trap; returns once they are connected.
+peers_start() {
+	# (no `timeout` wrapper: `ip netns exec` execs python, so $! is the peer itself and
+	# the EXIT trap's kill reaches it; the script bounds itself with alarm())
+	ip netns exec "$NS_S" python3 "$NFQCT_SRCDIR/tests/netns/peers.py" server "$TMP_DIR" "$S4" &
+	PIDS+=($!)
+	wait_listen "$NS_S" tcp 5001 || return 1
+	ip netns exec "$NS_C" python3 "$NFQCT_SRCDIR/tests/netns/peers.py" client "$TMP_DIR" "$S4" &
+	PIDS+=($!)
+}
+
+# peer_round K EXPECTED WHAT: run round K of the peers; EXPECTED 1 if it must complete
+# (within 5 s), 0 if it must not.
+peer_round() {
+	local i
+	touch "$TMP_DIR/go.$1"
+	for i in $(seq 50); do
+		[ -e "$TMP_DIR/done.$1" ] && break
+		sleep 0.1
+	done
+	assert_eq "round $1 ($3): server heard both answers" "$2" "$([ -e "$TMP_DIR/done.$1" ] && echo 1 || echo 0)"
+}
+
 # wait_listen NS PROTO PORT: wait (bounded) until a server listens.
 wait_listen() {
 	local i flag=-ltn

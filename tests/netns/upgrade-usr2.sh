@@ -42,61 +42,10 @@ NFQCTD=$TMP_DIR/bin/nfqctd
 # install FILE: replace the binary as a package manager does (a new inode, renamed over)
 install_bin() { cp "$1" "$TMP_DIR/bin/.new" && chmod 755 "$TMP_DIR/bin/.new" && mv "$TMP_DIR/bin/.new" "$NFQCTD"; }
 
-cat >"$TMP_DIR/peers.py" <<'PY'
-import os, select, signal, socket, sys, time
-signal.alarm(180)                           # bounded, whatever happens to the test
-role, d, a = sys.argv[1], sys.argv[2], sys.argv[3]
-if role == "server":
-    l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    l.bind((a, 5001)); l.listen(1)
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind((a, 5002))
-    t, _ = l.accept()
-    hello, peer = u.recvfrom(100)
-    t.recv(100)
-    for k in range(1, 10):
-        while not os.path.exists(f"{d}/go.{k}"):
-            time.sleep(0.05)
-        t.sendall(f"srv {k}\n".encode()); u.sendto(f"srv {k}".encode(), peer)
-        got = set()
-        while got != {"tcp", "udp"}:
-            r, _, _ = select.select([t, u], [], [])
-            if t in r:
-                if not t.recv(100): sys.exit(1)
-                got.add("tcp")
-            if u in r:
-                u.recvfrom(100); got.add("udp")
-        open(f"{d}/done.{k}", "w").close()
-else:
-    t = socket.create_connection((a, 5001), timeout=5); t.settimeout(None)
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.connect((a, 5002))
-    u.send(b"hello"); t.sendall(b"hello\n")
-    while True:
-        r, _, _ = select.select([t, u], [], [])
-        if t in r:
-            m = t.recv(100)
-            if not m: break
-            t.sendall(b"cli " + m)
-        if u in r:
-            m = u.recv(100); u.send(b"cli " + m)
-PY
-ip netns exec "$NS_S" python3 "$TMP_DIR/peers.py" server "$TMP_DIR" "$S4" &
-PIDS+=($!)
-
 nfqctd_start -q 0:1 -r "$RULES" -c "$CONF" -p "$PIDFILE" || exit 1
 PID0=$NFQCTD_PID
-wait_listen "$NS_S" tcp 5001
-ip netns exec "$NS_C" python3 "$TMP_DIR/peers.py" client "$TMP_DIR" "$S4" &
-PIDS+=($!)
+peers_start || exit 1
 
-round() {
-	local i
-	touch "$TMP_DIR/go.$1"
-	for i in $(seq 50); do
-		[ -e "$TMP_DIR/done.$1" ] && break
-		sleep 0.1
-	done
-	assert_eq "round $1 ($3): server heard both answers" "$2" "$([ -e "$TMP_DIR/done.$1" ] && echo 1 || echo 0)"
-}
 # The peers' entries without the timeout column, sorted (the blast's entries move).
 table() { "$NFQCT" -s "$STATDIR" list | grep -E 'dport=500[12] ' | awk '{ $3 = ""; print }' | sort; }
 # Sum of column N of the stat file nfqct_queue (hex, a line per worker).
@@ -118,7 +67,7 @@ wait_log() {
 }
 alive() { kill -0 "$PID0" 2>/dev/null && echo 1 || echo 0; }
 
-round 1 1 "baseline"
+peer_round 1 1 "baseline"
 sleep 0.3                                  # a delayed ACK, and one stat interval
 table >"$TMP_DIR/before"
 sed 's/^/    before: /' "$TMP_DIR/before"
@@ -182,7 +131,7 @@ note "stat file rx_packets: $rx0 before the blast, $rx1 after the upgrade"
 assert_eq "kernel and daemon agree: nothing lost by the daemon" 0 "$(queue_sum 5)"
 table >"$TMP_DIR/after"
 assert_pass diff -u "$TMP_DIR/before" "$TMP_DIR/after"
-round 2 1 "after USR2"
+peer_round 2 1 "after USR2"
 
 # (2) a new binary that fails: refused, the daemon goes on
 printf '#!/bin/sh\necho "nfqctd: broken build" >&2\nexit 1\n' >"$TMP_DIR/broken"
@@ -191,7 +140,7 @@ kill -USR2 "$PID0"
 wait_log "upgrade: refused" || fail "USR2 with a broken binary: no 'refused' line"
 assert_eq "broken binary: says why" 1 "$(grep -c 'upgrade: check: nfqctd: broken build' "$NFQCTD_LOG")"
 assert_eq "broken binary: still running" 1 "$(alive)"
-round 3 1 "after a refused USR2"
+peer_round 3 1 "after a refused USR2"
 assert_fail "$NFQCT" -s "$STATDIR" upgrade
 sed 's/^/    nfqct upgrade: /' "$TMP_DIR/cmd.out"
 assert_eq "nfqct upgrade: says why" 1 "$(grep -c 'upgrade-check exited with status 1' "$TMP_DIR/cmd.out")"
@@ -203,7 +152,7 @@ assert_fail "$NFQCT" -s "$STATDIR" upgrade
 sed 's/^/    nfqct upgrade: /' "$TMP_DIR/cmd.out"
 assert_eq "bad config: names the setting" 1 "$(grep -c 'upgrade: check: .*nf_conntrack_no_such_thing' "$TMP_DIR/cmd.out")"
 assert_eq "bad config: still running" 1 "$(alive)"
-round 4 1 "after a refused nfqct upgrade"
+peer_round 4 1 "after a refused nfqct upgrade"
 
 # (4) fixed: nfqct upgrade goes through and says so
 echo "nfqct.stat_interval_ms = 100" >"$CONF"
@@ -214,7 +163,7 @@ sed 's/^/    nfqct upgrade: /' "$TMP_DIR/cmd.out"
 assert_eq "nfqct upgrade: the new image answers" 1 "$(grep -c "upgrade: nfqctd .* running (pid $PID0)" "$TMP_DIR/cmd.out")"
 table >"$TMP_DIR/after2"
 assert_pass diff -u "$TMP_DIR/before2" "$TMP_DIR/after2"
-round 5 1 "after nfqct upgrade"
+peer_round 5 1 "after nfqct upgrade"
 
 nfqctd_stop
 assert_eq "nfqctd exit status" 0 "$?"
