@@ -1244,34 +1244,73 @@ void nfqct_ct_info(const struct nfqct_conn *conn, struct nfqct_ct_info *out)
 	out->acct = s & CT_ACCT;
 }
 
-/* libnetfilter_conntrack's __snprintf_address and __snprintf_proto */
-void nfqct_tuple_print(FILE *out, const struct nfqct_tuple *t)
+/* Decimal and hex digits of @v at @p; returns the end (no NUL). */
+static char *put_uint(char *p, unsigned int v, unsigned int base)
 {
-	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+	char tmp[12];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v);
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
+static char *put_text(char *p, const char *s)
+{
+	size_t n = strlen(s);
+
+	memcpy(p, s, n);
+	return p + n;
+}
+
+/* libnetfilter_conntrack's __snprintf_address and __snprintf_proto; no
+ * printf: the events thread formats a line per event with it */
+char *nfqct_tuple_format(char *p, const struct nfqct_tuple *t)
+{
 	int af = t->family == AF_INET6 ? AF_INET6 : AF_INET;
 
-	inet_ntop(af, &t->src, src, sizeof(src));
-	inet_ntop(af, &t->dst, dst, sizeof(dst));
-	fprintf(out, "src=%s dst=%s", src, dst);
+	p = put_text(p, "src=");
+	inet_ntop(af, &t->src, p, INET6_ADDRSTRLEN);
+	p += strlen(p);
+	p = put_text(p, " dst=");
+	inet_ntop(af, &t->dst, p, INET6_ADDRSTRLEN);
+	p += strlen(p);
 	switch (t->proto) {
 	case IPPROTO_TCP:
 	case IPPROTO_UDP:
 	case IPPROTO_UDPLITE:
 	case IPPROTO_SCTP:
 	case IPPROTO_DCCP:
-		fprintf(out, " sport=%u dport=%u", ntohs(t->sp.port), ntohs(t->dp.port));
+		p = put_uint(put_text(p, " sport="), ntohs(t->sp.port), 10);
+		p = put_uint(put_text(p, " dport="), ntohs(t->dp.port), 10);
 		break;
 	case IPPROTO_GRE:
-		fprintf(out, " srckey=0x%x dstkey=0x%x", ntohs(t->sp.port), ntohs(t->dp.port));
+		p = put_uint(put_text(p, " srckey=0x"), ntohs(t->sp.port), 16);
+		p = put_uint(put_text(p, " dstkey=0x"), ntohs(t->dp.port), 16);
 		break;
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
-		fprintf(out, " type=%d code=%d id=%d", t->dp.icmp.type, t->dp.icmp.code,
-			ntohs(t->sp.icmp_id));
+		p = put_uint(put_text(p, " type="), t->dp.icmp.type, 10);
+		p = put_uint(put_text(p, " code="), t->dp.icmp.code, 10);
+		p = put_uint(put_text(p, " id="), ntohs(t->sp.icmp_id), 10);
 		break;
 	default:
 		break;
 	}
+	*p = '\0';
+	return p;
+}
+
+void nfqct_tuple_print(FILE *out, const struct nfqct_tuple *t)
+{
+	char buf[NFQCT_TUPLE_TEXT_MAX];
+
+	nfqct_tuple_format(buf, t);
+	fputs(buf, out);
 }
 
 /*

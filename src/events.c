@@ -171,56 +171,6 @@ static char *put_u64_0(char *p, uint64_t v, size_t width)
 	return p;
 }
 
-static char *put_hex(char *p, unsigned int v)
-{
-	char tmp[8];
-	size_t n = 0;
-
-	do {
-		tmp[n++] = "0123456789abcdef"[v & 15];
-		v >>= 4;
-	} while (v);
-	while (n)
-		*p++ = tmp[--n];
-	return p;
-}
-
-/* as nfqct_tuple_print() */
-static char *put_tuple(char *p, const struct nfqct_tuple *t)
-{
-	int af = t->family == AF_INET6 ? AF_INET6 : AF_INET;
-
-	p = put_str(p, "src=");
-	inet_ntop(af, &t->src, p, INET6_ADDRSTRLEN);
-	p += strlen(p);
-	p = put_str(p, " dst=");
-	inet_ntop(af, &t->dst, p, INET6_ADDRSTRLEN);
-	p += strlen(p);
-	switch (t->proto) {
-	case IPPROTO_TCP:
-	case IPPROTO_UDP:
-	case IPPROTO_UDPLITE:
-	case IPPROTO_SCTP:
-	case IPPROTO_DCCP:
-		p = put_u64(put_str(p, " sport="), ntohs(t->sp.port));
-		p = put_u64(put_str(p, " dport="), ntohs(t->dp.port));
-		break;
-	case IPPROTO_GRE:
-		p = put_hex(put_str(p, " srckey=0x"), ntohs(t->sp.port));
-		p = put_hex(put_str(p, " dstkey=0x"), ntohs(t->dp.port));
-		break;
-	case IPPROTO_ICMP:
-	case IPPROTO_ICMPV6:
-		p = put_u64(put_str(p, " type="), t->dp.icmp.type);
-		p = put_u64(put_str(p, " code="), t->dp.icmp.code);
-		p = put_u64(put_str(p, " id="), ntohs(t->sp.icmp_id));
-		break;
-	default:
-		break;
-	}
-	return p;
-}
-
 /*
  * ev_text - the text line of nfqct_events_print() (not JSON) at @p, which
  * has room for EV_LINE_MAX bytes; returns its end.
@@ -259,7 +209,7 @@ static char *ev_text(char *p, unsigned int type, const struct nfqct_ct_info *ci,
 		p = put_str(p, ci->state_name);
 		*p++ = ' ';
 	}
-	p = put_tuple(p, &ci->orig);
+	p = nfqct_tuple_format(p, &ci->orig);
 	*p++ = ' ';
 	if (destroy && ci->acct) {
 		p = put_u64(put_str(p, "packets="), ci->packets[0]);
@@ -268,7 +218,7 @@ static char *ev_text(char *p, unsigned int type, const struct nfqct_ct_info *ci,
 	}
 	if (!ci->seen_reply)
 		p = put_str(p, "[UNREPLIED] ");
-	p = put_tuple(p, &ci->reply);
+	p = nfqct_tuple_format(p, &ci->reply);
 	if (destroy && ci->acct) {
 		p = put_u64(put_str(p, " packets="), ci->packets[1]);
 		p = put_u64(put_str(p, " bytes="), ci->bytes[1]);

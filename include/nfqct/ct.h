@@ -263,6 +263,13 @@ unsigned int nfqct_ct_dump(struct nfqct_ct *ct, FILE *out, uint64_t now_ms);
  */
 void nfqct_tuple_print(FILE *out, const struct nfqct_tuple *t);
 
+/* Room nfqct_tuple_format() needs: two IPv6 addresses and the longest ports part, NUL included. */
+#define NFQCT_TUPLE_TEXT_MAX (2 * 46 + 64)
+
+/* nfqct_tuple_format - the same text at @p (NFQCT_TUPLE_TEXT_MAX bytes of room), NUL-ended;
+ * returns the position of the NUL.  No stdio. */
+char *nfqct_tuple_format(char *p, const struct nfqct_tuple *t);
+
 /* nfqct_ct_flush - delete every entry (counted as `delete`). RCU reader. Returns entries deleted. */
 unsigned int nfqct_ct_flush(struct nfqct_ct *ct, struct nfqct_ct_stats *st);
 
