@@ -140,21 +140,7 @@ static char *put_str(char *p, const char *s)
 	return p + n;
 }
 
-static char *put_u64(char *p, uint64_t v)
-{
-	char tmp[20];
-	size_t n = 0;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (n)
-		*p++ = tmp[--n];
-	return p;
-}
-
-/* at least @width digits, zero-padded (the microseconds of a timestamp) */
+/* @v in decimal, at least @width digits, zero-padded (the microseconds of a timestamp) */
 static char *put_u64_0(char *p, uint64_t v, size_t width)
 {
 	char tmp[20];
@@ -169,6 +155,11 @@ static char *put_u64_0(char *p, uint64_t v, size_t width)
 	while (n)
 		*p++ = tmp[--n];
 	return p;
+}
+
+static char *put_u64(char *p, uint64_t v)
+{
+	return put_u64_0(p, v, 1);
 }
 
 /*
