@@ -238,10 +238,13 @@ static int run_command(char *line, const struct nfqct_ctl_ops *ops, void *arg, F
 	}
 	if (!strcmp(w[0], "rules")) {
 		bool counters = false;
+		int family = 0;
 
 		for (int i = 1; i < n; i++) {
 			if (!strcmp(w[i], "-c") || !strcmp(w[i], "--counters")) {
 				counters = true;
+			} else if (!strcmp(w[i], "-4") || !strcmp(w[i], "-6")) {
+				family = w[i][1] == '4' ? AF_INET : AF_INET6;
 			} else {
 				fprintf(out, "rules: unknown option '%s'\n", w[i]);
 				return -1;
@@ -249,7 +252,7 @@ static int run_command(char *line, const struct nfqct_ctl_ops *ops, void *arg, F
 		}
 		if (!ops->rules)
 			goto unsupported;
-		return ops->rules(arg, out, counters) == 0 ? 0 : -1;
+		return ops->rules(arg, out, counters, family) == 0 ? 0 : -1;
 	}
 
 	int (*fn)(void *, FILE *) = NULL;

@@ -9,6 +9,7 @@
 static const char *const severity_name[] = {
 	[NFQCT_ERRREC_ERROR] = "error",
 	[NFQCT_ERRREC_WARNING] = "warning",
+	[NFQCT_ERRREC_NOTE] = "note",
 };
 
 void nfqct_errrec_vprint(FILE *out, enum nfqct_errrec_severity sev, const char *origin,

@@ -64,13 +64,16 @@ static void usage(FILE *f)
 		"  reload           reload the rules and settings (as SIGHUP)\n"
 		"  upgrade          re-execute nfqctd from its binary on disk, keeping the queues\n"
 		"                   and the table (as SIGUSR2); says how it went\n"
-		"  rules [-c]       the running ruleset; -c with counters\n"
+		"  rules [-c] [-4|-6]\n"
+		"                   the running ruleset; -c with counters; -4/-6 the half that\n"
+		"                   judges that family (all of it unless --rules-v4/-v6)\n"
 		"  save [FILE]      save the table to FILE (default: the daemon's state file)\n"
 		"  restore [--replace] FILE\n"
 		"                   merge FILE's entries into the table; existing ones win\n"
 		"                   unless --replace\n"
-		"  check FILE       validate a ruleset file\n"
-		"  simulate [-r RULES] [-c CONFIG] [-o NAME=VALUE]... [--hook HOOK]\n"
+		"  check [-4|-6] FILE\n"
+		"                   validate a ruleset file (-4/-6: one family's, as --rules-v4/-v6)\n"
+		"  simulate [-r RULES | --rules-v4 FILE --rules-v6 FILE] [-c CONFIG] [-o NAME=VALUE]... [--hook HOOK]\n"
 		"           [--in IFNAME] [--out IFNAME] [--ifname INDEX=NAME]... [--checksums]\n"
 		"           [--list] [--json] FILE...\n"
 		"                   run the ruleset and the table on pcap/pcapng captures, a line per packet\n"
@@ -443,16 +446,23 @@ static int cmd_ctl(const char *dir, const char *name, int argc, char **argv)
 {
 	char cmd[64];
 	bool counters = false, expect = false;
+	const char *family = "";
 
 	if (!strcmp(name, "rules")) {
 		static const struct option longopts[] = {
 			{ "counters", no_argument, NULL, 'c' },
+			{ "ipv4", no_argument, NULL, '4' },
+			{ "ipv6", no_argument, NULL, '6' },
 			{ NULL, 0, NULL, 0 },
 		};
 		int c;
 
 		optind = 0;
-		while ((c = getopt_long(argc, argv, "+c", longopts, NULL)) != -1) {
+		while ((c = getopt_long(argc, argv, "+c46", longopts, NULL)) != -1) {
+			if (c == '4' || c == '6') {
+				family = c == '4' ? " -4" : " -6";
+				continue;
+			}
 			if (c != 'c') {
 				usage(stderr);
 				return 1;
@@ -469,7 +479,8 @@ static int cmd_ctl(const char *dir, const char *name, int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
-	snprintf(cmd, sizeof(cmd), "%s%s%s", name, counters ? " -c" : "", expect ? " --expect" : "");
+	snprintf(cmd, sizeof(cmd), "%s%s%s%s", name, counters ? " -c" : "", family,
+		 expect ? " --expect" : "");
 	return nfqct_ctl_request(dir, cmd, stdout, stderr);
 }
 
@@ -505,12 +516,17 @@ static int cmd_state(const char *dir, const char *name, int argc, char **argv)
 static int cmd_check(int argc, char **argv)
 {
 	struct nfqct_ruleset *rs = NULL;
-	int r;
+	int r, family = 0;
 
+	if (argc > 1 && (!strcmp(argv[1], "-4") || !strcmp(argv[1], "-6"))) {
+		family = argv[1][1] == '4' ? AF_INET : AF_INET6;
+		argc--;
+		argv++;
+	}
 	if (argc != 2)
 		return usage_error("check: %s", argc < 2 ? "missing FILE" : "too many arguments");
 	/* The loader reports every error itself, an unreadable file included. */
-	r = nfqct_ruleset_load(argv[1], 1, &rs, stderr);
+	r = nfqct_ruleset_load_family(argv[1], family, 1, &rs, stderr);
 	if (r < 0)
 		return 1;
 	nfqct_ruleset_free(rs);
@@ -575,6 +591,8 @@ static int cmd_simulate(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "rules", required_argument, NULL, 'r' },
+		{ "rules-v4", required_argument, NULL, '4' },
+		{ "rules-v6", required_argument, NULL, '6' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "set", required_argument, NULL, 'o' },
 		{ "hook", required_argument, NULL, 'H' },
@@ -586,7 +604,7 @@ static int cmd_simulate(int argc, char **argv)
 		{ "checksums", no_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *rules_path = SYSCONFDIR "/nfqct/nfqct.rules";
+	const char *rules_path = SYSCONFDIR "/nfqct/nfqct.rules", *rules_fam[2] = { NULL, NULL };
 	struct nfqct_sim_config cfg = { .hook = -1 };
 	struct nfqct_ruleset *rs = NULL;
 	struct nfqct_settings s;
@@ -605,6 +623,10 @@ static int cmd_simulate(int argc, char **argv)
 		case 'r':
 			rules_path = optarg;
 			rules_explicit = true;
+			break;
+		case '4':
+		case '6':
+			rules_fam[c == '6'] = optarg;
 			break;
 		case 'c':
 			if (nfqct_settings_load_file(&s, optarg, stderr) < 0)
@@ -656,7 +678,20 @@ static int cmd_simulate(int argc, char **argv)
 		return 1;
 	if (optind >= argc)
 		return usage_error("simulate: missing FILE (a pcap or pcapng capture)");
-	if (!rules_explicit && access(rules_path, F_OK) < 0 && errno == ENOENT) {
+	if (rules_fam[0] || rules_fam[1]) {
+		struct nfqct_ruleset *half[2] = { NULL, NULL };
+
+		if (rules_explicit)
+			return usage_error("simulate: -r (both families) and --rules-v4/--rules-v6 "
+					   "exclude each other");
+		for (int f = 0; f < 2; f++)
+			if (rules_fam[f] && nfqct_ruleset_load_family(rules_fam[f], f ? AF_INET6 : AF_INET, 1,
+								      &half[f], stderr) < 0) {
+				nfqct_ruleset_free(half[0]);
+				return 1;
+			}
+		rs = nfqct_ruleset_pair(half[0], half[1], 1);
+	} else if (!rules_explicit && access(rules_path, F_OK) < 0 && errno == ENOENT) {
 		fprintf(stderr, "nfqct: simulate: no ruleset at %s: accepting everything\n", rules_path);
 		rs = nfqct_ruleset_accept_all(1);
 	} else if (nfqct_ruleset_load(rules_path, 1, &rs, stderr) < 0) {

@@ -61,6 +61,7 @@ struct options {
 	uint16_t queue_first, queue_last;
 	const char *rules_path;
 	bool rules_explicit;
+	const char *rules_v4, *rules_v6;	/* --rules-v4 / --rules-v6, or NULL */
 	const char *config_path;
 	const char *set[MAX_SET_OPTIONS];
 	unsigned int nset;
@@ -133,7 +134,9 @@ static void usage(FILE *out)
 	fprintf(out,
 "usage: nfqctd [options]\n"
 "  -q, --queue N | N:M     queue number or range; one worker per queue (default 0)\n"
-"  -r, --rules FILE        ruleset (default %s/nfqct/nfqct.rules)\n"
+"  -r, --rules FILE        ruleset for both families (default %s/nfqct/nfqct.rules)\n"
+"      --rules-v4 FILE     an iptables-restore file, for IPv4 only (instead of -r)\n"
+"      --rules-v6 FILE     an ip6tables-restore file, for IPv6 only (instead of -r)\n"
 "  -c, --config FILE       settings file, sysctl.conf syntax\n"
 "  -o, --set NAME=VALUE    one setting; repeatable; wins over the config file\n"
 "  -s, --stat-dir DIR      stat tree and control socket (default %s/nfqct)\n"
@@ -219,10 +222,13 @@ static void options_free(struct options *o)
 /* Returns 0, or the exit code to leave with; errors go to @errs. */
 static int parse_options(int argc, char **argv, struct options *o, FILE *errs)
 {
-	enum { OPT_FAIL_OPEN = 256, OPT_CHECK, OPT_PRINT_SETTINGS, OPT_UPGRADE_CHECK };
+	enum { OPT_FAIL_OPEN = 256, OPT_CHECK, OPT_PRINT_SETTINGS, OPT_UPGRADE_CHECK, OPT_RULES_V4,
+	       OPT_RULES_V6 };
 	static const struct option longopts[] = {
 		{ "queue", required_argument, NULL, 'q' },
 		{ "rules", required_argument, NULL, 'r' },
+		{ "rules-v4", required_argument, NULL, OPT_RULES_V4 },
+		{ "rules-v6", required_argument, NULL, OPT_RULES_V6 },
 		{ "config", required_argument, NULL, 'c' },
 		{ "set", required_argument, NULL, 'o' },
 		{ "stat-dir", required_argument, NULL, 's' },
@@ -255,6 +261,12 @@ static int parse_options(int argc, char **argv, struct options *o, FILE *errs)
 		case 'r':
 			o->rules_path = optarg;
 			o->rules_explicit = true;
+			break;
+		case OPT_RULES_V4:
+			o->rules_v4 = optarg;
+			break;
+		case OPT_RULES_V6:
+			o->rules_v6 = optarg;
 			break;
 		case 'c':
 			o->config_path = optarg;
@@ -314,7 +326,13 @@ static int parse_options(int argc, char **argv, struct options *o, FILE *errs)
 		fprintf(errs, "nfqctd: unexpected argument '%s' (see nfqctd --help)\n", argv[optind]);
 		return EXIT_CONFIG;
 	}
+	if (o->rules_explicit && (o->rules_v4 || o->rules_v6)) {
+		fprintf(errs, "nfqctd: -r (both families) and --rules-v4/--rules-v6 (one family each) "
+			"exclude each other\n");
+		return EXIT_CONFIG;
+	}
 	if ((c = absolute_path(o, &o->rules_path)) < 0 || (c = absolute_path(o, &o->config_path)) < 0 ||
+	    (c = absolute_path(o, &o->rules_v4)) < 0 || (c = absolute_path(o, &o->rules_v6)) < 0 ||
 	    (c = absolute_path(o, &o->stat_dir)) < 0 || (c = absolute_path(o, &o->pid_file)) < 0) {
 		fprintf(errs, "nfqctd: cannot make the paths absolute: %s\n", strerror(-c));
 		return EXIT_RUNTIME;
@@ -349,12 +367,53 @@ static int load_settings(const struct options *o, struct nfqct_settings *s, FILE
 }
 
 /*
- * The ruleset: the file named by -r, or, when no -r was given and the
+ * One family's file, for the pair of --rules-v4 / --rules-v6 (or the
+ * settings nfqct.rules_v4 / _v6, which the options override).  NULL: none.
+ */
+static const char *family_rules(const char *opt, const char *setting)
+{
+	return opt ? opt : setting[0] ? setting : NULL;
+}
+
+/*
+ * The ruleset: a pair of one-family files (--rules-v4 / --rules-v6, or the
+ * settings), or the file named by -r, or, when none was given and the
  * default file does not exist, one that accepts everything (logged).
  */
-static int load_ruleset(const struct options *o, unsigned int nworkers, struct nfqct_ruleset **rsp,
-			FILE *errs)
+static int load_ruleset(const struct options *o, const struct nfqct_settings *s,
+			unsigned int nworkers, struct nfqct_ruleset **rsp, FILE *errs)
 {
+	const char *v4 = family_rules(o->rules_v4, s->rules_v4);
+	const char *v6 = family_rules(o->rules_v6, s->rules_v6);
+
+	if (v4 || v6) {
+		struct nfqct_ruleset *rs4 = NULL, *rs6 = NULL;
+		int rc4 = 0, rc6 = 0;
+
+		*rsp = NULL;
+		if (o->rules_explicit) {
+			fprintf(errs, "nfqctd: -r (both families) and nfqct.rules_v4/nfqct.rules_v6 (one "
+				"family each) exclude each other\n");
+			return -EINVAL;
+		}
+		if (v4)
+			rc4 = nfqct_ruleset_load_family(v4, AF_INET, nworkers, &rs4, errs);
+		else
+			fprintf(errs, "nfqctd: no IPv4 ruleset (--rules-v4): IPv4 packets are accepted "
+				"(and tracked)\n");
+		if (v6)
+			rc6 = nfqct_ruleset_load_family(v6, AF_INET6, nworkers, &rs6, errs);
+		else
+			fprintf(errs, "nfqctd: no IPv6 ruleset (--rules-v6): IPv6 packets are accepted "
+				"(and tracked)\n");
+		if (rc4 < 0 || rc6 < 0) {
+			nfqct_ruleset_free(rs4);
+			nfqct_ruleset_free(rs6);
+			return rc4 < 0 ? rc4 : rc6;
+		}
+		*rsp = nfqct_ruleset_pair(rs4, rs6, nworkers);
+		return *rsp ? 0 : -ENOMEM;
+	}
 	if (!o->rules_explicit && access(o->rules_path, F_OK) < 0 && errno == ENOENT) {
 		fprintf(errs, "nfqctd: no ruleset at %s: every packet is accepted (and tracked)\n",
 			o->rules_path);
@@ -639,7 +698,7 @@ static int reload(struct daemon *d, FILE *errs)
 	}
 	if (load_settings(&d->opt, next, errs) < 0)
 		bad = 1;
-	if (load_ruleset(&d->opt, d->nworkers, &next_rs, errs) < 0) {
+	if (load_ruleset(&d->opt, next, d->nworkers, &next_rs, errs) < 0) {
 		next_rs = NULL;
 		bad = 1;
 	}
@@ -730,7 +789,7 @@ struct counters_hdr {
 static char **upgrade_argv(struct daemon *d, bool check, char *qbuf, size_t qlen)
 {
 	const struct options *o = &d->opt;
-	char **av = calloc(24 + 2 * (size_t)o->nset + (size_t)o->verbose, sizeof(*av));
+	char **av = calloc(32 + 2 * (size_t)o->nset + (size_t)o->verbose, sizeof(*av));
 	size_t n = 0;
 
 	if (!av)
@@ -744,6 +803,14 @@ static char **upgrade_argv(struct daemon *d, bool check, char *qbuf, size_t qlen
 	if (o->rules_explicit) {
 		av[n++] = "-r";
 		av[n++] = (char *)o->rules_path;
+	}
+	if (o->rules_v4) {
+		av[n++] = "--rules-v4";
+		av[n++] = (char *)o->rules_v4;
+	}
+	if (o->rules_v6) {
+		av[n++] = "--rules-v6";
+		av[n++] = (char *)o->rules_v6;
 	}
 	if (o->config_path) {
 		av[n++] = "-c";
@@ -1248,11 +1315,12 @@ static int ctl_reload(void *arg, FILE *out)
 	return reload(arg, out) < 0 ? -1 : 0;
 }
 
-static int ctl_rules(void *arg, FILE *out, bool counters)
+static int ctl_rules(void *arg, FILE *out, bool counters, int family)
 {
 	struct daemon *d = arg;
 
-	return nfqct_ruleset_print(rcu_dereference(d->ruleset), out, counters) < 0 ? -1 : 0;
+	/* -4 / -6: the half that judges that family, as iptables-save / ip6tables-save */
+	return nfqct_ruleset_print_family(rcu_dereference(d->ruleset), family, out, counters) < 0 ? -1 : 0;
 }
 
 static int ctl_table(void *arg, FILE *out, int argc, char **argv)
@@ -1502,7 +1570,7 @@ static int check_only(struct daemon *d)
 
 	if (load_settings(&d->opt, &s, stderr) < 0)
 		bad = 1;
-	if (load_ruleset(&d->opt, queue_count(&d->opt), &rs, stderr) < 0)
+	if (load_ruleset(&d->opt, &s, queue_count(&d->opt), &rs, stderr) < 0)
 		bad = 1;
 	nfqct_ruleset_free(rs);
 	if (bad) {
@@ -1669,7 +1737,7 @@ int main(int argc, char **argv)
 		fprintf(errs, "nfqctd: bad settings\n");
 		ret = EXIT_CONFIG;
 	}
-	if (load_ruleset(&d.opt, queue_count(&d.opt), &d.ruleset, errs) < 0) {
+	if (load_ruleset(&d.opt, d.settings, queue_count(&d.opt), &d.ruleset, errs) < 0) {
 		d.ruleset = NULL;
 		fprintf(errs, "nfqctd: ruleset refused\n");
 		ret = EXIT_CONFIG;

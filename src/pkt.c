@@ -534,3 +534,12 @@ err_invalid:
 	pkt->invalid_reason = why;
 	return -EINVAL;
 }
+
+int nfqct_pkt_family(const struct nfqct_pkt *pkt)
+{
+	if (pkt->tuple.family)
+		return pkt->tuple.family;
+	if (pkt->caplen && pkt->data[0] >> 4 == 6)
+		return AF_INET6;
+	return AF_INET;
+}

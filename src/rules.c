@@ -71,11 +71,40 @@ void nfqct_ruleset_free(struct nfqct_ruleset *rs)
 {
 	if (!rs)
 		return;
+	nfqct_ruleset_free(rs->v6);
 	for (int id = 0; id < RULES_T_MAX; id++)
 		rules_table_free(&rs->t[id]);
 	free(rs->ctr);
 	free(rs->ifc);
 	free(rs);
+}
+
+struct nfqct_ruleset *nfqct_ruleset_pair(struct nfqct_ruleset *v4, struct nfqct_ruleset *v6,
+					 unsigned int nworkers)
+{
+	if (!v4)
+		v4 = nfqct_ruleset_accept_all(nworkers);
+	if (!v6)
+		v6 = nfqct_ruleset_accept_all(nworkers);
+	if (!v4 || !v6) {
+		nfqct_ruleset_free(v4);
+		nfqct_ruleset_free(v6);
+		return NULL;
+	}
+	v4->family = AF_INET;
+	v6->family = AF_INET6;
+	v4->v6 = v6;
+	return v4;
+}
+
+const struct nfqct_ruleset *nfqct_ruleset_family(const struct nfqct_ruleset *rs, int family)
+{
+	return rs->v6 && family == AF_INET6 ? rs->v6 : rs;
+}
+
+bool nfqct_ruleset_is_pair(const struct nfqct_ruleset *rs)
+{
+	return rs->v6 != NULL;
 }
 
 unsigned int nfqct_ruleset_nworkers(const struct nfqct_ruleset *rs)
@@ -293,7 +322,8 @@ static void print_rule(FILE *out, const struct rules_table *t, const struct rule
 		fputs(" -j RETURN", out);
 		break;
 	case RT_JUMP:
-		fputs(" -j ", out);
+	case RT_GOTO:
+		fputs(r->target == RT_GOTO ? " -g " : " -j ", out);
 		print_word(out, t->chains[r->tval].name, false);
 		break;
 	case RT_MARK:
@@ -315,7 +345,27 @@ static void print_rule(FILE *out, const struct rules_table *t, const struct rule
 	fputc('\n', out);
 }
 
+static int print_tables(const struct nfqct_ruleset *rs, FILE *out, bool counters);
+
+int nfqct_ruleset_print_family(const struct nfqct_ruleset *rs, int family, FILE *out, bool counters)
+{
+	if (!rs->v6 || !family)
+		return nfqct_ruleset_print(rs, out, counters);
+	return print_tables(family == AF_INET6 ? rs->v6 : rs, out, counters);
+}
+
 int nfqct_ruleset_print(const struct nfqct_ruleset *rs, FILE *out, bool counters)
+{
+	if (!rs->v6)
+		return print_tables(rs, out, counters);
+	fputs("# IPv4 (--rules-v4)\n", out);
+	if (print_tables(rs, out, counters))
+		return -EIO;
+	fputs("# IPv6 (--rules-v6)\n", out);
+	return print_tables(rs->v6, out, counters);
+}
+
+static int print_tables(const struct nfqct_ruleset *rs, FILE *out, bool counters)
 {
 	for (int id = 0; id < RULES_T_MAX; id++) {
 		const struct rules_table *t = &rs->t[id];

@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "nfqct/ct.h"
 #include "nfqct/ifname.h"
@@ -183,6 +184,15 @@ static void walk(struct evctx *cx, const struct rules_table *t, int chain, unsig
 				i = to->first - 1;	/* wraps to UINT32_MAX for 0; i++ follows */
 				end = to->first + to->count;
 				break;
+			case RT_GOTO:
+				/* No return frame: when the chain ends or returns, the walk
+				 * goes back to whoever jumped to the chain holding this rule
+				 * (or to the built-in chain's policy), as iptables -g. */
+				cur = (int32_t)r->tval;
+				to = &t->chains[cur];
+				i = to->first - 1;
+				end = to->first + to->count;
+				break;
 			case RT_MARK:
 				*mark = (*mark & ~r->tmask) ^ r->tval;
 				out->set_mark = true;
@@ -216,16 +226,19 @@ policy:
 	out->by.rule = -1;
 }
 
-/* Run @t's chain for pkt->hook; a hook without a chain accepts. */
-static void run_table(const struct nfqct_ruleset *rs, const struct rules_table *t,
+/* Run table @id's chain for pkt->hook; a hook without a chain accepts.  A
+ * pair's half for the packet's family runs. */
+static void run_table(const struct nfqct_ruleset *rs, int id,
 		      unsigned int worker, const struct nfqct_pkt *pkt,
 		      const struct nfqct_rules_ct *ct, uint64_t now_ms, uint32_t *mark,
 		      struct nfqct_rules_verdict *out)
 {
 	struct evctx cx = {
-		.rs = rs, .pkt = pkt, .worker = worker, .now_ms = now_ms,
+		.rs = rs->v6 && nfqct_pkt_family(pkt) == AF_INET6 ? rs->v6 : rs,
+		.pkt = pkt, .worker = worker, .now_ms = now_ms,
 		.master_helper = ct->master_helper,
 	};
+	const struct rules_table *t = &cx.rs->t[id];
 
 	*out = (struct nfqct_rules_verdict){ .accept = true, .by = { -1, -1 } };
 	if (pkt->hook < NFQCT_HOOK_MAX && t->hook_chain[pkt->hook] >= 0)
@@ -240,7 +253,7 @@ void nfqct_ruleset_raw(const struct nfqct_ruleset *rs, unsigned int worker,
 	 * there sees INVALID, as the kernel's raw table sees no ct). */
 	static const struct nfqct_rules_ct no_ct = { .state = NFQCT_CTSTATE_INVALID };
 
-	run_table(rs, &rs->t[RULES_T_RAW], worker, pkt, &no_ct, now_ms, mark, out);
+	run_table(rs, RULES_T_RAW, worker, pkt, &no_ct, now_ms, mark, out);
 }
 
 void nfqct_ruleset_filter(const struct nfqct_ruleset *rs, unsigned int worker,
@@ -249,5 +262,5 @@ void nfqct_ruleset_filter(const struct nfqct_ruleset *rs, unsigned int worker,
 {
 	/* NOTRACK and CT are raw-table targets (the loader refuses them here),
 	 * so notrack and zone stay false and 0. */
-	run_table(rs, &rs->t[RULES_T_FILTER], worker, pkt, ct, now_ms, mark, out);
+	run_table(rs, RULES_T_FILTER, worker, pkt, ct, now_ms, mark, out);
 }

@@ -55,10 +55,17 @@ enum rules_target {
 	RT_DROP,
 	RT_RETURN,
 	RT_JUMP,	/* tval: chain index */
+	RT_GOTO,	/* -g: tval: chain index; no return frame (rules_to_chain()) */
 	RT_MARK,	/* mark = (mark & ~tmask) ^ tval */
 	RT_NOTRACK,
 	RT_CT,		/* tval: zone; tmask: 1 --notrack, bits 8..15 --helper id */
 };
+
+/* -j CHAIN and -g CHAIN: the targets that name a user chain. */
+static inline bool rules_to_chain(uint8_t target)
+{
+	return target == RT_JUMP || target == RT_GOTO;
+}
 
 /* What the evaluator reads, hottest first: one cache line covers the
  * family, protocol, port and state tests of a rule. */
@@ -126,6 +133,8 @@ struct rules_counter {
 
 struct nfqct_ruleset {
 	unsigned int nworkers;
+	int family;			/* AF_INET / AF_INET6: half of a pair, else 0 (both) */
+	struct nfqct_ruleset *v6;	/* a pair: this is the IPv4 half, v6 the IPv6 one */
 	struct rules_table t[RULES_T_MAX];
 	unsigned int nslots;
 	unsigned int stride;		/* counters per worker block, a multiple of 4 */

@@ -27,10 +27,12 @@
 #include "nfqct/rules.h"
 #include "rules_int.h"
 
+/* A record: an error (the file is refused) or a note (it loads; the reader should know). */
 struct perr {
 	unsigned int line;
 	unsigned int col;
 	unsigned int seq;
+	enum nfqct_errrec_severity sev;
 	char *msg;
 };
 
@@ -76,10 +78,17 @@ struct ptable {
 struct parser {
 	const char *name;
 	unsigned int line;
-	struct perr *errs;
-	unsigned int nerrs;
-	unsigned int errs_cap;
+	int family;		/* AF_INET / AF_INET6: a one-family file (--rules-v4/-v6), else 0 */
+	struct perr *recs;	/* errors and notes, in the order found */
+	unsigned int nrecs;
+	unsigned int recs_cap;
+	unsigned int nerrs;	/* how many of them are errors */
 	int cur;		/* open table, or -1 none, or -2 skipping an unknown one */
+	struct {
+		char name[16];	/* nat, mangle or security: left to the kernel */
+		unsigned int line;
+		unsigned int rules;
+	} kernel_table;
 	struct ptable pt[RULES_T_MAX];
 	bool oom;
 };
@@ -115,38 +124,57 @@ static const char *const hook_names[NFQCT_HOOK_MAX] = {
 
 /* ---- error records ---- */
 
-static void __attribute__((format(printf, 3, 4)))
-perror_at(struct parser *p, unsigned int col, const char *fmt, ...)
+static void __attribute__((format(printf, 4, 0)))
+precord(struct parser *p, enum nfqct_errrec_severity sev, unsigned int col, const char *fmt,
+	va_list ap)
 {
 	struct perr *e;
-	va_list ap;
 	char *msg;
 
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
-	va_end(ap);
-	if (!msg) {
+	if (vasprintf(&msg, fmt, ap) < 0) {
 		p->oom = true;
 		return;
 	}
-	if (p->nerrs == p->errs_cap) {
-		unsigned int cap = p->errs_cap ? 2 * p->errs_cap : 16;
-		struct perr *n = realloc(p->errs, cap * sizeof(*n));
+	if (p->nrecs == p->recs_cap) {
+		unsigned int cap = p->recs_cap ? 2 * p->recs_cap : 16;
+		struct perr *n = realloc(p->recs, cap * sizeof(*n));
 
 		if (!n) {
 			free(msg);
 			p->oom = true;
 			return;
 		}
-		p->errs = n;
-		p->errs_cap = cap;
+		p->recs = n;
+		p->recs_cap = cap;
 	}
-	e = &p->errs[p->nerrs];
+	e = &p->recs[p->nrecs];
 	e->line = p->line;
 	e->col = col;
-	e->seq = p->nerrs++;
+	e->seq = p->nrecs++;
+	e->sev = sev;
 	e->msg = msg;
+	if (sev == NFQCT_ERRREC_ERROR)
+		p->nerrs++;
+}
+
+static void __attribute__((format(printf, 3, 4)))
+perror_at(struct parser *p, unsigned int col, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	precord(p, NFQCT_ERRREC_ERROR, col, fmt, ap);
+	va_end(ap);
+}
+
+static void __attribute__((format(printf, 3, 4)))
+pnote_at(struct parser *p, unsigned int col, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	precord(p, NFQCT_ERRREC_NOTE, col, fmt, ap);
+	va_end(ap);
 }
 
 static int perr_cmp(const void *a, const void *b)
@@ -819,6 +847,7 @@ struct rctx {
 	int tgt;			/* T_* of a valid -j, else T_NONE */
 	unsigned int target_col;
 	bool proto_inv;
+	unsigned int other_family;	/* column of a -4/-6 naming the other family of a one-family file */
 };
 
 struct opt_def;
@@ -841,7 +870,7 @@ enum { OPT_OK, OPT_BAD, OPT_STOP };
 
 typedef int opt_fn(struct parser *p, struct rctx *x, const struct optarg *oa);
 
-enum opt_arg { ARG_NONE, ARG_NEED, ARG_SKIP /* one is taken when present, never asked for */ };
+enum opt_arg { ARG_NONE, ARG_NEED };
 
 struct opt_def {
 	const char *name;
@@ -856,6 +885,11 @@ struct opt_def {
 
 static bool set_family(struct parser *p, struct rctx *x, int family, const struct tok *tk)
 {
+	if (p->family && p->family != family && !x->other_family) {
+		perror_at(p, tk->col, "'%s' is %s but this is an %s ruleset", tk->s,
+			  family == AF_INET ? "IPv4" : "IPv6", p->family == AF_INET ? "IPv4" : "IPv6");
+		return false;
+	}
 	if (x->pr.r.family && x->pr.r.family != family) {
 		perror_at(p, tk->col, "'%s' is %s but the rule is already %s", tk->s,
 			  family == AF_INET ? "IPv4" : "IPv6", x->pr.r.family == AF_INET ? "IPv4" : "IPv6");
@@ -913,13 +947,20 @@ static int opt_addr(struct parser *p, struct rctx *x, const struct optarg *oa)
 
 static int opt_family(struct parser *p, struct rctx *x, const struct optarg *oa)
 {
+	int fam;
+
 	/* -4 and -6 share one "given twice"; the '!' is still refused after it. */
 	if (x->seen & OS_FAMILY) {
 		perror_at(p, oa->o->col, "-4 and -6 given twice or together");
 		return OPT_OK;
 	}
 	x->seen |= OS_FAMILY;
-	set_family(p, x, oa->def->name[1] == '4' ? AF_INET : AF_INET6, oa->o);
+	fam = oa->def->name[1] == '4' ? AF_INET : AF_INET6;
+	if (p->family && fam != p->family) {
+		x->other_family = oa->o->col;	/* the rule is skipped, as iptables-restore does */
+		return OPT_OK;
+	}
+	set_family(p, x, fam, oa->o);
 	return OPT_OK;
 }
 
@@ -1091,11 +1132,23 @@ static int opt_jump(struct parser *p, struct rctx *x, const struct optarg *oa)
 	return OPT_OK;
 }
 
+/* "-g CHAIN": continue in CHAIN; when it ends or returns, go back to where
+ * the chain holding this rule was jumped to from (or to its policy). */
 static int opt_goto(struct parser *p, struct rctx *x, const struct optarg *oa)
 {
-	(void)x;
-	perror_at(p, oa->o->col, "%s (goto) is not supported: use -j", oa->o->s);
-	return OPT_BAD;
+	const struct tok *a = oa->a;
+
+	if (find_target(a->s) != T_NONE || is_unsupported_target(a->s)) {
+		perror_at(p, a->col, "%s needs a user chain, got target '%s'", oa->o->s, a->s);
+		return OPT_BAD;
+	}
+	x->target_col = a->col;
+	x->pr.r.target = RT_GOTO;	/* resolved at COMMIT */
+	x->pr.jump = strdup(a->s);
+	x->pr.jump_col = a->col;
+	if (!x->pr.jump)
+		p->oom = true;
+	return OPT_OK;
 }
 
 static int opt_ct_notrack(struct parser *p, struct rctx *x, const struct optarg *oa)
@@ -1262,7 +1315,7 @@ static const struct opt_def opts[] = {
 	/* -m helper and CT: opt_helper() tells them apart */
 	{ "--helper",	NULL,			M_NONE, T_NONE,	RM_HELPER,	0,		ARG_NEED,	opt_helper },
 	{ "-j",		"--jump",		M_NONE, T_NONE,	0,		OS_JUMP,	ARG_NEED,	opt_jump },
-	{ "-g",		"--goto",		M_NONE, T_NONE,	0,		0,		ARG_SKIP,	opt_goto },
+	{ "-g",		"--goto",		M_NONE, T_NONE,	0,		OS_JUMP,	ARG_NEED,	opt_goto },
 	{ "--notrack",	NULL,			M_NONE, T_CT,	0,		OS_NOTRACK,	ARG_NONE,	opt_ct_notrack },
 	{ "--zone",	NULL,			M_NONE, T_CT,	0,		OS_ZONE,	ARG_NEED,	opt_ct_zone },
 	{ "--set-mark",	NULL,			M_NONE, T_MARK,	0,		0,		ARG_NEED,	opt_mark_target },
@@ -1356,7 +1409,10 @@ static bool parse_option(struct parser *p, struct rctx *x, struct tok *tk, int n
 		return true;
 	if (d->once) {
 		if (x->seen & d->once) {
-			perror_at(p, oa.o->col, "%s given twice", oa.o->s);
+			if (d->once == OS_JUMP)
+				perror_at(p, oa.o->col, "%s: a rule has one target (-j or -g)", oa.o->s);
+			else
+				perror_at(p, oa.o->col, "%s given twice", oa.o->s);
 			return true;
 		}
 		x->seen |= d->once;
@@ -1417,6 +1473,13 @@ static void check_rule(struct parser *p, struct rctx *x)
 	}
 }
 
+static void prule_free(struct prule *pr)
+{
+	free(pr->jump);
+	free(pr->info.comment);
+}
+
+/* Append @pr to @t (moved: on failure it is freed and p->oom set). */
 static void add_rule(struct parser *p, struct ptable *t, struct prule *pr)
 {
 	if (t->nrules == t->rules_cap) {
@@ -1425,8 +1488,7 @@ static void add_rule(struct parser *p, struct ptable *t, struct prule *pr)
 
 		if (!n) {
 			p->oom = true;
-			free(pr->jump);
-			free(pr->info.comment);
+			prule_free(pr);
 			return;
 		}
 		t->rules = n;
@@ -1435,13 +1497,75 @@ static void add_rule(struct parser *p, struct ptable *t, struct prule *pr)
 	t->rules[t->nrules++] = *pr;
 }
 
-/* "-A CHAIN options..." */
-static void parse_append(struct parser *p, struct tok *tk, int n)
+/* Commands that take a rule, as iptables-restore reads them. */
+enum rule_cmd { CMD_APPEND, CMD_INSERT, CMD_REPLACE, CMD_DELETE };
+
+/* Index in t->rules of rule @pos (1-based) of chain @c, or t->nrules past its last rule. */
+static unsigned int rule_at(const struct ptable *t, unsigned int c, unsigned int pos)
+{
+	unsigned int seen = 0;
+
+	for (unsigned int i = 0; i < t->nrules; i++)
+		if (t->rules[i].chain == c && ++seen == pos)
+			return i;
+	return t->nrules;
+}
+
+static unsigned int chain_rules(const struct ptable *t, unsigned int c)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < t->nrules; i++)
+		n += t->rules[i].chain == c;
+	return n;
+}
+
+/* Remove t->rules[i] (freed), keeping the order of the others. */
+static void rule_remove(struct ptable *t, unsigned int i)
+{
+	prule_free(&t->rules[i]);
+	memmove(&t->rules[i], &t->rules[i + 1], (t->nrules - i - 1) * sizeof(t->rules[0]));
+	t->nrules--;
+}
+
+/*
+ * Two rules are the same rule for -D when everything evaluation and
+ * printing read is equal (the line they were written on aside), as
+ * iptables compares the compiled entries.  Rules start zeroed, padding
+ * included, so the compiled part compares bytewise.
+ */
+static bool prule_same(const struct prule *a, const struct prule *b)
+{
+	const struct rules_info *x = &a->info, *y = &b->info;
+
+	return !memcmp(&a->r, &b->r, sizeof(a->r)) &&
+	       !strcmp(a->jump ? a->jump : "", b->jump ? b->jump : "") &&
+	       !strcmp(x->comment ? x->comment : "", y->comment ? y->comment : "") &&
+	       x->src_plen == y->src_plen && x->dst_plen == y->dst_plen && x->ctmod == y->ctmod &&
+	       x->notrack_alias == y->notrack_alias && !strcmp(x->in, y->in) && !strcmp(x->out, y->out);
+}
+
+/* A rule number as iptables reads it: 1 or more, decimal. */
+static bool parse_rulenum(const char *s, unsigned int *n)
+{
+	unsigned long v;
+
+	if (!parse_dec(s, UINT32_MAX, &v) || v == 0)
+		return false;
+	*n = (unsigned int)v;
+	return true;
+}
+
+/*
+ * "-A CHAIN rule", "-I CHAIN [N] rule", "-R CHAIN N rule", "-D CHAIN rule"
+ * and "-D CHAIN N", applied in file order to the table being read.
+ */
+static void parse_rule_cmd(struct parser *p, struct tok *tk, int n, enum rule_cmd cmd)
 {
 	struct ptable *t = &p->pt[p->cur];
-	unsigned int errs = p->nerrs, neg = 0;
+	unsigned int errs = p->nerrs, neg = 0, pos = 0, count, at;
+	int c = -1, i, first = 2;
 	struct rctx x;
-	int c = -1, i;
 
 	memset(&x, 0, sizeof(x));
 	if (n < 2) {
@@ -1457,9 +1581,39 @@ static void parse_append(struct parser *p, struct tok *tk, int n)
 			perror_at(p, tk[1].col, "chain '%s' does not exist (declare it first with "
 				  "':%s - [0:0]' or -N %s)", tk[1].s, tk[1].s, tk[1].s);
 	}
+	/* The rule number: optional for -I (1), needed for -R, alone for -D N. */
+	if (cmd != CMD_APPEND && n > 2 && isdigit((unsigned char)tk[2].s[0])) {
+		if (!parse_rulenum(tk[2].s, &pos)) {
+			perror_at(p, tk[2].col, "expected a rule number (1 or more), got '%s'", tk[2].s);
+			return;
+		}
+		first = 3;
+	} else if (cmd == CMD_REPLACE) {
+		perror_at(p, n > 2 ? tk[2].col : tk[1].col, "%s needs a rule number after the chain name",
+			  tk[0].s);
+		return;
+	}
+	if (cmd == CMD_DELETE && pos) {
+		if (n > 3) {
+			perror_at(p, tk[3].col, "unexpected '%s': -D takes a rule number or a rule, not both",
+				  tk[3].s);
+			return;
+		}
+		if (c < 0)
+			return;
+		count = chain_rules(t, (unsigned int)c);
+		if (pos > count) {
+			perror_at(p, tk[2].col, "-D %s %u: chain '%s' has %u rule%s", tk[1].s, pos, tk[1].s,
+				  count, count == 1 ? "" : "s");
+			return;
+		}
+		rule_remove(t, rule_at(t, (unsigned int)c, pos));
+		return;
+	}
+
 	x.pr.info.line = p->line;
 	x.table = p->cur;
-	for (i = 2; i < n; i++) {
+	for (i = first; i < n; i++) {
 		if (!strcmp(tk[i].s, "!")) {
 			if (neg)
 				perror_at(p, tk[i].col, "multiple '!' flags not allowed");
@@ -1473,13 +1627,261 @@ static void parse_append(struct parser *p, struct tok *tk, int n)
 	if (neg && i >= n)
 		perror_at(p, neg, "'!' at the end of the rule: it must come before an option");
 	check_rule(p, &x);
-	if (c < 0 || p->nerrs != errs) {
-		free(x.pr.jump);
-		free(x.pr.info.comment);
-		return;
+	if (c < 0 || p->nerrs != errs)
+		goto drop;
+	if (p->family && x.other_family) {
+		/* as ip6tables-restore skips a -4 rule and iptables-restore a -6 one */
+		pnote_at(p, x.other_family, "rule skipped: it is for %s and this is an %s ruleset",
+			 p->family == AF_INET ? "IPv6" : "IPv4", p->family == AF_INET ? "IPv4" : "IPv6");
+		goto drop;
 	}
 	x.pr.chain = (unsigned int)c;
-	add_rule(p, t, &x.pr);
+	count = chain_rules(t, (unsigned int)c);
+	switch (cmd) {
+	case CMD_APPEND:
+		add_rule(p, t, &x.pr);
+		return;
+	case CMD_INSERT:
+		if (!pos)
+			pos = 1;
+		if (pos > count + 1) {
+			perror_at(p, tk[2].col, "-I %s %u: chain '%s' has %u rule%s (at most %u here)", tk[1].s,
+				  pos, tk[1].s, count, count == 1 ? "" : "s", count + 1);
+			goto drop;
+		}
+		at = rule_at(t, (unsigned int)c, pos);
+		add_rule(p, t, &x.pr);
+		if (p->oom)
+			return;
+		/* add_rule() appended it: move it in front of rule @pos of its chain */
+		if (at < t->nrules - 1) {
+			struct prule tmp = t->rules[t->nrules - 1];
+
+			memmove(&t->rules[at + 1], &t->rules[at], (t->nrules - 1 - at) * sizeof(tmp));
+			t->rules[at] = tmp;
+		}
+		return;
+	case CMD_REPLACE:
+		if (pos > count) {
+			perror_at(p, tk[2].col, "-R %s %u: chain '%s' has %u rule%s", tk[1].s, pos, tk[1].s,
+				  count, count == 1 ? "" : "s");
+			goto drop;
+		}
+		at = rule_at(t, (unsigned int)c, pos);
+		prule_free(&t->rules[at]);
+		t->rules[at] = x.pr;
+		return;
+	case CMD_DELETE:
+		for (at = 0; at < t->nrules; at++)
+			if (t->rules[at].chain == (unsigned int)c && prule_same(&t->rules[at], &x.pr))
+				break;
+		if (at == t->nrules)
+			perror_at(p, tk[0].col, "-D %s: no such rule in chain '%s'", tk[1].s, tk[1].s);
+		else
+			rule_remove(t, at);
+		goto drop;
+	}
+drop:
+	prule_free(&x.pr);
+}
+
+/* Rebuild the chain-name index after a chain was removed or renamed. */
+static void index_rebuild(struct ptable *t)
+{
+	memset(t->index, 0, t->index_cap * sizeof(*t->index));
+	for (unsigned int c = 0; c < t->nchains; c++)
+		index_put(t, c);
+}
+
+/* The user chain named by tk (for -X, -E), or -1 after reporting. */
+static int find_user_chain(struct parser *p, struct ptable *t, const struct tok *tk, const char *cmd)
+{
+	int c = find_chain(t, tk->s);
+
+	if (c < 0)
+		perror_at(p, tk->col, "%s: chain '%s' does not exist", cmd, tk->s);
+	else if (t->chains[c].c.builtin)
+		perror_at(p, tk->col, "%s: chain '%s' is built in", cmd, tk->s);
+	else
+		return c;
+	return -1;
+}
+
+/* Where is user chain @c jumped to from (a rule outside it)?  The rule's index, or -1. */
+static int chain_referenced(const struct ptable *t, unsigned int c)
+{
+	for (unsigned int i = 0; i < t->nrules; i++)
+		if (t->rules[i].jump && t->rules[i].chain != c &&
+		    !strcmp(t->rules[i].jump, t->chains[c].c.name))
+			return (int)i;
+	return -1;
+}
+
+/* Remove user chain @c, which has no rules: later chains move down one. */
+static void chain_remove(struct ptable *t, unsigned int c)
+{
+	memmove(&t->chains[c], &t->chains[c + 1], (t->nchains - c - 1) * sizeof(t->chains[0]));
+	t->nchains--;
+	for (unsigned int i = 0; i < t->nrules; i++)
+		if (t->rules[i].chain > c)
+			t->rules[i].chain--;
+	index_rebuild(t);
+}
+
+/* "-X [CHAIN]": delete a user chain (or all), which must be empty and unreferenced. */
+static void parse_delete_chain(struct parser *p, struct tok *tk, int n)
+{
+	struct ptable *t = &p->pt[p->cur];
+	unsigned int from, to;
+	int c, ref;
+
+	if (n > 2) {
+		perror_at(p, tk[2].col, "unexpected '%s' after the chain name", tk[2].s);
+		return;
+	}
+	if (n == 2) {
+		if ((c = find_user_chain(p, t, &tk[1], tk[0].s)) < 0)
+			return;
+		from = (unsigned int)c;
+		to = from + 1;
+	} else {
+		from = builtins[p->cur].n;
+		to = t->nchains;
+	}
+	/* Check them all first: -X deletes all of them or none. */
+	for (unsigned int k = from; k < to; k++) {
+		const char *name = t->chains[k].c.name;
+		unsigned int count = chain_rules(t, k);
+
+		if (count) {
+			perror_at(p, n == 2 ? tk[1].col : tk[0].col, "%s: chain '%s' has %u rule%s "
+				  "(flush it first with -F %s)", tk[0].s, name, count, count == 1 ? "" : "s",
+				  name);
+			return;
+		}
+		if ((ref = chain_referenced(t, k)) >= 0) {
+			perror_at(p, n == 2 ? tk[1].col : tk[0].col, "%s: chain '%s' is jumped to by the "
+				  "rule of line %u", tk[0].s, name, t->rules[ref].info.line);
+			return;
+		}
+	}
+	while (to-- > from)
+		chain_remove(t, to);
+}
+
+/* "-F [CHAIN]": delete the rules of a chain, or of every chain. */
+static void parse_flush(struct parser *p, struct tok *tk, int n)
+{
+	struct ptable *t = &p->pt[p->cur];
+	int c = -1;
+
+	if (n > 2) {
+		perror_at(p, tk[2].col, "unexpected '%s' after the chain name", tk[2].s);
+		return;
+	}
+	if (n == 2 && (c = find_chain(t, tk[1].s)) < 0) {
+		perror_at(p, tk[1].col, "%s: chain '%s' does not exist", tk[0].s, tk[1].s);
+		return;
+	}
+	for (unsigned int i = t->nrules; i-- > 0;)
+		if (c < 0 || t->rules[i].chain == (unsigned int)c)
+			rule_remove(t, i);
+}
+
+/* "-Z [CHAIN [N]]": counters start at zero when nfqct loads a file; the names are checked. */
+static void parse_zero(struct parser *p, struct tok *tk, int n)
+{
+	struct ptable *t = &p->pt[p->cur];
+	unsigned int pos, count;
+	int c;
+
+	if (n > 3) {
+		perror_at(p, tk[3].col, "unexpected '%s' after the rule number", tk[3].s);
+		return;
+	}
+	if (n < 2)
+		return;
+	if ((c = find_chain(t, tk[1].s)) < 0) {
+		perror_at(p, tk[1].col, "%s: chain '%s' does not exist", tk[0].s, tk[1].s);
+		return;
+	}
+	if (n == 3) {
+		if (!parse_rulenum(tk[2].s, &pos)) {
+			perror_at(p, tk[2].col, "expected a rule number (1 or more), got '%s'", tk[2].s);
+			return;
+		}
+		count = chain_rules(t, (unsigned int)c);
+		if (pos > count)
+			perror_at(p, tk[2].col, "%s %s %u: chain '%s' has %u rule%s", tk[0].s, tk[1].s, pos,
+				  tk[1].s, count, count == 1 ? "" : "s");
+	}
+}
+
+/* "-E OLD NEW": rename a user chain; jumps to it follow (iptables keeps them). */
+static void parse_rename(struct parser *p, struct tok *tk, int n)
+{
+	struct ptable *t = &p->pt[p->cur];
+	int c;
+
+	if (n != 3) {
+		if (n > 3)
+			perror_at(p, tk[3].col, "unexpected '%s' after the new name", tk[3].s);
+		else
+			perror_at(p, tk[0].col, "%s needs the old and the new chain name", tk[0].s);
+		return;
+	}
+	if ((c = find_user_chain(p, t, &tk[1], tk[0].s)) < 0)
+		return;
+	if (find_chain(t, tk[2].s) >= 0) {
+		perror_at(p, tk[2].col, "%s: chain '%s' already exists", tk[0].s, tk[2].s);
+		return;
+	}
+	if (!check_user_chain_name(p, p->cur, &tk[2]))
+		return;
+	for (unsigned int i = 0; i < t->nrules; i++) {
+		struct prule *pr = &t->rules[i];
+		char *name;
+
+		if (!pr->jump || strcmp(pr->jump, tk[1].s))
+			continue;
+		if (!(name = strdup(tk[2].s))) {
+			p->oom = true;
+			return;
+		}
+		free(pr->jump);
+		pr->jump = name;
+	}
+	snprintf(t->chains[c].c.name, sizeof(t->chains[c].c.name), "%s", tk[2].s);
+	index_rebuild(t);
+}
+
+/* "-P CHAIN POLICY": the policy of a built-in chain. */
+static void parse_policy(struct parser *p, struct tok *tk, int n)
+{
+	struct ptable *t = &p->pt[p->cur];
+	int c;
+
+	if (n != 3) {
+		if (n > 3)
+			perror_at(p, tk[3].col, "unexpected '%s' after the policy", tk[3].s);
+		else
+			perror_at(p, tk[0].col, "%s needs a built-in chain and a policy (ACCEPT or DROP)",
+				  tk[0].s);
+		return;
+	}
+	c = find_chain(t, tk[1].s);
+	if (c < 0 || !t->chains[c].c.builtin) {
+		perror_at(p, tk[1].col, "%s: '%s' is not a built-in chain of table '%s': expected %s",
+			  tk[0].s, tk[1].s, rules_table_name[p->cur], builtins[p->cur].expected);
+		return;
+	}
+	if (!strcmp(tk[2].s, "ACCEPT"))
+		t->chains[c].c.policy = RT_ACCEPT;
+	else if (!strcmp(tk[2].s, "DROP"))
+		t->chains[c].c.policy = RT_DROP;
+	else
+		perror_at(p, tk[2].col, "built-in chain '%s' needs policy ACCEPT or DROP, got '%s'",
+			  tk[1].s, tk[2].s);
 }
 
 /* ---- COMMIT: whole-table checks ---- */
@@ -1511,7 +1913,7 @@ static int jgraph_build(struct jgraph *g, const struct ptable *t)
 	if (!g->first || !g->order || !g->stack)
 		return -ENOMEM;
 	for (unsigned int i = 0; i < t->nrules; i++)
-		if (t->rules[i].r.target == RT_JUMP && t->rules[i].r.tval != UINT32_MAX) {
+		if (rules_to_chain(t->rules[i].r.target) && t->rules[i].r.tval != UINT32_MAX) {
 			g->first[t->rules[i].chain + 1]++;
 			n++;
 		}
@@ -1526,7 +1928,7 @@ static int jgraph_build(struct jgraph *g, const struct ptable *t)
 
 		memcpy(fill, g->first, t->nchains * sizeof(*fill));
 		for (unsigned int i = 0; i < t->nrules; i++)
-			if (t->rules[i].r.target == RT_JUMP && t->rules[i].r.tval != UINT32_MAX)
+			if (rules_to_chain(t->rules[i].r.target) && t->rules[i].r.tval != UINT32_MAX)
 				g->jump[fill[t->rules[i].chain]++] = i;
 	}
 	return 0;
@@ -1635,7 +2037,7 @@ static void table_commit(struct parser *p, int id)
 		struct prule *pr = &t->rules[i];
 		int c;
 
-		if (pr->r.target != RT_JUMP)
+		if (!rules_to_chain(pr->r.target))
 			continue;
 		p->line = pr->info.line;
 		c = find_chain(t, pr->jump);
@@ -1665,10 +2067,18 @@ static void table_commit(struct parser *p, int id)
 		}
 	}
 
-	/* -i / -o only where packets have such an interface (as iptables). */
+	/*
+	 * -i / -o only where packets have such an interface.  As iptables,
+	 * only a rule of the built-in chain itself is refused; in a user chain
+	 * reached from there the test is legal and sees no interface (so
+	 * "-o eth0" never matches and "! -o eth0" always does).
+	 */
 	for (unsigned int i = 0; i < t->nrules; i++) {
 		struct prule *pr = &t->rules[i];
 		unsigned int hooks = t->chains[pr->chain].hooks;
+
+		if (!t->chains[pr->chain].c.builtin)
+			continue;
 		const unsigned int no_in = 1u << NFQCT_HOOK_OUTPUT | 1u << NFQCT_HOOK_POSTROUTING;
 		const unsigned int no_out = 1u << NFQCT_HOOK_PREROUTING | 1u << NFQCT_HOOK_INPUT;
 
@@ -1689,6 +2099,54 @@ out:
 
 /* ---- lines ---- */
 
+/* The commands of iptables-restore files. */
+static const struct {
+	const char *name, *alias;
+	enum rule_cmd cmd;		/* for the ones that take a rule (fn NULL) */
+	void (*fn)(struct parser *p, struct tok *tk, int n);
+} commands[] = {
+	{ "-A", "--append", CMD_APPEND, NULL },
+	{ "-I", "--insert", CMD_INSERT, NULL },
+	{ "-R", "--replace", CMD_REPLACE, NULL },
+	{ "-D", "--delete", CMD_DELETE, NULL },
+	{ "-N", "--new-chain", 0, parse_new_chain },
+	{ "-X", "--delete-chain", 0, parse_delete_chain },
+	{ "-F", "--flush", 0, parse_flush },
+	{ "-Z", "--zero", 0, parse_zero },
+	{ "-E", "--rename-chain", 0, parse_rename },
+	{ "-P", "--policy", 0, parse_policy },
+};
+
+/* Tables of iptables that nfqct leaves to the kernel: read past, noted. */
+static bool is_kernel_table(const char *name)
+{
+	return !strcmp(name, "nat") || !strcmp(name, "mangle") || !strcmp(name, "security");
+}
+
+static void kernel_table_missing_commit(struct parser *p)
+{
+	unsigned int line = p->line;
+
+	p->line = p->kernel_table.line;
+	perror_at(p, 1, "COMMIT missing at end of table '%s'", p->kernel_table.name);
+	p->line = line;
+}
+
+/* The end (COMMIT, next table or end of file) of a table left to the kernel. */
+static void kernel_table_end(struct parser *p)
+{
+	unsigned int line = p->line;
+
+	if (!p->kernel_table.name[0])
+		return;
+	p->line = p->kernel_table.line;
+	pnote_at(p, 2, "table '%s' (%u rule%s) is left to the kernel: nfqct does not run it "
+		 "(nfqct-kernel-rules --tables loads it there)", p->kernel_table.name,
+		 p->kernel_table.rules, p->kernel_table.rules == 1 ? "" : "s");
+	p->line = line;
+	p->kernel_table.name[0] = '\0';
+}
+
 static void parse_line(struct parser *p, char *line, char *buf, struct tok *toks, int maxtok)
 {
 	int n, id;
@@ -1700,9 +2158,18 @@ static void parse_line(struct parser *p, char *line, char *buf, struct tok *toks
 		return;
 
 	if (p->cur == CUR_SKIP) {
-		if (!strcmp(toks[0].s, "COMMIT"))
+		bool header = toks[0].s[0] == '*' && line[toks[0].col - 1] == '*';
+
+		if (!strcmp(toks[0].s, "COMMIT") || (header && p->kernel_table.name[0])) {
+			if (header)
+				kernel_table_missing_commit(p);
+			kernel_table_end(p);
 			p->cur = CUR_NONE;
-		return;
+		} else if (p->kernel_table.name[0] && toks[0].s[0] == '-') {
+			p->kernel_table.rules += !strcmp(toks[0].s, "-A") || !strcmp(toks[0].s, "-I");
+		}
+		if (!header || p->cur == CUR_SKIP)
+			return;
 	}
 	if (toks[0].s[0] == '*' && line[toks[0].col - 1] == '*') {
 		const char *name = toks[0].s + 1;
@@ -1721,8 +2188,15 @@ static void parse_line(struct parser *p, char *line, char *buf, struct tok *toks
 			if (!strcmp(name, rules_table_name[id]))
 				break;
 		if (id == RULES_T_MAX) {
-			perror_at(p, toks[0].col + 1, "unknown table '%s': expected 'raw' or 'filter'", name);
 			p->cur = CUR_SKIP;
+			if (is_kernel_table(name)) {
+				snprintf(p->kernel_table.name, sizeof(p->kernel_table.name), "%s", name);
+				p->kernel_table.line = p->line;
+				p->kernel_table.rules = 0;
+			} else {
+				perror_at(p, toks[0].col + 1, "unknown table '%s': expected 'raw' or 'filter' "
+					  "(or nat, mangle, security: left to the kernel)", name);
+			}
 			return;
 		}
 		if (p->pt[id].seen) {
@@ -1763,16 +2237,20 @@ static void parse_line(struct parser *p, char *line, char *buf, struct tok *toks
 			return;
 		}
 	}
-	if (!strcmp(toks[0].s, "-A") || !strcmp(toks[0].s, "--append"))
-		parse_append(p, toks, n);
-	else if (!strcmp(toks[0].s, "-N") || !strcmp(toks[0].s, "--new-chain"))
-		parse_new_chain(p, toks, n);
-	else if (toks[0].s[0] == '-')
-		perror_at(p, toks[0].col, "unsupported command '%s': expected -A, -N, ':CHAIN POLICY', "
-			  "COMMIT or '*table'", toks[0].s);
+	for (size_t i = 0; i < RULES_ARRAY_SIZE(commands); i++)
+		if (!strcmp(toks[0].s, commands[i].name) || !strcmp(toks[0].s, commands[i].alias)) {
+			if (commands[i].fn)
+				commands[i].fn(p, toks, n);
+			else
+				parse_rule_cmd(p, toks, n, commands[i].cmd);
+			return;
+		}
+	if (toks[0].s[0] == '-')
+		perror_at(p, toks[0].col, "unknown command '%s': expected -A, -I, -D, -R, -N, -X, -F, -Z, "
+			  "-E, -P, ':CHAIN POLICY', COMMIT or '*table'", toks[0].s);
 	else
-		perror_at(p, toks[0].col, "unexpected '%s': expected -A, -N, ':CHAIN POLICY', COMMIT or "
-			  "'*table'", toks[0].s);
+		perror_at(p, toks[0].col, "unexpected '%s': expected a command (-A, -I, ...), "
+			  "':CHAIN POLICY', COMMIT or '*table'", toks[0].s);
 }
 
 /* ---- building the ruleset ---- */
@@ -1836,21 +2314,20 @@ static void parser_free(struct parser *p)
 	for (int id = 0; id < RULES_T_MAX; id++) {
 		struct ptable *t = &p->pt[id];
 
-		for (unsigned int i = 0; i < t->nrules; i++) {
-			free(t->rules[i].jump);
-			free(t->rules[i].info.comment);
-		}
+		for (unsigned int i = 0; i < t->nrules; i++)
+			prule_free(&t->rules[i]);
 		free(t->rules);
 		free(t->chains);
 		free(t->index);
 	}
-	for (unsigned int i = 0; i < p->nerrs; i++)
-		free(p->errs[i].msg);
-	free(p->errs);
+	for (unsigned int i = 0; i < p->nrecs; i++)
+		free(p->recs[i].msg);
+	free(p->recs);
 }
 
-int nfqct_ruleset_load_fp(const char *name, FILE *in, unsigned int nworkers,
-			  struct nfqct_ruleset **rsp, FILE *errs)
+/* The reader: @family 0 (both families, -r) or AF_INET / AF_INET6 (one-family file). */
+static int load_fp(const char *name, FILE *in, int family, unsigned int nworkers,
+		   struct nfqct_ruleset **rsp, FILE *errs)
 {
 	struct parser p;
 	struct nfqct_ruleset *rs = NULL;
@@ -1865,6 +2342,7 @@ int nfqct_ruleset_load_fp(const char *name, FILE *in, unsigned int nworkers,
 		return -EINVAL;
 	memset(&p, 0, sizeof(p));
 	p.name = name;
+	p.family = family;
 	p.cur = CUR_NONE;
 
 	while ((len = getline(&line, &cap, in)) >= 0) {
@@ -1899,18 +2377,19 @@ int nfqct_ruleset_load_fp(const char *name, FILE *in, unsigned int nworkers,
 		p.line = p.pt[p.cur].line;
 		perror_at(&p, 1, "COMMIT missing at end of table '%s'", rules_table_name[p.cur]);
 		table_commit(&p, p.cur);
-	} else if (p.cur == CUR_SKIP) {
-		/* the unknown or repeated table was reported where it began */
-	}
+	} else if (p.cur == CUR_SKIP && p.kernel_table.name[0]) {
+		kernel_table_missing_commit(&p);
+		kernel_table_end(&p);
+	}	/* else an unknown or repeated table, reported where it began */
 	if (p.oom) {
 		rc = -ENOMEM;
 		goto out;
 	}
+	qsort(p.recs, p.nrecs, sizeof(*p.recs), perr_cmp);
+	for (unsigned int i = 0; i < p.nrecs; i++)
+		nfqct_errrec_print(errs, p.recs[i].sev, name, p.recs[i].line, p.recs[i].col, "%s",
+				   p.recs[i].msg);
 	if (p.nerrs) {
-		qsort(p.errs, p.nerrs, sizeof(*p.errs), perr_cmp);
-		for (unsigned int i = 0; i < p.nerrs; i++)
-			nfqct_errrec_print(errs, NFQCT_ERRREC_ERROR, name, p.errs[i].line, p.errs[i].col,
-					   "%s", p.errs[i].msg);
 		rc = -EINVAL;
 		goto out;
 	}
@@ -1947,6 +2426,12 @@ out:
 	return rc;
 }
 
+int nfqct_ruleset_load_fp(const char *name, FILE *in, unsigned int nworkers,
+			  struct nfqct_ruleset **rsp, FILE *errs)
+{
+	return load_fp(name, in, 0, nworkers, rsp, errs);
+}
+
 int nfqct_ruleset_parse(const char *name, const char *text, size_t len, unsigned int nworkers,
 			struct nfqct_ruleset **rsp, FILE *errs)
 {
@@ -1965,21 +2450,29 @@ int nfqct_ruleset_parse(const char *name, const char *text, size_t len, unsigned
 	return rc;
 }
 
-int nfqct_ruleset_load(const char *path, unsigned int nworkers, struct nfqct_ruleset **rsp, FILE *errs)
+int nfqct_ruleset_load_family(const char *path, int family, unsigned int nworkers,
+			      struct nfqct_ruleset **rsp, FILE *errs)
 {
 	FILE *in;
 	int rc;
 
 	*rsp = NULL;
+	if (family != 0 && family != AF_INET && family != AF_INET6)
+		return -EINVAL;
 	in = fopen(path, "r");
 	if (!in) {
 		rc = -errno;
 		nfqct_errrec_print(errs, NFQCT_ERRREC_ERROR, path, 0, 0, "cannot open: %s", strerror(-rc));
 		return rc;
 	}
-	rc = nfqct_ruleset_load_fp(path, in, nworkers, rsp, errs);
+	rc = load_fp(path, in, family, nworkers, rsp, errs);
 	fclose(in);
 	return rc;
+}
+
+int nfqct_ruleset_load(const char *path, unsigned int nworkers, struct nfqct_ruleset **rsp, FILE *errs)
+{
+	return nfqct_ruleset_load_family(path, 0, nworkers, rsp, errs);
 }
 
 struct nfqct_ruleset *nfqct_ruleset_accept_all(unsigned int nworkers)

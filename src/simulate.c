@@ -124,13 +124,15 @@ static const char *ctstate_name(unsigned int bit)
 }
 
 /* The rule column: FORWARD#3, FORWARD policy, raw:PREROUTING#1, ct:table-full. */
-static void decided_by(const struct nfqct_sim *sim, const struct nfqct_verdict *v, char *buf,
-		       size_t len)
+static void decided_by(const struct nfqct_sim *sim, const struct nfqct_verdict *v, int family,
+		       char *buf, size_t len)
 {
+	const struct nfqct_ruleset *rs = nfqct_ruleset_family(sim->cfg.rs, family);
+
 	switch (v->by) {
 	case NFQCT_BY_RAW:
 		snprintf(buf, len, "raw:");
-		nfqct_ruleset_ref_name(sim->cfg.rs, "raw", &v->rule, buf + 4, len - 4);
+		nfqct_ruleset_ref_name(rs, "raw", &v->rule, buf + 4, len - 4);
 		break;
 	case NFQCT_BY_TABLE_FULL:
 		snprintf(buf, len, "ct:table-full");
@@ -139,7 +141,7 @@ static void decided_by(const struct nfqct_sim *sim, const struct nfqct_verdict *
 		snprintf(buf, len, "ct:insert-failed");
 		break;
 	default:
-		nfqct_ruleset_ref_name(sim->cfg.rs, "filter", &v->rule, buf, len);
+		nfqct_ruleset_ref_name(rs, "filter", &v->rule, buf, len);
 		break;
 	}
 }
@@ -191,7 +193,7 @@ static void print_packet(struct nfqct_sim *sim, FILE *out, uint64_t time_ns,
 	uint64_t rel = time_ns - sim->t0_ns;
 	const char *verdict = v->accept ? "ACCEPT" : "DROP";
 
-	decided_by(sim, v, rule, sizeof(rule));
+	decided_by(sim, v, nfqct_pkt_family(pkt), rule, sizeof(rule));
 	flow_text(v, pkt, flow, sizeof(flow));
 	if (sim->cfg.json) {
 		fprintf(out, "{\"packet\":%" PRIu64 ",\"time\":%" PRIu64 ".%06" PRIu64

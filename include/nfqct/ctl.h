@@ -4,7 +4,7 @@
  * Protocol, one request per connection:
  *   client -> server   one command line, at most NFQCT_CTL_MAXLINE bytes
  *                      including its '\n': "list", "flush", "reload",
- *                      "rules", "rules -c", "upgrade" (words separated by blanks)
+ *                      "rules [-c] [-4|-6]", "upgrade" (words separated by blanks)
  *   server -> client   a status line, "ok\n" or "error\n", then the
  *                      command's output (on "error", its error messages),
  *                      then the server closes the connection.
@@ -37,7 +37,8 @@ struct nfqct_ctl_ops {
 	int (*list)(void *arg, FILE *out);
 	int (*flush)(void *arg, FILE *out);
 	int (*reload)(void *arg, FILE *out);
-	int (*rules)(void *arg, FILE *out, bool counters);
+	/* "rules [-c] [-4|-6]": @family 0 (all), AF_INET or AF_INET6 */
+	int (*rules)(void *arg, FILE *out, bool counters, int family);
 	int (*list_expect)(void *arg, FILE *out);	/* "list --expect" */
 	/* "list FILTER...", "count", "delete", "update" (ctcmd.h): the words */
 	int (*table)(void *arg, FILE *out, int argc, char **argv);

@@ -22,6 +22,7 @@
 enum nfqct_errrec_severity {
 	NFQCT_ERRREC_ERROR,	/* "error": the input is refused */
 	NFQCT_ERRREC_WARNING,	/* "warning": the input is taken, with a change the reader says */
+	NFQCT_ERRREC_NOTE,	/* "note": the input is taken as it is; something the reader should know */
 };
 
 /*

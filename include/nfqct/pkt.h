@@ -144,6 +144,12 @@ struct nfqct_pkt {
  */
 int nfqct_pkt_parse(struct nfqct_pkt *pkt);
 
+/*
+ * nfqct_pkt_family - AF_INET or AF_INET6: the parsed tuple's family, else
+ * (a packet that did not parse) the IP version nibble, else AF_INET.
+ */
+int nfqct_pkt_family(const struct nfqct_pkt *pkt);
+
 /* nfqct_tuple_invert - the tuple of the reply direction (ICMP types mapped as the kernel does).
  * Returns false when the tuple has no inverse (ICMP types that get no reply). */
 bool nfqct_tuple_invert(struct nfqct_tuple *reply, const struct nfqct_tuple *orig);

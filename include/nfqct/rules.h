@@ -26,6 +26,35 @@ struct nfqct_ruleset;
  */
 int nfqct_ruleset_load(const char *path, unsigned int nworkers, struct nfqct_ruleset **rsp, FILE *errs);
 
+/*
+ * nfqct_ruleset_load_family - as nfqct_ruleset_load() for a file of one
+ * family, as iptables-persistent keeps them (rules.v4 for iptables-restore,
+ * rules.v6 for ip6tables-restore): @family AF_INET or AF_INET6.  An address
+ * of the other family is an error; a rule with -6 in an IPv4 file (-4 in an
+ * IPv6 one) is skipped with a note, as iptables-restore skips it.
+ */
+int nfqct_ruleset_load_family(const char *path, int family, unsigned int nworkers,
+			      struct nfqct_ruleset **rsp, FILE *errs);
+
+/*
+ * nfqct_ruleset_pair - one ruleset from an IPv4 file's and an IPv6 file's
+ * (nfqct_ruleset_load_family()): each judges its own family's packets only.
+ * Either may be NULL: that family then gets an accept-all ruleset.  Takes
+ * ownership of both (freed on failure).  Returns the pair, or NULL (ENOMEM).
+ */
+struct nfqct_ruleset *nfqct_ruleset_pair(struct nfqct_ruleset *v4, struct nfqct_ruleset *v6,
+					 unsigned int nworkers);
+
+/*
+ * nfqct_ruleset_family - the ruleset that judges @family's packets: @rs
+ * itself, or for a pair its IPv4 or IPv6 half.  Counters, names and
+ * printing of one half go through it.
+ */
+const struct nfqct_ruleset *nfqct_ruleset_family(const struct nfqct_ruleset *rs, int family);
+
+/* nfqct_ruleset_is_pair - was @rs made by nfqct_ruleset_pair()? */
+bool nfqct_ruleset_is_pair(const struct nfqct_ruleset *rs);
+
 /* nfqct_ruleset_accept_all - the ruleset used when none is configured: no rules, ACCEPT policies. */
 struct nfqct_ruleset *nfqct_ruleset_accept_all(unsigned int nworkers);
 
@@ -91,10 +120,19 @@ int nfqct_ruleset_ref_name(const struct nfqct_ruleset *rs, const char *table,
 
 /* nfqct_ruleset_print - iptables-save form; with @counters, "[packets:bytes]" as iptables-save -c.
  * Both tables are printed, every built-in chain, options in a fixed order;
- * the output loads back to the same ruleset.  Counters are the sum over
+ * the output loads back to the same ruleset.  A pair prints its IPv4 half,
+ * then its IPv6 half, each after a comment line naming it.  Counters are the sum over
  * workers (read while workers run: each figure may lag by a packet).
  * Returns 0 or -EIO. */
 int nfqct_ruleset_print(const struct nfqct_ruleset *rs, FILE *out, bool counters);
+
+/*
+ * nfqct_ruleset_print_family - as nfqct_ruleset_print(), only the half of a
+ * pair that judges @family (AF_INET: what iptables-save -c would show,
+ * AF_INET6: ip6tables-save's), without the comment line.  @family 0, or a
+ * ruleset that is not a pair: all of it.
+ */
+int nfqct_ruleset_print_family(const struct nfqct_ruleset *rs, int family, FILE *out, bool counters);
 
 /*
  * nfqct_ruleset_parse - as nfqct_ruleset_load(), from @len bytes at @text;

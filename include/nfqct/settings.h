@@ -107,6 +107,8 @@ struct nfqct_settings {
 	uint32_t log_ratelimit_burst;	/* ... and messages per window */
 	uint32_t state_interval_s;	/* save the table every N s (0: only at a stop) */
 	char state_file[256];		/* the table on disk (state.h); "" (none): not kept */
+	char rules_v4[256];		/* an iptables-restore file for IPv4 only, "" (none) */
+	char rules_v6[256];		/* an ip6tables-restore file for IPv6 only, "" (none) */
 
 	/* nfqct.ipfix_*: flow export (ipfix.h); no collector, no export */
 	struct nfqct_hostport ipfix_collector;

@@ -172,7 +172,7 @@ COMMIT'
 nfqctd_start() {
 	local a has_rules=0 has_state=0 i q ok
 	[ -x "$NFQCTD" ] || skip "nfqctd not built ($NFQCTD)"
-	for a in "$@"; do case "$a" in -r|--rules|--rules=*) has_rules=1 ;; nfqct.state_file=*) has_state=1 ;; esac; done
+	for a in "$@"; do case "$a" in -r|--rules|--rules=*|--rules-v4|--rules-v6) has_rules=1 ;; nfqct.state_file=*) has_state=1 ;; esac; done
 	# each test its own state file: never the installed default, never another test's
 	[ "$has_state" -eq 1 ] || set -- -o "nfqct.state_file=$TMP_DIR/nfqct.state" "$@"
 	if [ "$has_rules" -eq 0 ]; then

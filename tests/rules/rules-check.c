@@ -2,11 +2,13 @@
  * rules-check - load a ruleset file as nfqctd would and print it in the
  * normalised form (stdout, exit 0), or print its errors (stdout, exit 1).
  * With -r, also load the printed form back and check that it prints the
- * same (exit 3 when it does not).  Used by tests/rules/run.sh.
+ * same (exit 3 when it does not).  -4 / -6 read a one-family file, as
+ * nfqctd --rules-v4 / --rules-v6.  Used by tests/rules/run.sh.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +18,7 @@
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: rules-check [-r] FILE\n");
+	fprintf(stderr, "usage: rules-check [-r] [-4|-6] FILE\n");
 	return 2;
 }
 
@@ -26,19 +28,21 @@ int main(int argc, char **argv)
 	char *first = NULL, *second = NULL;
 	size_t flen = 0, slen = 0;
 	bool reparse = false;
+	int opt, rc, family = 0;
 	FILE *m;
-	int opt, rc;
 
-	while ((opt = getopt(argc, argv, "r")) != -1) {
+	while ((opt = getopt(argc, argv, "r46")) != -1) {
 		if (opt == 'r')
 			reparse = true;
+		else if (opt == '4' || opt == '6')
+			family = opt == '4' ? AF_INET : AF_INET6;
 		else
 			return usage();
 	}
 	if (optind + 1 != argc)
 		return usage();
 
-	rc = nfqct_ruleset_load(argv[optind], 1, &rs, stdout);
+	rc = nfqct_ruleset_load_family(argv[optind], family, 1, &rs, stdout);
 	if (rc == -EINVAL)
 		return 1;
 	if (rc) {

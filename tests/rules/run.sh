@@ -3,6 +3,7 @@
 #   X.rules       must load; its normalised print must equal X.out and
 #                 load back to the same print
 #   fail-X.rules  must be refused with exactly the errors in fail-X.err
+#   X.v4.rules / X.v6.rules are read as one family's file (-4 / -6)
 # and every example in rules/ must load.
 # The driver is $RULES_CHECK, else ./tests/rules/rules-check of the build
 # directory; the files are read from $NFQCT_SRCDIR (make check sets it).
@@ -25,9 +26,11 @@ ko() { fail=$((fail + 1)); echo "FAIL: $1"; }
 cd "$srcdir/tests/rules" || exit 99
 for f in *.rules; do
 	name=${f%.rules}
+	fam=
+	case $name in *.v4) fam=-4 ;; *.v6) fam=-6 ;; esac
 	case $name in
 	fail-*)
-		"$check" "$f" >"$tmp/out" 2>&1
+		"$check" $fam "$f" >"$tmp/out" 2>&1
 		rc=$?
 		if [ $rc -ne 1 ]; then
 			ko "$f (exit $rc, expected 1)"
@@ -40,7 +43,7 @@ for f in *.rules; do
 		fi
 		;;
 	*)
-		"$check" -r "$f" >"$tmp/out" 2>"$tmp/err"
+		"$check" -r $fam "$f" >"$tmp/out" 2>"$tmp/err"
 		rc=$?
 		if [ $rc -ne 0 ]; then
 			ko "$f (exit $rc)"

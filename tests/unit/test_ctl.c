@@ -55,12 +55,13 @@ static int op_reload(void *arg, FILE *out)
 	return -1;
 }
 
-static int op_rules(void *arg, FILE *out, bool counters)
+static int op_rules(void *arg, FILE *out, bool counters, int family)
 {
 	struct calls *c = arg;
 
 	atomic_fetch_add(counters ? &c->rules_counters : &c->rules, 1);
-	fprintf(out, "*filter\n:INPUT ACCEPT%s\nCOMMIT\n", counters ? " [1:2]" : "");
+	fprintf(out, "%s*filter\n:INPUT ACCEPT%s\nCOMMIT\n",
+		family == AF_INET ? "# 4\n" : family == AF_INET6 ? "# 6\n" : "", counters ? " [1:2]" : "");
 	return 0;
 }
 
@@ -243,6 +244,16 @@ static void test_commands(void)
 	CU_ASSERT_STRING_EQUAL(r.out, "*filter\n:INPUT ACCEPT [1:2]\nCOMMIT\n");
 	reply_free(&r);
 
+	request("rules -6", &r);
+	CU_ASSERT_EQUAL(r.status, 0);
+	CU_ASSERT_STRING_EQUAL(r.out, "# 6\n*filter\n:INPUT ACCEPT\nCOMMIT\n");
+	reply_free(&r);
+
+	request("rules -4", &r);
+	CU_ASSERT_EQUAL(r.status, 0);
+	CU_ASSERT_STRING_EQUAL(r.out, "# 4\n*filter\n:INPUT ACCEPT\nCOMMIT\n");
+	reply_free(&r);
+
 	request("frobnicate", &r);
 	CU_ASSERT_EQUAL(r.status, 1);
 	CU_ASSERT_STRING_EQUAL(r.out, "");
@@ -291,7 +302,7 @@ static void test_commands(void)
 	CU_ASSERT_EQUAL(atomic_load(&s.calls.list), 1);
 	CU_ASSERT_EQUAL(atomic_load(&s.calls.flush), 1);
 	CU_ASSERT_EQUAL(atomic_load(&s.calls.reload), 1);
-	CU_ASSERT_EQUAL(atomic_load(&s.calls.rules), 1);
+	CU_ASSERT_EQUAL(atomic_load(&s.calls.rules), 3);
 	CU_ASSERT_EQUAL(atomic_load(&s.calls.rules_counters), 1);
 	/* nfqct_ctl_close removed the socket. */
 	CU_ASSERT_EQUAL(access(sock_path(), F_OK), -1);
