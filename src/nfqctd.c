@@ -45,6 +45,7 @@
 #include "nfqct/ipfix.h"
 #include "nfqct/housekeeping.h"
 #include "nfqct/log.h"
+#include "nfqct/privdrop.h"
 #include "nfqct/rules.h"
 #include "nfqct/settings.h"
 #include "nfqct/state.h"
@@ -67,6 +68,9 @@ struct options {
 	unsigned int nset;
 	const char *stat_dir;
 	const char *pid_file;
+	const char *user;		/* -u: run as this user after the start-up */
+	uid_t uid;
+	gid_t gid;
 	bool foreground;
 	bool fail_open;
 	bool check;
@@ -102,6 +106,7 @@ struct daemon {
 	int stop_fd;
 	int signal_fd;
 	int ready_fd;		/* the waiting parent's pipe (not -f), else -1 */
+	int pid_fd;		/* -u: the pid file, opened while root, written when ready */
 	bool pid_written;
 	/* The state file: saves by the housekeeping thread (interval), the
 	 * main thread (stop, `nfqct save`), one at a time. */
@@ -142,6 +147,7 @@ static void usage(FILE *out)
 "  -s, --stat-dir DIR      stat tree and control socket (default %s/nfqct)\n"
 "  -f, --foreground        stay in the foreground, log to stderr\n"
 "  -p, --pid-file FILE     write the daemon's pid to FILE once it is ready\n"
+"  -u, --user USER         after the start-up, run as USER with CAP_NET_ADMIN only\n"
 "      --fail-open         the kernel accepts packets while the queue is full\n"
 "      --check             validate rules and settings, report, exit 0 or 1\n"
 "      --print-settings    print every setting in force (after -c and -o), exit\n"
@@ -234,6 +240,7 @@ static int parse_options(int argc, char **argv, struct options *o, FILE *errs)
 		{ "stat-dir", required_argument, NULL, 's' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "pid-file", required_argument, NULL, 'p' },
+		{ "user", required_argument, NULL, 'u' },
 		{ "fail-open", no_argument, NULL, OPT_FAIL_OPEN },
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "print-settings", no_argument, NULL, OPT_PRINT_SETTINGS },
@@ -248,7 +255,7 @@ static int parse_options(int argc, char **argv, struct options *o, FILE *errs)
 	o->rules_path = SYSCONFDIR "/nfqct/nfqct.rules";
 	o->stat_dir = RUNSTATEDIR "/nfqct";
 	opterr = 0;	/* getopt's own messages would miss syslog: ours go to @errs */
-	while ((c = getopt_long(argc, argv, ":q:r:c:o:s:fp:vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":q:r:c:o:s:fp:u:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'q':
 			if (parse_queues(optarg, o) < 0 ||
@@ -286,6 +293,15 @@ static int parse_options(int argc, char **argv, struct options *o, FILE *errs)
 			break;
 		case 'p':
 			o->pid_file = optarg;
+			break;
+		case 'u':
+			c = nfqct_privdrop_lookup(optarg, &o->uid, &o->gid);
+			if (c < 0) {
+				fprintf(errs, "nfqctd: --user: %s '%s'\n", c == -ENOENT ? "no such user" :
+					strerror(-c), optarg);
+				return EXIT_CONFIG;
+			}
+			o->user = optarg;
 			break;
 		case OPT_FAIL_OPEN:
 			o->fail_open = true;
@@ -825,6 +841,10 @@ static char **upgrade_argv(struct daemon *d, bool check, char *qbuf, size_t qlen
 	if (o->pid_file) {
 		av[n++] = "-p";
 		av[n++] = (char *)o->pid_file;
+	}
+	if (o->user) {
+		av[n++] = "-u";
+		av[n++] = (char *)o->user;
 	}
 	if (o->foreground)
 		av[n++] = "-f";
@@ -1504,6 +1524,20 @@ static int detach_start(void)
 }
 
 /* The pid file, written once the daemon is ready.  Returns 0 or -errno (logged). */
+/* Does the pid file already hold our pid?  (An upgrade's new image, same pid.) */
+static bool pid_file_current(const char *path)
+{
+	char buf[32];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 && (buf[n] = '\0', strtol(buf, NULL, 10) == (long)getpid());
+}
+
 static int pid_file_write(struct daemon *d)
 {
 	char buf[32];
@@ -1511,7 +1545,13 @@ static int pid_file_write(struct daemon *d)
 
 	if (!d->opt.pid_file)
 		return 0;
-	fd = open(d->opt.pid_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (d->in && pid_file_current(d->opt.pid_file)) {
+		d->pid_written = true;	/* the previous image wrote it, and it stays true */
+		return 0;
+	}
+	fd = d->pid_fd >= 0 ? d->pid_fd :
+	     open(d->opt.pid_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	d->pid_fd = -1;
 	if (fd < 0) {
 		ret = -errno;
 		log_warn("cannot write the pid file %s", d->opt.pid_file);
@@ -1622,6 +1662,69 @@ static void handover_free(struct handover *h)
 }
 
 /* Everything that can fail for a reason the operator must fix, before any thread. */
+/*
+ * -u USER: hand the daemon's own files to USER (the stat tree, its
+ * directory when nothing else is in it, the state file's directory when
+ * we create it), open the pid file, then become USER keeping only
+ * CAP_NET_ADMIN.  A new image of an in-place upgrade already runs as USER.
+ */
+static int drop_privileges(struct daemon *d)
+{
+	const struct options *o = &d->opt;
+	const char *state = d->settings->state_file;
+	bool dir_owned;
+	int r;
+
+	if (getuid() == o->uid && geteuid() == o->uid && o->uid != 0) {
+		if (!nfqct_privdrop_net_admin()) {
+			log_warnx("nfqctd: running as %s without CAP_NET_ADMIN: verdicts would fail", o->user);
+			return EXIT_RUNTIME;
+		}
+		return 0;
+	}
+	if (geteuid() != 0) {
+		log_warnx("nfqctd: -u %s: only root can switch users (running as uid %u)", o->user,
+			  (unsigned int)geteuid());
+		return EXIT_CONFIG;
+	}
+	r = nfqct_privdrop_chown_stat(o->stat_dir, o->uid, o->gid, &dir_owned);
+	if (r < 0) {
+		log_warnx("nfqctd: -u %s: cannot give it the stat tree under %s: %s", o->user,
+			  o->stat_dir, strerror(-r));
+		return EXIT_RUNTIME;
+	}
+	if (!dir_owned) {
+		/* the events socket is made there after the switch, and the sockets go at the stop */
+		log_warnx("nfqctd: -u %s: %s holds files that are not nfqctd's: give nfqctd a "
+			  "directory of its own (-s)", o->user, o->stat_dir);
+		return EXIT_CONFIG;
+	}
+	if (state[0]) {
+		r = nfqct_privdrop_state_dir(state, o->uid, o->gid);
+		if (r == -EACCES)
+			log_warnx("state: %s: its directory is not writable by %s: the table will not be "
+				  "saved (give the directory to %s)", state, o->user, o->user);
+		else if (r < 0)
+			log_warnx("state: %s: %s", state, strerror(-r));
+	}
+	if (o->pid_file) {
+		d->pid_fd = open(o->pid_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (d->pid_fd < 0) {
+			log_warn("cannot write the pid file %s", o->pid_file);
+			return EXIT_RUNTIME;
+		}
+	}
+	r = nfqct_privdrop_apply(o->uid, o->gid);
+	if (r < 0) {
+		log_warnx("nfqctd: -u %s: cannot switch to uid %u keeping CAP_NET_ADMIN", o->user,
+			  (unsigned int)o->uid);
+		return EXIT_RUNTIME;
+	}
+	log_info("nfqctd: running as %s (uid %u, gid %u) with CAP_NET_ADMIN only", o->user,
+		 (unsigned int)o->uid, (unsigned int)o->gid);
+	return 0;
+}
+
 static int setup(struct daemon *d)
 {
 	char err[256];
@@ -1662,6 +1765,9 @@ static int setup(struct daemon *d)
 		log_warnx("ctl: %s", err);
 		return d->ctl_fd == -EADDRINUSE ? EXIT_CONFIG : EXIT_RUNTIME;
 	}
+	/* -u: the last step as root, before any thread (they inherit what we keep) */
+	if (d->opt.user && (ret = drop_privileges(d)) != 0)
+		return ret;
 	if (nfqct_events_start(d->opt.stat_dir, &d->events, err, sizeof(err)) < 0) {
 		log_warnx("%s", err);
 		return EXIT_RUNTIME;
@@ -1679,7 +1785,7 @@ static int setup(struct daemon *d)
 
 int main(int argc, char **argv)
 {
-	struct daemon d = { .stop_fd = -1, .signal_fd = -1, .ctl_fd = -1, .ready_fd = -1,
+	struct daemon d = { .stop_fd = -1, .signal_fd = -1, .ctl_fd = -1, .ready_fd = -1, .pid_fd = -1,
 			    .state_lock = PTHREAD_MUTEX_INITIALIZER };
 	char *msgs = NULL;
 	size_t msglen = 0;
@@ -1814,8 +1920,11 @@ out_rcu:
 	rcu_unregister_thread();
 out:
 	cleanup(&d);
-	if (d.pid_written)
-		unlink(d.opt.pid_file);
+	if (d.pid_fd >= 0)
+		close(d.pid_fd);
+	/* -u: the pid file's directory may be root's; the file then stays */
+	if (d.pid_written && unlink(d.opt.pid_file) < 0 && errno != EACCES)
+		log_warn("cannot remove the pid file %s", d.opt.pid_file);
 	if (ret)
 		log_warnx("nfqctd: exiting with status %d (%s)", ret,
 			  ret == EXIT_CONFIG ? "bad configuration" : "runtime failure");
