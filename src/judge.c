@@ -47,7 +47,9 @@ void nfqct_judge(const struct nfqct_judge_ctx *cx, struct nfqct_pkt *pkt, uint64
 	struct nfqct_loopback_seen seen;
 	struct nfqct_rules_verdict rv;
 	struct nfqct_rules_ct ctv;
+	struct nfqct_ct_info ci;
 	struct nfqct_conn *fresh;
+	uint64_t left;
 	uint16_t zone;
 	bool parsed;
 
@@ -93,6 +95,21 @@ void nfqct_judge(const struct nfqct_judge_ctx *cx, struct nfqct_pkt *pkt, uint64
 	}
 
 	ctv = (struct nfqct_rules_ct){ .state = res.ctstate, .master_helper = res.master_helper };
+	if (res.conn && nfqct_ruleset_needs_ct_entry(cx->rs)) {
+		/* -m conntrack --ctproto, --ctorig*, --ctstatus, --ctexpire, --ctdir:
+		 * a snapshot of the entry, only for rulesets that ask */
+		nfqct_ct_info(res.conn, &ci);
+		ctv.orig = &ci.orig;
+		ctv.reply = &ci.reply;
+		ctv.dir_reply = res.reply;
+		ctv.status = (uint8_t)((res.master_helper ? NFQCT_RULES_CTS_EXPECTED : 0) |
+				       (ci.seen_reply ? NFQCT_RULES_CTS_SEEN_REPLY : 0) |
+				       (ci.assured ? NFQCT_RULES_CTS_ASSURED : 0) |
+				       (ci.confirmed ? NFQCT_RULES_CTS_CONFIRMED : 0));
+		/* an unconfirmed entry's expires_ms is its timeout, relative (ct.h) */
+		left = res.unconfirmed ? ci.expires_ms : ci.expires_ms > now_ms ? ci.expires_ms - now_ms : 0;
+		ctv.expire_s = left / 1000 > UINT32_MAX ? UINT32_MAX : (uint32_t)(left / 1000);
+	}
 	nfqct_ruleset_filter(cx->rs, cx->worker, pkt, &ctv, now_ms, &v->mark, &rv);
 	v->set_mark |= rv.set_mark;
 	v->accept = rv.accept;

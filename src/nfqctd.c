@@ -43,6 +43,7 @@
 #include "nfqct/ctl.h"
 #include "nfqct/events.h"
 #include "nfqct/ipfix.h"
+#include "nfqct/addrs.h"
 #include "nfqct/housekeeping.h"
 #include "nfqct/log.h"
 #include "nfqct/privdrop.h"
@@ -99,6 +100,7 @@ struct daemon {
 	 * blocks, so each writer has its own cache lines. */
 	struct nfqct_worker_stats *extra_stats;
 	struct nfqct_housekeeping *hk;
+	struct nfqct_addrs_watch *addrs;	/* the local tables for -m addrtype, -m pkttype */
 	struct nfqct_statfile *statfile;
 	struct nfqct_events *events;	/* `nfqct events`: its thread and socket */
 	struct nfqct_ipfix *ipfix;	/* flow export, when a collector is set */
@@ -1883,6 +1885,9 @@ int main(int argc, char **argv)
 		ret = EXIT_RUNTIME;
 		goto out_rcu;
 	}
+	d.addrs = nfqct_addrs_watch_start();
+	if (!d.addrs)
+		log_warn("addrs: cannot watch the routing tables: -m addrtype sees no local address");
 	if (run_threads(&d) < 0) {
 		ret = EXIT_RUNTIME;
 		goto out_stop;
@@ -1903,6 +1908,9 @@ out_stop:
 	__atomic_store_n(&d.stopping, true, __ATOMIC_RELAXED);
 	stop_threads(&d);
 	nfqct_housekeeping_stop(d.hk);
+	rcu_thread_offline();	/* the watcher may be waiting for a grace period: not on us */
+	nfqct_addrs_watch_stop(d.addrs);
+	rcu_thread_online();
 	publish(&d);		/* the last figures, after every packet was answered */
 	/* after the last verdict: nothing changes the table any more */
 	if (ret == 0 && d.settings->state_file[0] && state_save(&d, NULL, NULL) == 0)

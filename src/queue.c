@@ -76,8 +76,10 @@ static void put_flags(struct nlmsghdr *nlh, const struct nfqct_settings *s)
 	uint32_t flags = 0;
 	/* Both flags in one attribute with their mask: the kernel takes the last
 	 * NFQA_CFG_FLAGS it sees, so two attributes would leave one in force. */
-	uint32_t mask = NFQA_CFG_F_GSO | NFQA_CFG_F_FAIL_OPEN;
+	uint32_t mask = NFQA_CFG_F_GSO | NFQA_CFG_F_FAIL_OPEN | NFQA_CFG_F_UID_GID;
 
+	/* NFQA_UID / NFQA_GID of the sending socket, for -m owner (Linux 3.16) */
+	flags |= NFQA_CFG_F_UID_GID;
 	if (s->gso)
 		flags |= NFQA_CFG_F_GSO;
 	if (s->fail_open)
@@ -356,6 +358,22 @@ static bool packet_from_msg(const struct nlmsghdr *nlh, struct nfqct_pkt *pkt)
 		pkt->indev = ntohl(mnl_attr_get_u32(attr[NFQA_IFINDEX_INDEV]));
 	if (attr[NFQA_IFINDEX_OUTDEV])
 		pkt->outdev = ntohl(mnl_attr_get_u32(attr[NFQA_IFINDEX_OUTDEV]));
+	if (attr[NFQA_HWADDR] &&
+	    mnl_attr_get_payload_len(attr[NFQA_HWADDR]) >= sizeof(struct nfqnl_msg_packet_hw)) {
+		/* the link-layer source, for -m mac */
+		const struct nfqnl_msg_packet_hw *hw = mnl_attr_get_payload(attr[NFQA_HWADDR]);
+		unsigned int n = ntohs(hw->hw_addrlen);
+
+		if (n <= sizeof(pkt->hwaddr)) {
+			memcpy(pkt->hwaddr, hw->hw_addr, n);
+			pkt->hwaddr_len = (uint8_t)n;
+		}
+	}
+	if (attr[NFQA_UID] && attr[NFQA_GID]) {
+		pkt->uid = ntohl(mnl_attr_get_u32(attr[NFQA_UID]));
+		pkt->gid = ntohl(mnl_attr_get_u32(attr[NFQA_GID]));
+		pkt->flags2 |= NFQCT_PKT_F2_UIDGID;
+	}
 	if (attr[NFQA_SKB_INFO]) {
 		uint32_t info = ntohl(mnl_attr_get_u32(attr[NFQA_SKB_INFO]));
 

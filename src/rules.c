@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -35,6 +36,9 @@ int rules_alloc_runtime(struct nfqct_ruleset *rs)
 		for (unsigned int i = 0; i < t->nrules; i++)
 			if (t->rules[i].match & (RM_IN | RM_OUT))
 				iface = true;
+		for (unsigned int i = 0; i < t->nxm; i++)
+			if (t->xm[i].kind == XK_CONNTRACK && id == RULES_T_FILTER)
+				rs->ct_entry = true;
 	}
 	rs->nslots = slot;
 	/* Four 16-byte counters per cache line; each worker's block starts on its own line. */
@@ -65,6 +69,14 @@ void rules_table_free(struct rules_table *t)
 	free(t->info);
 	free(t->rules);
 	free(t->chains);
+	if (t->xm)
+		rules_xmatch_free(t->xm, t->nxm);
+	free(t->xm);
+}
+
+bool nfqct_ruleset_needs_ct_entry(const struct nfqct_ruleset *rs)
+{
+	return rs->ct_entry || (rs->v6 && rs->v6->ct_entry);	/* either half of a pair */
 }
 
 void nfqct_ruleset_free(struct nfqct_ruleset *rs)
@@ -240,6 +252,16 @@ static void print_ctstates(FILE *out, uint8_t mask)
 		}
 }
 
+/* The first extension match of @kind in rule @r, or NULL. */
+static const struct rules_xmatch *find_xmatch(const struct rules_table *t, const struct rules_rule *r,
+					      unsigned int kind)
+{
+	for (uint32_t k = 0; (r->match & RM_XMATCH) && k < r->xcount; k++)
+		if (t->xm[r->xfirst + k].kind == kind)
+			return &t->xm[r->xfirst + k];
+	return NULL;
+}
+
 static void print_rule(FILE *out, const struct rules_table *t, const struct rules_chain *c,
 		       unsigned int i)
 {
@@ -247,6 +269,7 @@ static void print_rule(FILE *out, const struct rules_table *t, const struct rule
 	const struct rules_info *info = &t->info[i];
 	unsigned int inv = r->inv;
 	const char *pname = rules_proto_name(r->proto);
+	const struct rules_xmatch *tcpx, *ctx = NULL;
 
 	fputs("-A ", out);
 	print_word(out, c->name, false);
@@ -266,17 +289,31 @@ static void print_rule(FILE *out, const struct rules_table *t, const struct rule
 	}
 	if (r->match & RM_PROTO) {
 		fprintf(out, " %s-p ", inv & RM_PROTO ? "! " : "");
-		if (pname)
+		if (pname) {
 			fputs(pname, out);
-		else
-			fprintf(out, "%u", r->proto);
+		} else {
+			/* other numbers by /etc/protocols, as iptables-save (not on the packet path) */
+			struct protoent pe, *res = NULL;
+			char buf[1024];
+
+			if (!getprotobynumber_r(r->proto, &pe, buf, sizeof(buf), &res) && res)
+				fputs(res->p_name, out);
+			else
+				fprintf(out, "%u", r->proto);
+		}
 	}
-	if (r->match & (RM_SPORT | RM_DPORT)) {
+	if (r->match & RM_FRAG)
+		fputs(inv & RM_FRAG ? " ! -f" : " -f", out);
+	/* -m tcp: the ports (core) and the flags and option (XK_TCP) are one match */
+	tcpx = find_xmatch(t, r, XK_TCP);
+	if ((r->match & (RM_SPORT | RM_DPORT)) || tcpx) {
 		fprintf(out, " -m %s", pname);
 		if (r->match & RM_SPORT)
 			print_ports(out, inv & RM_SPORT, "--sport", r->sport);
 		if (r->match & RM_DPORT)
 			print_ports(out, inv & RM_DPORT, "--dport", r->dport);
+		if (tcpx)
+			rules_xkinds[XK_TCP].print(out, tcpx);
 	}
 	if (r->match & RM_ICMP) {
 		bool v6 = r->proto == IPPROTO_ICMPV6;
@@ -296,6 +333,8 @@ static void print_rule(FILE *out, const struct rules_table *t, const struct rule
 		fprintf(out, " -m %s %s%s ", st ? "state" : "conntrack", inv & RM_CTSTATE ? "! " : "",
 			st ? "--state" : "--ctstate");
 		print_ctstates(out, r->ctstate);
+		if (!st && (ctx = find_xmatch(t, r, XK_CONNTRACK)))
+			rules_xkinds[XK_CONNTRACK].print(out, ctx);	/* the same -m conntrack */
 	}
 	if (r->match & RM_MARK) {
 		fprintf(out, " -m mark %s--mark ", inv & RM_MARK ? "! " : "");
@@ -304,6 +343,14 @@ static void print_rule(FILE *out, const struct rules_table *t, const struct rule
 	if (r->match & RM_HELPER) {
 		fprintf(out, " -m helper %s--helper ", inv & RM_HELPER ? "! " : "");
 		print_word(out, r->helper ? nfqct_helper_name(r->helper) : "", true);
+	}
+	for (uint32_t k = 0; (r->match & RM_XMATCH) && k < r->xcount; k++) {
+		const struct rules_xmatch *m = &t->xm[r->xfirst + k];
+
+		if (m == tcpx || m == ctx || !m->given)
+			continue;
+		fprintf(out, " -m %s", rules_xkinds[m->kind].name);
+		rules_xkinds[m->kind].print(out, m);
 	}
 	if (info->comment) {
 		fputs(" -m comment --comment ", out);

@@ -20,6 +20,8 @@
 
 struct evctx {
 	const struct nfqct_ruleset *rs;
+	const struct rules_xmatch *xm;	/* the table's extension matches */
+	struct rules_xctx x;		/* what they read */
 	const struct nfqct_pkt *pkt;
 	unsigned int worker;
 	uint64_t now_ms;	/* the caller's clock, for the interface-name cache */
@@ -68,6 +70,8 @@ static inline bool rule_match(const struct rules_rule *r, struct evctx *cx, uint
 		return false;
 	if (m & RM_PROTO)
 		FAIL_IF(RM_PROTO, r->proto == pkt->tuple.proto);
+	if (m & RM_FRAG)	/* ip_packet_match(): a non-first IPv4 fragment */
+		FAIL_IF(RM_FRAG, pkt->tuple.family == AF_INET && (pkt->flags & NFQCT_PKT_F_LATER_FRAG));
 	if (m & (RM_SPORT | RM_DPORT | RM_ICMP)) {
 		/* No L4 header in a later fragment: the match fails, negated or not (as xt_tcpudp). */
 		if (pkt->flags & NFQCT_PKT_F_LATER_FRAG)
@@ -116,6 +120,14 @@ static inline bool rule_match(const struct rules_rule *r, struct evctx *cx, uint
 			cx->have_out = true;
 		}
 		FAIL_IF(RM_OUT, name_match(cx->out, r->out, r->outmsk));
+	}
+	if (m & RM_XMATCH) {
+		/* after every core test, in the order written (rules_int.h) */
+		const struct rules_xmatch *x = cx->xm + r->xfirst, *end = x + r->xcount;
+
+		for (; x < end; x++)
+			if (!rules_xkinds[x->kind].eval(x, &cx->x))
+				return false;
 	}
 	return true;
 }
@@ -235,11 +247,13 @@ static void run_table(const struct nfqct_ruleset *rs, int id,
 {
 	struct evctx cx = {
 		.rs = rs->v6 && nfqct_pkt_family(pkt) == AF_INET6 ? rs->v6 : rs,
+		.x = { .pkt = pkt, .ct = ct },
 		.pkt = pkt, .worker = worker, .now_ms = now_ms,
 		.master_helper = ct->master_helper,
 	};
 	const struct rules_table *t = &cx.rs->t[id];
 
+	cx.xm = t->xm;
 	*out = (struct nfqct_rules_verdict){ .accept = true, .by = { -1, -1 } };
 	if (pkt->hook < NFQCT_HOOK_MAX && t->hook_chain[pkt->hook] >= 0)
 		walk(&cx, t, t->hook_chain[pkt->hook], ct->state, mark, out);

@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "nfqct/ct.h"
 #include "nfqct/ifname.h"
@@ -47,6 +48,8 @@ enum rules_match {
 	RM_CTSTATE	= 1 << 9,
 	RM_MARK		= 1 << 10,
 	RM_HELPER	= 1 << 11,	/* -m helper: tval2 is the helper id (0: any) */
+	RM_FRAG		= 1 << 12,	/* -f: a non-first IPv4 fragment */
+	RM_XMATCH	= 1 << 13,	/* xcount extension matches from xfirst (below) */
 };
 
 enum rules_target {
@@ -86,11 +89,168 @@ struct rules_rule {
 	uint32_t mark_mask;
 	uint32_t tval;
 	uint32_t tmask;
+	uint32_t xfirst;		/* RM_XMATCH: index of its first extension match */
+	uint32_t xcount;		/* in the table's xm[] */
 	uint64_t src[2], smsk[2];	/* address & mask; IPv4 in the first 4 bytes */
 	uint64_t dst[2], dmsk[2];
 	uint64_t in[2], inmsk[2];	/* interface name bytes and the bytes that count */
 	uint64_t out[2], outmsk[2];
 };
+
+/*
+ * Extension matches: what a fixed struct rules_rule has no room for.  A
+ * rule with RM_XMATCH has xcount of them at xm[xfirst..] of its table, in
+ * the order written.  The evaluator runs them after every core test of
+ * the rule passed (rules_eval.c), first to last, and stops at the first
+ * that fails.
+ *
+ * Order rule (for stateful kinds to come: limit, recent, hashlimit): the
+ * core tests are the kernel's ip_packet_match() part (-s -d -i -o -p -f)
+ * and stateless matches, so testing them first changes no outcome.  A
+ * stateful kind must only see packets that passed every match written
+ * before it, and no match written after it may run before it: the reader
+ * therefore compiles every match option written after a stateful one as
+ * an extension match too (never as a core bit), so that it runs after it:
+ * issue 11 adds kinds for the core-bit matches (ports, ICMP type, ctstate,
+ * mark, helper) for that.  -s -d -i -o -p -f stay core wherever they are
+ * written: the kernel tests them before any match too.  No kind is
+ * stateful yet; rules_xkind.stateful marks them when they come.
+ *
+ * A kind is one place: its option parser, eval, print and free, in a
+ * struct rules_xkind (rules_match.c).
+ */
+enum rules_xkind_id {
+	XK_NONE,
+	XK_TCP,		/* --tcp-flags, --syn, --tcp-option (ports stay core) */
+	XK_MULTIPORT,
+	XK_CONNTRACK,	/* every -m conntrack option but --ctstate (core) */
+	XK_LENGTH,
+	XK_TTL,
+	XK_HL,
+	XK_IPRANGE,
+	XK_MAC,
+	XK_OWNER,
+	XK_PKTTYPE,
+	XK_FRAG,	/* IPv6 fragment header */
+	XK_RT,		/* IPv6 routing header */
+	XK_IPV6HEADER,
+	XK_ADDRTYPE,
+	XK_DEVGROUP,
+	XK_MAX,
+};
+
+/* Each kind's options, numbered as its opts[] rows (rules_parse.c) give them. */
+enum { XO_TCP_FLAGS, XO_TCP_SYN, XO_TCP_OPTION };
+enum { XO_MP_SPORTS, XO_MP_DPORTS, XO_MP_PORTS };
+enum {
+	XO_CT_PROTO, XO_CT_ORIGSRC, XO_CT_ORIGDST, XO_CT_REPLSRC, XO_CT_REPLDST, XO_CT_ORIGSRCPORT,
+	XO_CT_ORIGDSTPORT, XO_CT_REPLSRCPORT, XO_CT_REPLDSTPORT, XO_CT_STATUS, XO_CT_EXPIRE, XO_CT_DIR,
+};
+enum { XO_TTL_EQ, XO_TTL_LT, XO_TTL_GT };
+enum { XO_IPR_SRC, XO_IPR_DST };
+enum { XO_OWN_UID, XO_OWN_GID, XO_OWN_SOCKET, XO_OWN_SUPPL };
+enum { XO_FRAG_ID, XO_FRAG_LEN, XO_FRAG_RES, XO_FRAG_FIRST, XO_FRAG_MORE, XO_FRAG_LAST };
+enum { XO_RT_TYPE, XO_RT_SEGSLEFT, XO_RT_LEN, XO_RT_0_RES, XO_RT_0_ADDRS, XO_RT_0_NOT_STRICT };
+enum { XO_V6H_HEADER, XO_V6H_SOFT };
+enum { XO_AT_SRC, XO_AT_DST, XO_AT_IN, XO_AT_OUT };
+enum { XO_DG_SRC, XO_DG_DST };
+
+#define RULES_RT_ADDRS_MAX 16	/* --rt-0-addrs, as ip6t_rt */
+
+#define RULES_MULTIPORT_MAX 15
+
+struct rules_xct;	/* -m conntrack's addresses, ports, status, expiry (rules_match.c) */
+
+struct rules_xmatch {
+	uint8_t kind;		/* enum rules_xkind_id */
+	uint8_t family;		/* AF_INET / AF_INET6 when its addresses fix one, else 0 */
+	uint16_t inv;		/* the kind's negation bits (1 << option) */
+	uint16_t given;		/* the kind's options written (1 << option) */
+	union {
+		struct {
+			uint8_t mask, cmp;	/* flags & mask == cmp */
+			uint8_t option;		/* --tcp-option kind */
+		} tcp;
+		struct {
+			uint8_t dir;		/* 1 source, 2 destination, 3 either */
+			uint8_t count;		/* entries of port[] used */
+			uint16_t port[RULES_MULTIPORT_MAX];	/* host order */
+			uint16_t range;		/* bit i: port[i]..port[i + 1] is a range */
+		} mp;
+		struct { uint16_t min, max; } len;		/* -m length */
+		struct { uint8_t op, val; } ttl;		/* -m ttl / -m hl: enum rules_ttl_op */
+		struct { union nfqct_addr src[2], dst[2]; } ipr;	/* -m iprange lo, hi */
+		struct { uint8_t addr[6]; } mac;
+		struct { uint32_t uid[2], gid[2]; } owner;
+		struct { uint8_t type; } pkttype;
+		struct { uint32_t id[2], len; } frag;
+		struct {
+			uint8_t type, naddrs;
+			uint32_t segsleft[2], len;	/* len: the header's length in bytes */
+			struct in6_addr *addrs;		/* --rt-0-addrs, [naddrs] */
+		} rt;
+		struct { uint8_t headers; } v6h;	/* ip6t_ipv6header's bits */
+		struct { uint16_t src, dst; } at;	/* 1 << RTN_* */
+		struct { uint32_t src, smask, dst, dmask; } dg;	/* -m devgroup */
+		struct rules_xct *ct;
+	} u;
+};
+
+enum rules_ttl_op { RULES_TTL_EQ, RULES_TTL_NE, RULES_TTL_LT, RULES_TTL_GT };
+
+/* What an extension match may read besides the packet. */
+struct rules_xctx {
+	const struct nfqct_pkt *pkt;
+	const struct nfqct_rules_ct *ct;
+};
+
+/* One option as the reader hands it to a kind's parser. */
+struct rules_xarg {
+	unsigned int opt;	/* the kind's option number (its opts[] row's xopt) */
+	const char *name;	/* as written */
+	const char *arg;	/* its argument, NULL when it takes none */
+	const char *arg2;	/* the second one (--tcp-flags), else NULL */
+	bool neg;		/* a '!' came before it */
+	uint8_t family;		/* the rule's family so far, 0: both */
+	uint8_t proto;		/* the rule's -p so far, 0: none */
+	bool proto_inv;
+	/* out: a message on failure, and whether it is about the option (else the argument) */
+	char err[256];
+	bool err_at_opt;
+	bool err_at_arg2;
+};
+
+struct rules_xkind {
+	const char *name;	/* -m NAME as printed */
+	bool stateful;		/* see the order rule above */
+	/* Parse one option into @m (zeroed, kind set, before its first option).
+	 * Returns 0 or -EINVAL with a->err set. */
+	int (*parse)(struct rules_xmatch *m, struct rules_xarg *a);
+	bool (*eval)(const struct rules_xmatch *m, const struct rules_xctx *cx);
+	void (*print)(FILE *out, const struct rules_xmatch *m);	/* " --opt val ...", no -m */
+	void (*free)(struct rules_xmatch *m);	/* may be NULL */
+};
+
+extern const struct rules_xkind rules_xkinds[XK_MAX];
+
+/* ---- rules_match.c: names resolved at load time ---- */
+
+/* rules_names_reset - forget this thread's memo of names (each load starts afresh). */
+void rules_names_reset(void);
+/* rules_service_port - /etc/services (getservbyname_r) for @proto ("tcp", ...): 0 or -ENOENT. */
+int rules_service_port(const char *name, const char *proto, uint16_t *port);
+/* rules_proto_number - /etc/protocols (getprotobyname_r): 0 or -ENOENT. */
+int rules_proto_number(const char *name, uint8_t *proto);
+/* rules_parse_port - a number 0..65535, or a service name of @proto (NULL: numbers only). */
+bool rules_parse_port(const char *s, const char *proto, uint16_t *port);
+/* rules_parse_port_range - "p", "a:b", "a:" or ":b" as rules_parse_port(); lo <= hi. */
+bool rules_parse_port_range(const char *s, const char *proto, uint16_t r[2]);
+
+/* rules_xmatch_same - do @a and @b match the same packets and print the same (-D RULE)? */
+bool rules_xmatch_same(const struct rules_xmatch *a, const struct rules_xmatch *b);
+
+/* rules_xmatch_free - free what the kinds of @n matches at @m own (not @m). */
+void rules_xmatch_free(struct rules_xmatch *m, unsigned int n);
 
 enum rules_ctmod { RULES_CTMOD_CONNTRACK, RULES_CTMOD_STATE };
 
@@ -122,6 +282,8 @@ struct rules_table {
 	struct rules_rule *rules;
 	struct rules_info *info;
 	unsigned int nrules;
+	struct rules_xmatch *xm;	/* extension matches, rule by rule, in rule order */
+	unsigned int nxm;
 	uint32_t slot0;			/* counter slot of rules[0] */
 	int hook_chain[NFQCT_HOOK_MAX];	/* chain run for each hook, -1: none */
 };
@@ -140,6 +302,7 @@ struct nfqct_ruleset {
 	unsigned int stride;		/* counters per worker block, a multiple of 4 */
 	struct rules_counter *ctr;	/* [nworkers][stride], 64-byte aligned */
 	struct nfqct_ifname_cache *ifc;	/* [nworkers] when a rule names an interface */
+	bool ct_entry;			/* a filter rule reads the ct entry (-m conntrack --ctproto ...) */
 };
 
 static inline struct rules_counter *rules_worker_ctr(const struct nfqct_ruleset *rs,
@@ -174,6 +337,10 @@ static const struct rules_name rules_protos[] = {
 	{ "ah", IPPROTO_AH },
 };
 
+/* --ctstate SNAT and DNAT: bits no packet's state has (nfqct does no NAT). */
+#define RULES_CTSTATE_SNAT (1u << 5)
+#define RULES_CTSTATE_DNAT (1u << 6)
+
 /* ct state names (NFQCT_CTSTATE_* bits), in the order iptables-save prints them. */
 static const struct rules_name rules_ctstates[] = {
 	{ "INVALID", NFQCT_CTSTATE_INVALID },
@@ -181,6 +348,8 @@ static const struct rules_name rules_ctstates[] = {
 	{ "RELATED", NFQCT_CTSTATE_RELATED },
 	{ "ESTABLISHED", NFQCT_CTSTATE_ESTABLISHED },
 	{ "UNTRACKED", NFQCT_CTSTATE_UNTRACKED },
+	{ "SNAT", RULES_CTSTATE_SNAT },		/* -m conntrack only; nfqct does no NAT: */
+	{ "DNAT", RULES_CTSTATE_DNAT },		/* no packet ever has these */
 };
 
 /* rules_proto_name - the printed name of @proto, or NULL (printed as a number). */

@@ -50,6 +50,11 @@ struct prule {
 	unsigned int jump_col;
 	unsigned int in_col;	/* columns of -i / -o, for the hook checks */
 	unsigned int out_col;
+	struct rules_xmatch *xm;	/* extension matches, in the order written */
+	unsigned int nxm;
+	unsigned int xhooks;	/* hooks its extension matches allow (1 << NFQCT_HOOK_*), 0: any */
+	unsigned int xhooks_col;
+	const char *xhooks_what;	/* "-m mac", for the error */
 };
 
 struct pchain {
@@ -288,36 +293,6 @@ static bool parse_valmask(const char *s, uint32_t *val, uint32_t *mask)
 	return parse_u32(buf, val);
 }
 
-/* "p", "a:b", "a:" or ":b" -> inclusive range. */
-static bool parse_ports(const char *s, uint16_t r[2])
-{
-	const char *colon = strchr(s, ':');
-	unsigned long lo = 0, hi = 65535;
-	char buf[16];
-
-	if (!colon) {
-		if (!parse_dec(s, 65535, &lo))
-			return false;
-		r[0] = r[1] = (uint16_t)lo;
-		return true;
-	}
-	if ((size_t)(colon - s) >= sizeof(buf) || strchr(colon + 1, ':'))
-		return false;
-	memcpy(buf, s, (size_t)(colon - s));
-	buf[colon - s] = '\0';
-	if (buf[0] && !parse_dec(buf, 65535, &lo))
-		return false;
-	if (colon[1] && !parse_dec(colon + 1, 65535, &hi))
-		return false;
-	if (!buf[0] && !colon[1])
-		return false;
-	if (lo > hi)
-		return false;
-	r[0] = (uint16_t)lo;
-	r[1] = (uint16_t)hi;
-	return true;
-}
-
 /* Address or CIDR (IPv4 may also give a dotted contiguous mask).  Returns
  * the family, 0 for a bad string; *plen the prefix; addr/mask masked. */
 static int parse_cidr(const char *s, uint64_t addr[2], uint64_t mask[2], uint8_t *plen)
@@ -377,7 +352,7 @@ static int parse_proto(const char *s, uint8_t *proto)
 			return 1;
 		}
 	if (!parse_dec(s, 255, &v))
-		return -1;
+		return isdigit((unsigned char)*s) || rules_proto_number(s, proto) || !*proto ? -1 : 1;
 	if (v == 0)
 		return 0;
 	*proto = (uint8_t)v;
@@ -388,6 +363,7 @@ static int parse_proto(const char *s, uint8_t *proto)
 static bool parse_ctstates(const char *s, uint8_t *mask, char *bad, size_t badlen)
 {
 	*mask = 0;
+	bad[0] = '\0';
 	for (;;) {
 		size_t n = strcspn(s, ",");
 		bool found = false;
@@ -407,69 +383,115 @@ static bool parse_ctstates(const char *s, uint8_t *mask, char *bad, size_t badle
 	}
 }
 
-/* "type[/code]", a number or a few common names; "any" matches every type. */
-static const struct {
+/* "type[/code]", a number or a name as iptables and ip6tables know them
+ * (an unambiguous prefix will do, as there); "any" matches every ICMP type. */
+static const struct icmp_name {
 	const char *name;
-	uint8_t family;
 	uint8_t type;
 	int code;	/* -1: any code */
-} icmp_names[] = {
-	{ "echo-reply", AF_INET, 0, -1 },
-	{ "destination-unreachable", AF_INET, 3, -1 },
-	{ "redirect", AF_INET, 5, -1 },
-	{ "echo-request", AF_INET, 8, -1 },
-	{ "time-exceeded", AF_INET, 11, -1 },
-	{ "parameter-problem", AF_INET, 12, -1 },
-	{ "destination-unreachable", AF_INET6, 1, -1 },
-	{ "packet-too-big", AF_INET6, 2, -1 },
-	{ "time-exceeded", AF_INET6, 3, -1 },
-	{ "parameter-problem", AF_INET6, 4, -1 },
-	{ "echo-request", AF_INET6, 128, -1 },
-	{ "echo-reply", AF_INET6, 129, -1 },
-	{ "router-solicitation", AF_INET6, 133, -1 },
-	{ "router-advertisement", AF_INET6, 134, -1 },
-	{ "neighbour-solicitation", AF_INET6, 135, -1 },
-	{ "neighbor-solicitation", AF_INET6, 135, -1 },
-	{ "neighbour-advertisement", AF_INET6, 136, -1 },
-	{ "neighbor-advertisement", AF_INET6, 136, -1 },
+} icmp4_names[] = {
+	{ "any", 255, -1 },
+	{ "echo-reply", 0, -1 }, { "pong", 0, -1 },
+	{ "destination-unreachable", 3, -1 },
+	{ "network-unreachable", 3, 0 }, { "host-unreachable", 3, 1 },
+	{ "protocol-unreachable", 3, 2 }, { "port-unreachable", 3, 3 },
+	{ "fragmentation-needed", 3, 4 }, { "source-route-failed", 3, 5 },
+	{ "network-unknown", 3, 6 }, { "host-unknown", 3, 7 },
+	{ "network-prohibited", 3, 9 }, { "host-prohibited", 3, 10 },
+	{ "TOS-network-unreachable", 3, 11 }, { "TOS-host-unreachable", 3, 12 },
+	{ "communication-prohibited", 3, 13 }, { "host-precedence-violation", 3, 14 },
+	{ "precedence-cutoff", 3, 15 },
+	{ "source-quench", 4, -1 },
+	{ "redirect", 5, -1 },
+	{ "network-redirect", 5, 0 }, { "host-redirect", 5, 1 },
+	{ "TOS-network-redirect", 5, 2 }, { "TOS-host-redirect", 5, 3 },
+	{ "echo-request", 8, -1 }, { "ping", 8, -1 },
+	{ "router-advertisement", 9, -1 }, { "router-solicitation", 10, -1 },
+	{ "time-exceeded", 11, -1 }, { "ttl-exceeded", 11, -1 },
+	{ "ttl-zero-during-transit", 11, 0 }, { "ttl-zero-during-reassembly", 11, 1 },
+	{ "parameter-problem", 12, -1 },
+	{ "ip-header-bad", 12, 0 }, { "required-option-missing", 12, 1 },
+	{ "timestamp-request", 13, -1 }, { "timestamp-reply", 14, -1 },
+	{ "address-mask-request", 17, -1 }, { "address-mask-reply", 18, -1 },
+}, icmp6_names[] = {
+	{ "destination-unreachable", 1, -1 },
+	{ "no-route", 1, 0 }, { "communication-prohibited", 1, 1 }, { "beyond-scope", 1, 2 },
+	{ "address-unreachable", 1, 3 }, { "port-unreachable", 1, 4 }, { "failed-policy", 1, 5 },
+	{ "reject-route", 1, 6 },
+	{ "packet-too-big", 2, -1 },
+	{ "time-exceeded", 3, -1 }, { "ttl-exceeded", 3, -1 },
+	{ "ttl-zero-during-transit", 3, 0 }, { "ttl-zero-during-reassembly", 3, 1 },
+	{ "parameter-problem", 4, -1 },
+	{ "bad-header", 4, 0 }, { "unknown-header-type", 4, 1 }, { "unknown-option", 4, 2 },
+	{ "echo-request", 128, -1 }, { "ping", 128, -1 },
+	{ "echo-reply", 129, -1 }, { "pong", 129, -1 },
+	{ "router-solicitation", 133, -1 }, { "router-advertisement", 134, -1 },
+	{ "neighbour-solicitation", 135, -1 }, { "neighbor-solicitation", 135, -1 },
+	{ "neighbour-advertisement", 136, -1 }, { "neighbor-advertisement", 136, -1 },
+	{ "redirect", 137, -1 },
 };
 
-static bool parse_icmp(const char *s, int family, struct rules_rule *r)
+/* 1: parsed; 0: not a name nor a number; -1: a prefix of several names. */
+static int parse_icmp(const char *s, int family, struct rules_rule *r)
 {
-	unsigned long t, c;
+	const struct icmp_name *t = family == AF_INET ? icmp4_names : icmp6_names;
+	size_t n = family == AF_INET ? RULES_ARRAY_SIZE(icmp4_names) : RULES_ARRAY_SIZE(icmp6_names);
+	const struct icmp_name *hit = NULL;
+	unsigned long ty, c;
+	unsigned int nhit = 0;
 	char buf[32];
 	char *slash;
 
-	if (!strcmp(s, "any") && family == AF_INET) {
-		r->icmp_any = 1;
-		r->icmp_code[0] = 0;
-		r->icmp_code[1] = 255;
-		return true;
-	}
-	for (size_t i = 0; i < sizeof(icmp_names) / sizeof(icmp_names[0]); i++)
-		if (icmp_names[i].family == family && !strcmp(s, icmp_names[i].name)) {
-			r->icmp_type = icmp_names[i].type;
-			r->icmp_code[0] = 0;
-			r->icmp_code[1] = 255;
-			return true;
+	for (size_t i = 0; i < n; i++) {
+		if (!strcasecmp(s, t[i].name)) {
+			hit = &t[i];
+			nhit = 1;
+			break;
 		}
+		if (!strncasecmp(s, t[i].name, strlen(s)) && (!hit || hit->type != t[i].type ||
+							     hit->code != t[i].code)) {
+			hit = &t[i];
+			nhit++;
+		}
+	}
+	if (nhit > 1)
+		return -1;
+	if (hit && *s && !isdigit((unsigned char)*s)) {
+		r->icmp_any = hit->type == 255 && hit->code < 0;
+		r->icmp_type = r->icmp_any ? 0 : hit->type;
+		r->icmp_code[0] = hit->code < 0 ? 0 : (uint8_t)hit->code;
+		r->icmp_code[1] = hit->code < 0 ? 255 : (uint8_t)hit->code;
+		return 1;
+	}
 	if (strlen(s) >= sizeof(buf))
-		return false;
+		return 0;
 	strcpy(buf, s);
 	slash = strchr(buf, '/');
 	if (slash)
 		*slash++ = '\0';
-	if (!parse_dec(buf, 255, &t))
-		return false;
-	r->icmp_type = (uint8_t)t;
+	if (!parse_dec(buf, 255, &ty))
+		return 0;
+	r->icmp_type = (uint8_t)ty;
 	r->icmp_code[0] = 0;
 	r->icmp_code[1] = 255;
 	if (slash) {
 		if (!parse_dec(slash, 255, &c))
-			return false;
+			return 0;
 		r->icmp_code[0] = r->icmp_code[1] = (uint8_t)c;
 	}
-	return true;
+	return 1;
+}
+
+/* The names of one family's ICMP types, for the error. */
+static void icmp_name_list(char *buf, size_t len, int family)
+{
+	const struct icmp_name *t = family == AF_INET ? icmp4_names : icmp6_names;
+	size_t n = family == AF_INET ? RULES_ARRAY_SIZE(icmp4_names) : RULES_ARRAY_SIZE(icmp6_names);
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? ", " : "", t[i].name);
 }
 
 /* Interface name: at most IFNAMSIZ-1 bytes; a final '+' matches any suffix. */
@@ -527,8 +549,14 @@ static bool is_icmp6(uint8_t p)
  * -m or, for protocol matches, after a -p that implies it.  M_PORTS is
  * named by the port protocols themselves (-m tcp, -m udp, ...).
  */
+static bool is_tcp(uint8_t p)
+{
+	return p == IPPROTO_TCP;
+}
+
 enum match_id { M_NONE, M_PORTS, M_ICMP, M_ICMP6, M_CONNTRACK, M_STATE, M_MARK, M_COMMENT, M_HELPER,
-		M_MAX };
+		M_TCP, M_MULTIPORT, M_LENGTH, M_TTL, M_HL, M_IPRANGE, M_MAC, M_OWNER, M_PKTTYPE,
+		M_FRAG, M_RT, M_IPV6HEADER, M_ADDRTYPE, M_DEVGROUP, M_MAX };
 
 static const struct match_def {
 	const char *name;		/* -m NAME */
@@ -536,15 +564,46 @@ static const struct match_def {
 	bool (*implied)(uint8_t proto);	/* a -p that brings it in too, or NULL */
 	const char *implied_by;		/* that -p, for error messages */
 	const char *needs;		/* the option it cannot do without, or NULL */
+	uint8_t xkind;			/* enum rules_xkind_id of its extension options, or XK_NONE */
 } matches[M_MAX] = {
 	[M_PORTS] = { NULL, NULL, is_port_proto, "-p tcp, udp, udplite, sctp or dccp", NULL },
 	[M_ICMP] = { "icmp", NULL, is_icmp, "-p icmp", NULL },
 	[M_ICMP6] = { "icmp6", "icmpv6", is_icmp6, "-p icmpv6", NULL },
-	[M_CONNTRACK] = { "conntrack", NULL, NULL, NULL, "--ctstate" },
+	[M_CONNTRACK] = { "conntrack", NULL, NULL, NULL, "--ctstate or another --ct option", XK_CONNTRACK },
 	[M_STATE] = { "state", NULL, NULL, NULL, "--state" },
 	[M_MARK] = { "mark", NULL, NULL, NULL, "--mark" },
 	[M_COMMENT] = { "comment", NULL, NULL, NULL, "--comment" },
 	[M_HELPER] = { "helper", NULL, NULL, NULL, "--helper" },
+	/* -m tcp brings M_PORTS and M_TCP in (opt_match) */
+	[M_TCP] = { NULL, NULL, is_tcp, "-p tcp", NULL, XK_TCP },
+	[M_MULTIPORT] = { "multiport", NULL, NULL, NULL, "--sports, --dports or --ports", XK_MULTIPORT },
+	[M_LENGTH] = { "length", NULL, NULL, NULL, "--length", XK_LENGTH },
+	[M_TTL] = { "ttl", NULL, NULL, NULL, "--ttl-eq, --ttl-lt or --ttl-gt", XK_TTL },
+	[M_HL] = { "hl", NULL, NULL, NULL, "--hl-eq, --hl-lt or --hl-gt", XK_HL },
+	[M_IPRANGE] = { "iprange", NULL, NULL, NULL, "--src-range or --dst-range", XK_IPRANGE },
+	[M_MAC] = { "mac", NULL, NULL, NULL, "--mac-source", XK_MAC },
+	[M_OWNER] = { "owner", NULL, NULL, NULL, "--uid-owner, --gid-owner or --socket-exists", XK_OWNER },
+	[M_PKTTYPE] = { "pkttype", NULL, NULL, NULL, "--pkt-type", XK_PKTTYPE },
+	[M_FRAG] = { "frag", NULL, NULL, NULL, "one of its options", XK_FRAG },
+	[M_RT] = { "rt", NULL, NULL, NULL, "one of its options", XK_RT },
+	[M_IPV6HEADER] = { "ipv6header", NULL, NULL, NULL, "--header", XK_IPV6HEADER },
+	[M_ADDRTYPE] = { "addrtype", NULL, NULL, NULL, "--src-type or --dst-type", XK_ADDRTYPE },
+	[M_DEVGROUP] = { "devgroup", NULL, NULL, NULL, "--src-group or --dst-group", XK_DEVGROUP },
+};
+
+/* iptables matches nfqct does not implement, and why: refused by name. */
+static const struct { const char *name, *why; } unsupported_matches[] = {
+	{ "rpfilter", "a reverse-path route lookup needs rtnetlink, which nfqct does not do per packet" },
+	{ "limit", "rate limits are not implemented yet" },
+	{ "hashlimit", "rate limits are not implemented yet" },
+	{ "recent", "recent lists are not implemented yet" },
+	{ "connlimit", "connection counting is not implemented yet" },
+	{ "connmark", "ct marks are not matched yet" },
+	{ "set", "ipset lives in the kernel" },
+	{ "string", "payload matching is not implemented" },
+	{ "physdev", "bridge ports are not in the queued packet" },
+	{ "socket", "socket lookups live in the kernel" },
+	{ "policy", "IPsec policies live in the kernel" },
 };
 
 /* Targets, as -j names them; any other name is a user chain (or unsupported). */
@@ -848,6 +907,11 @@ struct rctx {
 	unsigned int target_col;
 	bool proto_inv;
 	unsigned int other_family;	/* column of a -4/-6 naming the other family of a one-family file */
+	bool skip_opts;			/* after an unknown -m: skip its options, reported once */
+	bool bad_opt;			/* an unknown option of a match was reported */
+	int last_mod;			/* M_* of the last -m, for "unknown option of match" */
+	unsigned int last_mod_col;
+	int xcur[M_MAX];		/* index in pr.xm of each match's current instance, or -1 */
 };
 
 struct opt_def;
@@ -857,6 +921,7 @@ struct optarg {
 	const struct opt_def *def;
 	const struct tok *o;
 	const struct tok *a;		/* NULL for options without one */
+	const struct tok *a2;		/* the second argument of ARG_TWO options */
 	unsigned int neg;		/* column of the '!', or 0 */
 };
 
@@ -870,7 +935,7 @@ enum { OPT_OK, OPT_BAD, OPT_STOP };
 
 typedef int opt_fn(struct parser *p, struct rctx *x, const struct optarg *oa);
 
-enum opt_arg { ARG_NONE, ARG_NEED };
+enum opt_arg { ARG_NONE, ARG_NEED, ARG_TWO /* two are needed (--tcp-flags MASK COMP) */ };
 
 struct opt_def {
 	const char *name;
@@ -967,11 +1032,13 @@ static int opt_family(struct parser *p, struct rctx *x, const struct optarg *oa)
 static int opt_ports(struct parser *p, struct rctx *x, const struct optarg *oa)
 {
 	struct rules_rule *r = &x->pr.r;
+	const char *proto = (r->match & RM_PROTO) ? rules_proto_name(r->proto) : x->port_mod;
 	uint16_t range[2];
 
-	if (!parse_ports(oa->a->s, range)) {
-		perror_at(p, oa->a->col, "expected a port or a range 'first:last' (0..65535), got '%s'",
-			  oa->a->s);
+	/* names by /etc/services for the rule's protocol, as iptables */
+	if (!rules_parse_port_range(oa->a->s, proto, range)) {
+		perror_at(p, oa->a->col, "expected a port, a service name of %s or a range 'first:last' "
+			  "(0..65535), got '%s'", proto ? proto : "the protocol", oa->a->s);
 		return OPT_BAD;
 	}
 	if (!x->port_col) {
@@ -986,10 +1053,14 @@ static int opt_ports(struct parser *p, struct rctx *x, const struct optarg *oa)
 static int opt_icmp(struct parser *p, struct rctx *x, const struct optarg *oa)
 {
 	int family = oa->def->match == M_ICMP6 ? AF_INET6 : AF_INET;
+	int rc = parse_icmp(oa->a->s, family, &x->pr.r);
 
-	if (!parse_icmp(oa->a->s, family, &x->pr.r)) {
-		perror_at(p, oa->a->col, "expected an ICMP%s type 'type[/code]' (numbers) or name, got '%s'",
-			  family == AF_INET6 ? "v6" : "", oa->a->s);
+	if (rc <= 0) {
+		char names[1024];
+
+		icmp_name_list(names, sizeof(names), family);
+		perror_at(p, oa->a->col, "%s ICMP%s type '%s': expected 'type[/code]' (numbers) or one of %s",
+			  rc < 0 ? "ambiguous" : "unknown", family == AF_INET6 ? "v6" : "", oa->a->s, names);
 		return OPT_BAD;
 	}
 	x->icmp_col = oa->o->col;
@@ -1026,7 +1097,8 @@ static void match_names(char *buf, size_t len)
 		if (is_port_proto(rules_protos[i].value))
 			list_add(buf, len, rules_protos[i].name);
 	for (int m = M_PORTS + 1; m < M_MAX; m++)
-		list_add(buf, len, matches[m].name);
+		if (matches[m].name)
+			list_add(buf, len, matches[m].name);
 }
 
 static int opt_match(struct parser *p, struct rctx *x, const struct optarg *oa)
@@ -1035,18 +1107,32 @@ static int opt_match(struct parser *p, struct rctx *x, const struct optarg *oa)
 	uint8_t proto;
 	int id;
 
-	if (parse_proto(m, &proto) > 0 && is_port_proto(proto)) {
+	x->skip_opts = false;
+	if (!isdigit((unsigned char)*m) && parse_proto(m, &proto) > 0 && is_port_proto(proto)) {
 		id = M_PORTS;
 		x->port_mod = m;
 		x->port_mod_col = oa->a->col;
+		if (proto == IPPROTO_TCP) {	/* -m tcp: its flags and option too */
+			x->mods |= 1u << M_TCP;
+			x->xcur[M_TCP] = -1;
+		}
 	} else {
 		for (id = M_PORTS + 1; id < M_MAX; id++)
-			if (!strcmp(m, matches[id].name) || (matches[id].alias && !strcmp(m, matches[id].alias)))
+			if (matches[id].name && (!strcmp(m, matches[id].name) ||
+						 (matches[id].alias && !strcmp(m, matches[id].alias))))
 				break;
 	}
 	if (id == M_MAX) {
-		char names[256];
+		char names[320];
 
+		/* its options follow: skip them, this is the one error (one per mistake) */
+		x->skip_opts = true;
+		for (size_t i = 0; i < RULES_ARRAY_SIZE(unsupported_matches); i++)
+			if (!strcmp(m, unsupported_matches[i].name)) {
+				perror_at(p, oa->a->col, "match '%s' is not supported: %s", m,
+					  unsupported_matches[i].why);
+				return OPT_OK;
+			}
 		match_names(names, sizeof(names));
 		perror_at(p, oa->a->col, "unknown match '%s' (supported: %s)", m, names);
 		return OPT_OK;
@@ -1054,6 +1140,103 @@ static int opt_match(struct parser *p, struct rctx *x, const struct optarg *oa)
 	if (!(x->mods & 1u << id))
 		x->mod_col[id] = oa->o->col;
 	x->mods |= 1u << id;
+	x->last_mod = id;
+	x->last_mod_col = oa->o->col;
+	x->xcur[id] = -1;	/* a new instance: its options start a new extension match */
+	return OPT_OK;
+}
+
+/* The extension match that option @oa of match @id goes into: the current
+ * instance of that -m, or a new one.  NULL when out of memory. */
+static struct rules_xmatch *xmatch_cur(struct parser *p, struct rctx *x, int id)
+{
+	struct prule *pr = &x->pr;
+	struct rules_xmatch *n;
+
+	if (x->xcur[id] >= 0)
+		return &pr->xm[x->xcur[id]];
+	n = realloc(pr->xm, (pr->nxm + 1) * sizeof(*n));
+	if (!n) {
+		p->oom = true;
+		return NULL;
+	}
+	pr->xm = n;
+	memset(&n[pr->nxm], 0, sizeof(*n));
+	n[pr->nxm].kind = matches[id].xkind;
+	x->xcur[id] = (int)pr->nxm++;
+	pr->r.match |= RM_XMATCH;
+	return &n[x->xcur[id]];
+}
+
+/* An option of an extension match: the kind's parser does the work. */
+static int opt_x(struct parser *p, struct rctx *x, const struct optarg *oa)
+{
+	const struct opt_def *d = oa->def;
+	struct rules_xmatch *m = xmatch_cur(p, x, d->match);
+	struct rules_xarg a;
+	unsigned int col;
+	int rc;
+
+	const struct opt_def *first = d;
+
+	/* The kind's option number: the row's place among its match's rows, which
+	 * follow one another (opts[] starts with rows of other handlers). */
+	while (first[-1].fn == opt_x && first[-1].match == d->match)
+		first--;
+	if (!m)
+		return OPT_BAD;
+	if (m->kind != XK_TCP && (m->given & (1u << (d - first)))) {	/* tcp: --syn is --tcp-flags */
+		perror_at(p, oa->o->col, "%s given twice", oa->o->s);
+		return OPT_BAD;
+	}
+	memset(&a, 0, sizeof(a));
+	a.opt = (unsigned int)(d - first);
+	a.name = oa->o->s;
+	a.arg = oa->a ? oa->a->s : NULL;
+	a.arg2 = oa->a2 ? oa->a2->s : NULL;
+	a.neg = oa->neg != 0;
+	a.family = (x->pr.r.match & RM_FAMILY) ? x->pr.r.family : 0;
+	a.proto = (x->pr.r.match & RM_PROTO) ? x->pr.r.proto : 0;
+	a.proto_inv = x->proto_inv;
+	rc = rules_xkinds[m->kind].parse(m, &a);
+	if (rc == -ENOMEM) {
+		p->oom = true;
+		return OPT_BAD;
+	}
+	if (rc) {
+		col = a.err_at_opt || !oa->a ? oa->o->col : a.err_at_arg2 && oa->a2 ? oa->a2->col : oa->a->col;
+		perror_at(p, col, "%s", a.err);
+		return OPT_BAD;
+	}
+	if (m->kind == XK_MAC || m->kind == XK_OWNER || m->kind == XK_DEVGROUP ||
+	    (m->kind == XK_ADDRTYPE && (a.opt == XO_AT_IN || a.opt == XO_AT_OUT))) {
+		/* iptables: the source MAC and the input interface exist on the way
+		 * in, the socket and the output interface on the way out */
+		bool way_in = m->kind == XK_MAC || (m->kind == XK_ADDRTYPE && a.opt == XO_AT_IN) ||
+			      (m->kind == XK_DEVGROUP && a.opt == XO_DG_SRC);
+
+		x->pr.xhooks = way_in ?
+			1u << NFQCT_HOOK_PREROUTING | 1u << NFQCT_HOOK_INPUT | 1u << NFQCT_HOOK_FORWARD :
+			1u << NFQCT_HOOK_FORWARD | 1u << NFQCT_HOOK_OUTPUT | 1u << NFQCT_HOOK_POSTROUTING;
+		if (m->kind == XK_OWNER)
+			x->pr.xhooks &= ~(1u << NFQCT_HOOK_FORWARD);
+		x->pr.xhooks_col = m->kind == XK_ADDRTYPE || m->kind == XK_DEVGROUP ? oa->o->col :
+				   x->last_mod_col;
+		x->pr.xhooks_what = m->kind == XK_MAC ? "-m mac" : m->kind == XK_OWNER ? "-m owner" :
+				    m->kind == XK_DEVGROUP ? (way_in ? "--src-group" : "--dst-group") :
+				    way_in ? "--limit-iface-in" : "--limit-iface-out";
+	}
+	return OPT_OK;
+}
+
+/* -f: a non-first IPv4 fragment (IPv6 packets are never -f: ip6tables has no -f). */
+static int opt_frag(struct parser *p, struct rctx *x, const struct optarg *oa)
+{
+	if (x->pr.r.match & RM_FRAG) {
+		perror_at(p, oa->o->col, "%s given twice", oa->o->s);
+		return OPT_BAD;
+	}
+	x->pr.r.match |= RM_FRAG;
 	return OPT_OK;
 }
 
@@ -1061,9 +1244,18 @@ static int opt_ctstate(struct parser *p, struct rctx *x, const struct optarg *oa
 {
 	char bad[64];
 
-	if (!parse_ctstates(oa->a->s, &x->pr.r.ctstate, bad, sizeof(bad))) {
+	bool st = oa->def->match == M_STATE;
+
+	bool ok = parse_ctstates(oa->a->s, &x->pr.r.ctstate, bad, sizeof(bad));
+
+	if (ok && st && (x->pr.r.ctstate & (RULES_CTSTATE_SNAT | RULES_CTSTATE_DNAT))) {
+		/* -m state has no SNAT / DNAT (xt_state) */
+		snprintf(bad, sizeof(bad), "%s", x->pr.r.ctstate & RULES_CTSTATE_SNAT ? "SNAT" : "DNAT");
+		ok = false;
+	}
+	if (!ok) {
 		perror_at(p, oa->a->col, "unknown state '%s': expected a comma list of NEW, ESTABLISHED, "
-			  "RELATED, INVALID, UNTRACKED", bad);
+			  "RELATED, INVALID, UNTRACKED%s", bad, st ? "" : ", SNAT, DNAT");
 		return OPT_BAD;
 	}
 	x->pr.info.ctmod = oa->def->match == M_CONNTRACK ? RULES_CTMOD_CONNTRACK : RULES_CTMOD_STATE;
@@ -1314,6 +1506,62 @@ static const struct opt_def opts[] = {
 	{ "--comment",	NULL,			M_COMMENT, T_NONE, 0,		OS_COMMENT,	ARG_NEED,	opt_comment },
 	/* -m helper and CT: opt_helper() tells them apart */
 	{ "--helper",	NULL,			M_NONE, T_NONE,	RM_HELPER,	0,		ARG_NEED,	opt_helper },
+	{ "-f",		"--fragment",		M_NONE, T_NONE,	RM_FRAG,	0,		ARG_NONE,	opt_frag },
+	/* Extension matches (rules_match.c): '!' and "given twice" are the kind's.  A
+	 * match's rows are together, in the order of its XO_* numbers (opt_x counts). */
+	{ "--tcp-flags", NULL,			M_TCP, T_NONE,	RM_XMATCH,	0,		ARG_TWO,	opt_x },
+	{ "--syn",	NULL,			M_TCP, T_NONE,	RM_XMATCH,	0,		ARG_NONE,	opt_x },
+	{ "--tcp-option", NULL,			M_TCP, T_NONE,	RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--sports",	"--source-ports",	M_MULTIPORT, T_NONE, RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--dports",	"--destination-ports",	M_MULTIPORT, T_NONE, RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--ports",	NULL,			M_MULTIPORT, T_NONE, RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--ctproto",	NULL,			M_CONNTRACK, T_NONE, RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--ctorigsrc", NULL,			M_CONNTRACK, T_NONE, RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--ctorigdst", NULL,			M_CONNTRACK, T_NONE, RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--ctreplsrc", NULL,			M_CONNTRACK, T_NONE, RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--ctrepldst", NULL,			M_CONNTRACK, T_NONE, RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--ctorigsrcport", NULL,		M_CONNTRACK, T_NONE, RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--ctorigdstport", NULL,		M_CONNTRACK, T_NONE, RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--ctreplsrcport", NULL,		M_CONNTRACK, T_NONE, RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--ctrepldstport", NULL,		M_CONNTRACK, T_NONE, RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--ctstatus",	NULL,			M_CONNTRACK, T_NONE, RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--ctexpire",	NULL,			M_CONNTRACK, T_NONE, RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--ctdir",	NULL,			M_CONNTRACK, T_NONE, RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--length",	NULL,			M_LENGTH, T_NONE, RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--ttl-eq",	NULL,			M_TTL, T_NONE,	RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--ttl-lt",	NULL,			M_TTL, T_NONE,	RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--ttl-gt",	NULL,			M_TTL, T_NONE,	RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--hl-eq",	NULL,			M_HL, T_NONE,	RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--hl-lt",	NULL,			M_HL, T_NONE,	RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--hl-gt",	NULL,			M_HL, T_NONE,	RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--src-range", NULL,			M_IPRANGE, T_NONE, RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--dst-range", NULL,			M_IPRANGE, T_NONE, RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--mac-source", NULL,			M_MAC, T_NONE,	RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--uid-owner", NULL,			M_OWNER, T_NONE, RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--gid-owner", NULL,			M_OWNER, T_NONE, RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--socket-exists", NULL,		M_OWNER, T_NONE, RM_XMATCH,	0,		ARG_NONE,	opt_x },
+	{ "--suppl-groups", NULL,		M_OWNER, T_NONE, RM_XMATCH,	0,		ARG_NONE,	opt_x },
+	{ "--pkt-type",	NULL,			M_PKTTYPE, T_NONE, RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--fragid",	NULL,			M_FRAG, T_NONE,	RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--fraglen",	NULL,			M_FRAG, T_NONE,	RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--fragres",	NULL,			M_FRAG, T_NONE,	RM_XMATCH,	0,		ARG_NONE,	opt_x },
+	{ "--fragfirst", NULL,			M_FRAG, T_NONE,	RM_XMATCH,	0,		ARG_NONE,	opt_x },
+	{ "--fragmore",	NULL,			M_FRAG, T_NONE,	RM_XMATCH,	0,		ARG_NONE,	opt_x },
+	{ "--fraglast",	NULL,			M_FRAG, T_NONE,	RM_XMATCH,	0,		ARG_NONE,	opt_x },
+	{ "--rt-type",	NULL,			M_RT, T_NONE,	RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--rt-segsleft", NULL,		M_RT, T_NONE,	RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--rt-len",	NULL,			M_RT, T_NONE,	RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--rt-0-res",	NULL,			M_RT, T_NONE,	RM_XMATCH,	0,		ARG_NONE,	opt_x },
+	{ "--rt-0-addrs", NULL,			M_RT, T_NONE,	RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--rt-0-not-strict", NULL,		M_RT, T_NONE,	RM_XMATCH,	0,		ARG_NONE,	opt_x },
+	{ "--header",	NULL,			M_IPV6HEADER, T_NONE, RM_XMATCH, 0,		ARG_NEED,	opt_x },
+	{ "--soft",	NULL,			M_IPV6HEADER, T_NONE, RM_XMATCH, 0,		ARG_NONE,	opt_x },
+	{ "--src-type",	NULL,			M_ADDRTYPE, T_NONE, RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--dst-type",	NULL,			M_ADDRTYPE, T_NONE, RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--limit-iface-in", NULL,		M_ADDRTYPE, T_NONE, RM_XMATCH,	0,		ARG_NONE,	opt_x },
+	{ "--limit-iface-out", NULL,		M_ADDRTYPE, T_NONE, RM_XMATCH,	0,		ARG_NONE,	opt_x },
+	{ "--src-group", NULL,			M_DEVGROUP, T_NONE, RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--dst-group", NULL,			M_DEVGROUP, T_NONE, RM_XMATCH,	0,		ARG_NEED,	opt_x },
 	{ "-j",		"--jump",		M_NONE, T_NONE,	0,		OS_JUMP,	ARG_NEED,	opt_jump },
 	{ "-g",		"--goto",		M_NONE, T_NONE,	0,		OS_JUMP,	ARG_NEED,	opt_goto },
 	{ "--notrack",	NULL,			M_NONE, T_CT,	0,		OS_NOTRACK,	ARG_NONE,	opt_ct_notrack },
@@ -1370,6 +1618,46 @@ static bool brought_in(struct parser *p, struct rctx *x, const struct optarg *oa
 	return false;
 }
 
+/* The options of match @m, for "unknown option of match": its rows, in table order. */
+static void match_opt_names(char *buf, size_t len, int m)
+{
+	buf[0] = '\0';
+	for (size_t i = 0; i < RULES_ARRAY_SIZE(opts); i++)
+		if (opts[i].match == m || (m == M_TCP && opts[i].match == M_PORTS))
+			list_add(buf, len, opts[i].name);
+	if (m == M_HELPER)
+		list_add(buf, len, "--helper");
+}
+
+/*
+ * An unknown option after a -m (or a -p that brings a match in) and no -j
+ * since: name that match and its options.  Returns false when it is not
+ * such a case (the caller reports it plainly).
+ */
+static bool unknown_match_option(struct parser *p, struct rctx *x, const struct tok *o)
+{
+	const struct rules_rule *r = &x->pr.r;
+	char names[512];
+	const char *mname;
+	int m = M_NONE;
+
+	if (x->last_mod != M_NONE && (!x->target_col || x->target_col < x->last_mod_col))
+		m = x->last_mod;
+	else if (!x->target_col && (r->match & RM_PROTO) && !x->proto_inv)
+		m = r->proto == IPPROTO_TCP ? M_TCP : is_port_proto(r->proto) ? M_PORTS :
+		    r->proto == IPPROTO_ICMP ? M_ICMP : r->proto == IPPROTO_ICMPV6 ? M_ICMP6 : M_NONE;
+	if (m == M_NONE)
+		return false;
+	if (m == M_PORTS && x->port_mod && (x->mods & 1u << M_TCP) && x->last_mod == M_PORTS)
+		m = M_TCP;
+	x->bad_opt = true;	/* its "needs" would be a second error for this one */
+	mname = matches[m].name ? matches[m].name : m == M_TCP ? "tcp" :
+		x->last_mod == M_PORTS && x->port_mod ? x->port_mod : rules_proto_name(r->proto);
+	match_opt_names(names, sizeof(names), m);
+	perror_at(p, o->col, "unknown option '%s' of match %s: expected %s", o->s, mname, names);
+	return true;
+}
+
 /*
  * One option at tk[*i] (arguments after it); *i moves past what was used.
  * @neg is the column of a preceding '!', or 0.  Returns false after an
@@ -1382,7 +1670,12 @@ static bool parse_option(struct parser *p, struct rctx *x, struct tok *tk, int n
 	const struct opt_def *d = find_opt(oa.o->s);
 	bool has_arg = *i + 1 < n;
 
+	if (x->skip_opts && oa.o->s[0] != '#' && (!d || d->match != M_NONE || d->target != T_NONE))
+		return true;	/* an option or argument of an unknown -m: reported there */
+	x->skip_opts = false;
 	if (!d) {
+		if (oa.o->s[0] == '-' && unknown_match_option(p, x, oa.o))
+			return false;
 		if (oa.o->s[0] == '#')
 			perror_at(p, oa.o->col, "unexpected '#': comments must be on a line of their own "
 				  "(or use -m comment --comment)");
@@ -1401,9 +1694,16 @@ static bool parse_option(struct parser *p, struct rctx *x, struct tok *tk, int n
 	}
 	if (d->arg != ARG_NONE && has_arg) {
 		oa.a = &tk[++*i];
-	} else if (d->arg == ARG_NEED) {
+	} else if (d->arg == ARG_NEED || d->arg == ARG_TWO) {
 		perror_at(p, oa.o->col, "%s needs an argument", oa.o->s);
 		return false;
+	}
+	if (d->arg == ARG_TWO) {
+		if (*i + 1 >= n || tk[*i + 1].s[0] == '-' || !strcmp(tk[*i + 1].s, "!")) {
+			perror_at(p, oa.o->col, "%s needs two arguments", oa.o->s);
+			return false;
+		}
+		oa.a2 = &tk[++*i];
 	}
 	if (d->match != M_NONE && !brought_in(p, x, &oa))
 		return true;
@@ -1426,7 +1726,7 @@ static bool parse_option(struct parser *p, struct rctx *x, struct tok *tk, int n
 	if (neg) {
 		if (!d->neg)
 			perror_at(p, neg, "'!' cannot be used with %s", oa.o->s);
-		else
+		else if (d->neg != RM_XMATCH)	/* the kind took it */
 			x->pr.r.inv |= d->neg;
 	}
 	return true;
@@ -1438,7 +1738,9 @@ static void check_rule(struct parser *p, struct rctx *x)
 	struct rules_rule *r = &x->pr.r;
 	const char *pname = rules_proto_name(r->proto);
 
-	if (x->port_col) {
+	if (x->port_mod && (!(r->match & RM_PROTO) || !pname || strcasecmp(x->port_mod, pname)))
+		perror_at(p, x->port_mod_col, "-m %s needs -p %s", x->port_mod, x->port_mod);
+	else if (x->port_col) {	/* one error for one mistake: a wrong -m says it */
 		if (!(r->match & RM_PROTO) || !is_port_proto(r->proto))
 			perror_at(p, x->port_col, "%s needs -p tcp, udp, udplite, sctp or dccp", x->port_opt);
 		else if (x->proto_inv)
@@ -1453,8 +1755,6 @@ static void check_rule(struct parser *p, struct rctx *x)
 			perror_at(p, x->helper_col, "CT --helper %s needs -p %s", nfqct_helper_name(id),
 				  rules_proto_name(want));
 	}
-	if (x->port_mod && (!(r->match & RM_PROTO) || !pname || strcasecmp(x->port_mod, pname)))
-		perror_at(p, x->port_mod_col, "-m %s needs -p %s", x->port_mod, x->port_mod);
 	if (x->icmp_col) {
 		uint8_t want = x->icmp_family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6;
 
@@ -1462,8 +1762,13 @@ static void check_rule(struct parser *p, struct rctx *x)
 			perror_at(p, x->icmp_col, "%s needs -p %s", x->icmp_opt,
 				  want == IPPROTO_ICMP ? "icmp" : "icmpv6");
 	}
+	for (unsigned int i = 0; i < x->pr.nxm; i++)
+		if (x->pr.xm[i].kind == XK_IPV6HEADER && !(x->pr.xm[i].given & 1u << XO_V6H_HEADER)) {
+			perror_at(p, x->mod_col[M_IPV6HEADER], "-m ipv6header needs --header");
+			break;
+		}
 	for (int m = M_NONE + 1; m < M_MAX; m++)
-		if (matches[m].needs && (x->mods & 1u << m) && !(x->used & 1u << m))
+		if (matches[m].needs && (x->mods & 1u << m) && !(x->used & 1u << m) && !x->bad_opt)
 			perror_at(p, x->mod_col[m], "-m %s needs %s", matches[m].name, matches[m].needs);
 	if (x->tgt != T_NONE && targets[x->tgt].needs && !(x->seen & targets[x->tgt].needs)) {
 		char names[128];
@@ -1477,6 +1782,8 @@ static void prule_free(struct prule *pr)
 {
 	free(pr->jump);
 	free(pr->info.comment);
+	rules_xmatch_free(pr->xm, pr->nxm);
+	free(pr->xm);
 }
 
 /* Append @pr to @t (moved: on failure it is freed and p->oom set). */
@@ -1538,6 +1845,11 @@ static bool prule_same(const struct prule *a, const struct prule *b)
 {
 	const struct rules_info *x = &a->info, *y = &b->info;
 
+	if (a->nxm != b->nxm)
+		return false;
+	for (unsigned int i = 0; i < a->nxm; i++)	/* in the order written, as iptables */
+		if (!rules_xmatch_same(&a->xm[i], &b->xm[i]))
+			return false;
 	return !memcmp(&a->r, &b->r, sizeof(a->r)) &&
 	       !strcmp(a->jump ? a->jump : "", b->jump ? b->jump : "") &&
 	       !strcmp(x->comment ? x->comment : "", y->comment ? y->comment : "") &&
@@ -1568,6 +1880,8 @@ static void parse_rule_cmd(struct parser *p, struct tok *tk, int n, enum rule_cm
 	struct rctx x;
 
 	memset(&x, 0, sizeof(x));
+	for (i = 0; i < M_MAX; i++)
+		x.xcur[i] = -1;
 	if (n < 2) {
 		perror_at(p, tk[0].col, "%s needs a chain name", tk[0].s);
 		return;
@@ -2077,12 +2391,21 @@ static void table_commit(struct parser *p, int id)
 		struct prule *pr = &t->rules[i];
 		unsigned int hooks = t->chains[pr->chain].hooks;
 
+		p->line = pr->info.line;
+		/* an extension match's hooks are checked in user chains too, as the
+		 * kernel checks a match against every hook its rule is reached from */
+		if (pr->xhooks && (hooks & ~pr->xhooks))
+			perror_at(p, pr->xhooks_col, "%s cannot be used in chain '%s': it is reached from %s "
+				  "(%s only in %s)", pr->xhooks_what, t->chains[pr->chain].c.name,
+				  hook_names[__builtin_ctz(hooks & ~pr->xhooks)], pr->xhooks_what,
+				  pr->xhooks & 1u << NFQCT_HOOK_INPUT ? "PREROUTING, INPUT and FORWARD" :
+				  pr->xhooks & 1u << NFQCT_HOOK_FORWARD ? "FORWARD, OUTPUT and POSTROUTING" :
+				  "OUTPUT and POSTROUTING");
 		if (!t->chains[pr->chain].c.builtin)
 			continue;
 		const unsigned int no_in = 1u << NFQCT_HOOK_OUTPUT | 1u << NFQCT_HOOK_POSTROUTING;
 		const unsigned int no_out = 1u << NFQCT_HOOK_PREROUTING | 1u << NFQCT_HOOK_INPUT;
 
-		p->line = pr->info.line;
 		if ((pr->r.match & RM_IN) && (hooks & no_in))
 			perror_at(p, pr->in_col, "-i cannot be used in chain '%s': packets from %s have no "
 				  "input interface", t->chains[pr->chain].c.name,
@@ -2266,7 +2589,10 @@ static int build_table(struct nfqct_ruleset *rs, int id, struct ptable *pt)
 	t->rules = calloc(pt->nrules ? pt->nrules : 1, sizeof(*t->rules));
 	t->info = calloc(pt->nrules ? pt->nrules : 1, sizeof(*t->info));
 	next = calloc(pt->nchains, sizeof(*next));
-	if (!t->chains || !t->rules || !t->info || !next) {
+	for (unsigned int i = 0; i < pt->nrules; i++)
+		t->nxm += pt->rules[i].nxm;
+	t->xm = calloc(t->nxm ? t->nxm : 1, sizeof(*t->xm));
+	if (!t->chains || !t->rules || !t->info || !next || !t->xm) {
 		free(next);
 		return -ENOMEM;
 	}
@@ -2287,10 +2613,34 @@ static int build_table(struct nfqct_ruleset *rs, int id, struct ptable *pt)
 		unsigned int at = next[pr->chain]++;
 
 		t->rules[at] = pr->r;
+		t->rules[at].xcount = pr->nxm;
 		t->info[at] = pr->info;
 		pr->info.comment = NULL;	/* moved */
 	}
 	free(next);
+	/* Extension matches in rule order, so that a chain's walk reads them forwards. */
+	for (unsigned int i = 0, xi = 0; i < t->nrules; i++) {
+		t->rules[i].xfirst = xi;
+		xi += t->rules[i].xcount;
+	}
+	{
+		unsigned int *pos = calloc(pt->nchains, sizeof(*pos));
+
+		if (!pos)
+			return -ENOMEM;
+		for (unsigned int c = 0; c < pt->nchains; c++)
+			pos[c] = t->chains[c].first;
+		for (unsigned int i = 0; i < pt->nrules; i++) {
+			struct prule *pr = &pt->rules[i];
+			struct rules_rule *r = &t->rules[pos[pr->chain]++];
+
+			memcpy(&t->xm[r->xfirst], pr->xm, pr->nxm * sizeof(*pr->xm));
+			free(pr->xm);	/* moved: what it points at belongs to t->xm now */
+			pr->xm = NULL;
+			pr->nxm = 0;
+		}
+		free(pos);
+	}
 
 	for (int h = 0; h < NFQCT_HOOK_MAX; h++)
 		t->hook_chain[h] = -1;
@@ -2344,6 +2694,7 @@ static int load_fp(const char *name, FILE *in, int family, unsigned int nworkers
 	p.name = name;
 	p.family = family;
 	p.cur = CUR_NONE;
+	rules_names_reset();
 
 	while ((len = getline(&line, &cap, in)) >= 0) {
 		p.line++;

@@ -73,6 +73,11 @@ enum nfqct_pkt_flags {
 						 * (locally generated): never to be checked */
 };
 
+/* More of what the queue message says, set by the caller. */
+enum nfqct_pkt_flags2 {
+	NFQCT_PKT_F2_UIDGID	= 1 << 0,	/* NFQA_UID and NFQA_GID came: uid, gid valid */
+};
+
 /* The flags the caller sets from the NFQUEUE message; the parser keeps them. */
 #define NFQCT_PKT_F_FROM_QUEUE \
 	(NFQCT_PKT_F_GSO | NFQCT_PKT_F_CSUM_NOTVERIFIED | NFQCT_PKT_F_CSUM_NOTREADY)
@@ -91,6 +96,11 @@ struct nfqct_pkt {
 	uint8_t hook;		/* enum nfqct_hook */
 	uint8_t flags;		/* enum nfqct_pkt_flags; the caller may set those of
 				 * NFQCT_PKT_F_FROM_QUEUE */
+	uint8_t flags2;		/* enum nfqct_pkt_flags2, the caller's; the parser keeps them */
+	uint8_t hwaddr_len;	/* NFQA_HWADDR: bytes of hwaddr (6 for Ethernet), 0: none */
+	uint8_t hwaddr[8];	/* the link-layer source address (-m mac) */
+	uint32_t uid;		/* NFQA_UID / NFQA_GID of the sending socket (-m owner), */
+	uint32_t gid;		/* valid with NFQCT_PKT_F2_UIDGID */
 
 	/* Filled by nfqct_pkt_parse(). */
 	struct nfqct_tuple tuple;

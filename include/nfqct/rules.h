@@ -92,11 +92,30 @@ void nfqct_ruleset_raw(const struct nfqct_ruleset *rs, unsigned int worker,
 		       const struct nfqct_pkt *pkt, uint64_t now_ms, uint32_t *mark,
 		       struct nfqct_rules_verdict *out);
 
+/* -m conntrack --ctstatus bits, as the kernel's IPS_* bits. */
+enum nfqct_rules_ctstatus {
+	NFQCT_RULES_CTS_EXPECTED	= 1 << 0,
+	NFQCT_RULES_CTS_SEEN_REPLY	= 1 << 1,
+	NFQCT_RULES_CTS_ASSURED		= 1 << 2,
+	NFQCT_RULES_CTS_CONFIRMED	= 1 << 3,
+};
+
 /* What conntrack says of the packet, for the filter table's matches. */
 struct nfqct_rules_ct {
 	unsigned int state;	/* one NFQCT_CTSTATE_* bit (-m conntrack, -m state) */
 	uint8_t master_helper;	/* an expected entry's master's helper id (-m helper), 0: none */
+	/* The entry, for -m conntrack's other options; filled only when
+	 * nfqct_ruleset_needs_ct_entry() says so.  NULL orig: no entry (the
+	 * options then never match, as the kernel's without a ct). */
+	const struct nfqct_tuple *orig;	/* original direction */
+	const struct nfqct_tuple *reply;	/* reply direction */
+	uint8_t status;		/* NFQCT_RULES_CTS_* */
+	bool dir_reply;		/* the packet goes in the reply direction */
+	uint32_t expire_s;	/* seconds of life left, rounded down */
 };
+
+/* nfqct_ruleset_needs_ct_entry - whether a filter rule reads nfqct_rules_ct's entry part. */
+bool nfqct_ruleset_needs_ct_entry(const struct nfqct_ruleset *rs);
 
 /* nfqct_ruleset_filter - run the filter chain for pkt->hook with what conntrack
  * said of the packet (@ct).  INPUT, FORWARD and OUTPUT run their chain;

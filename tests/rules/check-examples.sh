@@ -24,7 +24,7 @@ for cmd in "$NFQCTD --check -r" "$NFQCT check"; do
 	out=$($cmd "$bad" 2>&1)
 	rc=$?
 	[ "$rc" -eq 1 ] || fail "$cmd (bad file): exit $rc, expected 1"
-	echo "$out" | grep -qx "$bad:3:28: error: unknown option '--frobnicate'" ||
+	echo "$out" | grep -qx "$bad:3:28: error: unknown option '--frobnicate' of match tcp: expected --sport, --dport, --tcp-flags, --syn, --tcp-option" ||
 		fail "$cmd (bad file): no file:line:column error for line 3 in: $out"
 	echo "$out" | grep -q "^$bad:4:" || fail "$cmd (bad file): the second error (line 4) is not reported: $out"
 done

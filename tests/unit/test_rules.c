@@ -423,9 +423,9 @@ static void test_helper_match(void)
 	struct nfqct_ruleset *any = accept_if("-m helper --helper \"\"");
 	struct nfqct_ruleset *not_ftp = accept_if("-m helper ! --helper ftp");
 	struct nfqct_pkt p = mkpkt("10.0.0.1", "10.0.0.2", IPPROTO_TCP, 20, 40000, IN);
-	struct nfqct_rules_ct via_ftp = { NFQCT_CTSTATE_RELATED, NFQCT_HELPER_FTP };
-	struct nfqct_rules_ct via_tftp = { NFQCT_CTSTATE_RELATED, NFQCT_HELPER_TFTP };
-	struct nfqct_rules_ct none = { NFQCT_CTSTATE_NEW, 0 };
+	struct nfqct_rules_ct via_ftp = { .state = NFQCT_CTSTATE_RELATED, .master_helper = NFQCT_HELPER_FTP };
+	struct nfqct_rules_ct via_tftp = { .state = NFQCT_CTSTATE_RELATED, .master_helper = NFQCT_HELPER_TFTP };
+	struct nfqct_rules_ct none = { .state = NFQCT_CTSTATE_NEW, .master_helper = 0 };
 	struct tv v;
 
 	run_filter_ct(ftp, 0, &p, &via_ftp, &v);
