@@ -27,8 +27,6 @@ cat >"$RULES" <<'EOF'
 -A FORWARD -p tcp -m multiport --dports 5001:5003 -j ACCEPT
 COMMIT
 EOF
-# (multiport may not be known yet: fall back to a range the current reader has)
-"$NFQCTD" --check -r "$RULES" >/dev/null 2>&1 || sed -i 's/-m multiport --dports 5001:5003/--dport 5001:5003/' "$RULES"
 chmod 644 "$RULES"
 STATE=$TMP_DIR/state/nfqct.state
 NOBODY=$(id -u nobody)
