@@ -144,7 +144,7 @@ topo_drop() {
 # The file's filter and raw tables only: the comparison is about them, and nat or mangle in
 # the kernel would change packets nfqctd sees unchanged.
 tables_of_interest() {
-	awk '/^[ \t]*\*/ { t = $1; sub(/^[ \t]*\*/, "", t); keep = (t == "filter" || t == "raw") }
+	awk '/^[ \t]*\*/ { t = $1; sub(/^[ \t]*\*/, "", t); sub(/\r$/, "", t); keep = (t == "filter" || t == "raw") }
 		keep' "$1"
 }
 
@@ -196,9 +196,11 @@ run_kernel() {
 	mkdir -p "$dir"
 	topo_fresh || { fail "$NAME: topology"; return 1; }
 	tables_of_interest "$FILE" >"$dir/loaded.rules"
-	# an empty raw table first: its policies count as nfqctd's do when the file has none
-	printf '*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n' | in_router "$restore" ||
-		{ fail "$NAME: empty raw table"; topo_drop; return 1; }
+	# empty raw and filter tables first: their policies count as nfqctd's do when the file
+	# has no such table
+	printf '%s\n' '*raw' ':PREROUTING ACCEPT [0:0]' ':OUTPUT ACCEPT [0:0]' COMMIT \
+		'*filter' ':INPUT ACCEPT [0:0]' ':FORWARD ACCEPT [0:0]' ':OUTPUT ACCEPT [0:0]' COMMIT |
+		in_router "$restore" || { fail "$NAME: empty tables"; topo_drop; return 1; }
 	if ! in_router "$restore" <"$dir/loaded.rules" 2>"$dir/restore.err"; then
 		SKIP_REASON="the kernel cannot load it: $(head -n 1 "$dir/restore.err")"
 		topo_drop
@@ -286,6 +288,7 @@ diff_file() {
 	plan_read "$FILE"
 	if ! "$NFQCTD" --check -r "$nfile" -o "nfqct.state_file=$TMP_DIR/none.state" >"$TMP_DIR/check.out" 2>&1; then
 		SKIP_REASON="not loadable: $(grep -m1 -E 'error|refused' "$TMP_DIR/check.out" || head -n 1 "$TMP_DIR/check.out")"
+		SKIP_REASON=${SKIP_REASON//"$NFQCT_SRCDIR/"/}
 		return 77
 	fi
 	t0=$(date +%s)

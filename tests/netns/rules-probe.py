@@ -113,30 +113,16 @@ def gen(rules, family, topo):
     ports = file_ports(rules) or [22, 80]
     icmp_types = ["8/0", "0/0", "3/3", "11/0", "13/0"] if family == 4 else \
         ["128/0", "129/0", "1/4", "3/0", "2/0"]
-    probes = []
-
-    def add(side, src, dst, proto, arg):
-        probes.append((side, src, dst, proto, arg))
-
-    # Entering from each side, to the router (INPUT) and through it (FORWARD).
     targets = {"c": [t["rc"], t["s"]], "s": [t["rs"], t["c"]]}
     srcs = {"c": t["c"], "s": t["s"]}
-    for side in ("c", "s"):
-        for dst in targets[side]:
-            for p in ports:
-                add(side, srcs[side], dst, "tcp", "%d/S" % p)
-                add(side, srcs[side], dst, "udp", "%d" % p)
-            for fl in FLAGS:
-                add(side, srcs[side], dst, "tcp", "%d/%s" % (ports[0], fl))
-            for ty in icmp_types:
-                add(side, srcs[side], dst, "icmp", ty)
-    # Sources inside and outside every prefix the file names, and destinations likewise:
-    # inside prefixes enter from the server side, the others from the client side.
     inside = [ipaddress.ip_network(p) for p in t.get("inside", "").split(",") if p]
-    few = ports[:3]
     # The router's own addresses are no source: the kernel drops such martians in routing,
     # after raw PREROUTING and before the queue, so nfqctd never sees them.
     mine = {ipaddress.ip_address(a) for a in [t["rc"], t["rs"]] + t.get("r", "").split(",") if a}
+
+    # Sources inside and outside every prefix the file names, and destinations likewise:
+    # inside prefixes enter from the server side, the others from the client side.
+    pre = []
     for net in file_prefixes(rules, family):
         for addr in in_out(net):
             a = ipaddress.ip_address(addr)
@@ -144,18 +130,38 @@ def gen(rules, family, topo):
                 continue
             side = "s" if any(a in n for n in inside) else "c"
             for dst in targets[side]:
-                for p in few:
-                    add(side, addr, dst, "tcp", "%d/S" % p)
-                add(side, addr, dst, "udp", "%d" % few[0])
-                add(side, addr, dst, "icmp", icmp_types[0])
-            for p in few:
-                add("c", srcs["c"], addr, "tcp", "%d/S" % p)
-            add("c", srcs["c"], addr, "udp", "%d" % few[0])
-            add("c", srcs["c"], addr, "icmp", icmp_types[0])
-    for i, (side, src, dst, proto, arg) in enumerate(probes[:MAX_PROBES]):
-        print("%d\t%s\t%s\t%s\t%s\t%s" % (i, side, src, dst, proto, arg))
+                pre.append((side, addr, dst, "tcp", "%d/S" % ports[0]))
+                pre.append((side, addr, dst, "icmp", icmp_types[0]))
+            pre.append(("c", srcs["c"], addr, "tcp", "%d/S" % ports[0]))
+            pre.append(("c", srcs["c"], addr, "udp", "%d" % ports[0]))
+            pre.append(("c", srcs["c"], addr, "icmp", icmp_types[0]))
+
+    # Entering from each side, to the router (INPUT) and through it (FORWARD): every port
+    # (as many as the bound leaves room for), the TCP flag combinations, ICMP types.
+    def base(k):
+        out = []
+        for side in ("c", "s"):
+            for dst in targets[side]:
+                for p in ports[:k]:
+                    out.append((side, srcs[side], dst, "tcp", "%d/S" % p))
+                    out.append((side, srcs[side], dst, "udp", "%d" % p))
+                for fl in FLAGS:
+                    out.append((side, srcs[side], dst, "tcp", "%d/%s" % (ports[0], fl)))
+                for ty in icmp_types:
+                    out.append((side, srcs[side], dst, "icmp", ty))
+        return out
+
+    k = len(ports)
+    while k > 1 and len(base(k)) + len(pre) > MAX_PROBES:
+        k -= 1
+    probes = base(k) + pre
+    if k < len(ports):
+        print("rules-probe: %d of %d ports probed (at most %d probes)" % (k, len(ports), MAX_PROBES),
+              file=sys.stderr)
     if len(probes) > MAX_PROBES:
         print("rules-probe: %d probes, the first %d kept" % (len(probes), MAX_PROBES), file=sys.stderr)
+    for i, (side, src, dst, proto, arg) in enumerate(probes[:MAX_PROBES]):
+        print("%d\t%s\t%s\t%s\t%s\t%s" % (i, side, src, dst, proto, arg))
 
 
 # ---- packets ----
