@@ -15,7 +15,7 @@ fits): only the containment structure is kept, not the sizes. Images start at
 198.18.16.0 and 2001:db8:1000::, so 198.18.0.0/20 and 2001:db8::/36 stay free for the
 test topology's own links (tests/netns/lib.sh uses 198.18.0.0/24 and 198.18.1.0/24).
 
-Everything else in the file is kept byte for byte. With --map, the mapping is printed
+Everything else in the file is kept byte for byte, masks (recent's --mask) included. With --map, the mapping is printed
 on standard output ("old -> new", one per line) for the corpus notes.
 """
 import ipaddress
@@ -57,16 +57,19 @@ def parse_v6(addr, suffix):
         return None, None
 
 
+# Options whose value looks like an address but is a mask (recent --mask): kept as they are.
+MASK_RE = re.compile(r"--mask\s+$")
+
+
 def scan(text):
     """Yield (start, end, network, suffix-style) of every address in text."""
-    for m in V4_RE.finditer(text):
-        net, style = parse_v4(m.group(1), m.group(2))
-        if net is not None:
-            yield m.start(), m.end(), net, style
-    for m in V6_RE.finditer(text):
-        net, style = parse_v6(m.group(1), m.group(2))
-        if net is not None:
-            yield m.start(), m.end(), net, style
+    for rx, parse in ((V4_RE, parse_v4), (V6_RE, parse_v6)):
+        for m in rx.finditer(text):
+            if MASK_RE.search(text[max(0, m.start() - 16):m.start()]):
+                continue
+            net, style = parse(m.group(1), m.group(2))
+            if net is not None:
+                yield m.start(), m.end(), net, style
 
 
 def build_map(nets, version):
