@@ -160,7 +160,7 @@ tables_of_interest() {
 # listeners_start RUNDIR: TCP listeners and UDP echoes on the file's first ports, router and
 # server (the same in both runs).
 listeners_start() {
-	local ns ports i
+	local ns ports
 	ports=$(python3 "$PROBE" ports "$FILE" | tr ' ' '\n' | head -n 8 | tr '\n' ' ')
 	for ns in "$NS_R" "$NS_S"; do
 		# shellcheck disable=SC2086
@@ -168,7 +168,7 @@ listeners_start() {
 		PIDS+=($!)
 	done
 	for ns in "$NS_R" "$NS_S"; do
-		for i in $(seq 50); do grep -q listening "$1/listen.$ns" 2>/dev/null && break; sleep 0.1; done
+		for _ in $(seq 50); do grep -q listening "$1/listen.$ns" 2>/dev/null && break; sleep 0.1; done
 	done
 }
 
@@ -229,13 +229,17 @@ run_nfqct() {
 	topo_fresh || { fail "$NAME: topology"; return 1; }
 	# Both roles: install keeps one role, so the router role is installed and the host
 	# role's rules (as `print` shows them) are added beside it.
-	in_router "$KERNEL_RULES" install router --queues 0 &&
-		in_router "$KERNEL_RULES" print host --queues 0 >"$dir/host-role" &&
-		while read -r cmd; do
-			# shellcheck disable=SC2086
-			in_router $cmd || exit 1
-		done <"$dir/host-role" ||
-		{ fail "$NAME: kernel queue rules"; topo_drop; return 1; }
+	if ! in_router "$KERNEL_RULES" install router --queues 0 ||
+		! in_router "$KERNEL_RULES" print host --queues 0 >"$dir/host-role"; then
+		fail "$NAME: kernel queue rules"
+		topo_drop
+		return 1
+	fi
+	while read -r cmd; do
+		# (print shows plain words, no quoting: split on blanks)
+		# shellcheck disable=SC2086
+		in_router $cmd || { fail "$NAME: kernel queue rule: $cmd"; topo_drop; return 1; }
+	done <"$dir/host-role"
 	# a fresh daemon: no stat tree, no state file of an earlier run
 	rm -rf "$STATDIR" "$TMP_DIR/nfqct.state"
 	nfqctd_start -r "$rules" || { topo_drop; return 1; }
