@@ -8,15 +8,16 @@
 #
 # For each FILE (an iptables-save file; its side file FILE minus .rules plus .plan gives the
 # family, the router's interface names, extra addresses and the expected differences):
-#   1. nfqctd --check -r FILE; a refusal is "not loadable: <first error>" (skip, 77).
+#   1. nfqctd --check --rules-v4 FILE (--rules-v6 for IPv6); a refusal is "not loadable:
+#      <first error>" (skip, 77).
 #   2. Kernel run: client -- router -- server namespaces (tests/netns/lib.sh), the router's
 #      interfaces named as the file expects, static neighbours; the file's filter and raw
 #      tables loaded with iptables-restore (ip6tables-restore) into the router; the probes of
 #      tests/netns/rules-probe.py sent as raw frames from the client and the server, what
 #      came back captured per probe; iptables-save -c's counters of filter and raw.
 #   3. nfqctd run: the same on a fresh topology, the router's kernel only queueing (nfqct-
-#      kernel-rules' router role installed and its host role's rules added), nfqctd -r
-#      FILE; `nfqct rules -c`'s counters.
+#      kernel-rules' router role installed and its host role's rules added), nfqctd
+#      --rules-v4 FILE (or -v6); `nfqct rules -c`'s counters.
 #   4. Counters rule by rule (table, chain, position; policies too) and outcomes probe by
 #      probe must be equal, except the differences the plan lists with "expect".
 # Exit status: 0 all compared files agree, 1 a difference, 77 nothing could be compared.
@@ -28,7 +29,8 @@
 # What is compared is the filter and raw tables: the kernel run loads only those of the
 # file (nat or mangle would rewrite packets that nfqctd sees unchanged). Multicast is
 # dropped in every namespace before netfilter and neighbours are static, so that nothing
-# but the probes and their answers crosses the router; kernel ICMP rate limits are off and
+# but the probes and their answers crosses the router; kernel ICMP rate limits and IPv4
+# redirects are off, no probe leaves by the interface it came in (IPv6 redirects), and
 # SYN-ACKs are not retransmitted, so every answer is there once, whatever the timing.
 . "$(dirname "$0")/lib.sh"
 require_root_netns python3 nft iptables-restore ip6tables-restore iptables-save ip6tables-save
@@ -69,7 +71,8 @@ topo_fresh() {
 		ip netns exec "$ns" sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv4.icmp_msgs_per_sec=100000 \
 			net.ipv4.icmp_msgs_burst=100000 net.ipv6.icmp.ratelimit=0 \
 			net.ipv4.tcp_synack_retries=0 net.ipv4.conf.all.rp_filter=0 \
-			net.ipv4.conf.default.rp_filter=0 >/dev/null
+			net.ipv4.conf.default.rp_filter=0 net.ipv4.conf.all.send_redirects=0 \
+			net.ipv4.conf.default.send_redirects=0 >/dev/null
 		# the other family stays silent: no IPv6 at all in an IPv4 run
 		[ "$FAMILY" = 6 ] || ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
 			net.ipv6.conf.default.disable_ipv6=1 >/dev/null
@@ -242,7 +245,7 @@ run_nfqct() {
 	done <"$dir/host-role"
 	# a fresh daemon: no stat tree, no state file of an earlier run
 	rm -rf "$STATDIR" "$TMP_DIR/nfqct.state"
-	nfqctd_start -r "$rules" || { topo_drop; return 1; }
+	nfqctd_start "--rules-v$FAMILY" "$rules" || { topo_drop; return 1; }
 	listeners_start "$dir"
 	probes_send "$dir" || { nfqctd_stop; return 1; }
 	listeners_stop
@@ -299,7 +302,7 @@ diff_file() {
 	FILE=$1 NAME=$(basename "$1" .rules) SKIP_REASON=
 	local nfile=${2:-$1}
 	plan_read "$FILE"
-	if ! "$NFQCTD" --check -r "$nfile" -o "nfqct.state_file=$TMP_DIR/none.state" >"$TMP_DIR/check.out" 2>&1; then
+	if ! "$NFQCTD" --check "--rules-v$FAMILY" "$nfile" -o "nfqct.state_file=$TMP_DIR/none.state" >"$TMP_DIR/check.out" 2>&1; then
 		SKIP_REASON="not loadable: $(grep -m1 -E 'error|refused' "$TMP_DIR/check.out" || head -n 1 "$TMP_DIR/check.out")"
 		SKIP_REASON=${SKIP_REASON//"$NFQCT_SRCDIR/"/}
 		return 77

@@ -132,9 +132,12 @@ def gen(rules, family, topo):
             for dst in targets[side]:
                 pre.append((side, addr, dst, "tcp", "%d/S" % ports[0]))
                 pre.append((side, addr, dst, "icmp", icmp_types[0]))
-            pre.append(("c", srcs["c"], addr, "tcp", "%d/S" % ports[0]))
-            pre.append(("c", srcs["c"], addr, "udp", "%d" % ports[0]))
-            pre.append(("c", srcs["c"], addr, "icmp", icmp_types[0]))
+            # to the address from the other side: through the router, never back out of the
+            # interface it came in (a hairpin draws ICMP redirects, rate limited by time)
+            other = "c" if side == "s" else "s"
+            pre.append((other, srcs[other], addr, "tcp", "%d/S" % ports[0]))
+            pre.append((other, srcs[other], addr, "udp", "%d" % ports[0]))
+            pre.append((other, srcs[other], addr, "icmp", icmp_types[0]))
 
     # Entering from each side, to the router (INPUT) and through it (FORWARD): every port
     # (as many as the bound leaves room for), the TCP flag combinations, ICMP types.
