@@ -2488,8 +2488,12 @@ static void parse_line(struct parser *p, char *line, char *buf, struct tok *toks
 				kernel_table_missing_commit(p);
 			kernel_table_end(p);
 			p->cur = CUR_NONE;
-		} else if (p->kernel_table.name[0] && toks[0].s[0] == '-') {
-			p->kernel_table.rules += !strcmp(toks[0].s, "-A") || !strcmp(toks[0].s, "-I");
+		} else if (p->kernel_table.name[0]) {
+			/* a rule, after the counters iptables-save -c puts before it */
+			const char *cmd = is_counters(toks[0].s) && n > 1 ? toks[1].s : toks[0].s;
+
+			p->kernel_table.rules += !strcmp(cmd, "-A") || !strcmp(cmd, "-I") ||
+						 !strcmp(cmd, "--append") || !strcmp(cmd, "--insert");
 		}
 		if (!header || p->cur == CUR_SKIP)
 			return;
@@ -2634,7 +2638,8 @@ static int build_table(struct nfqct_ruleset *rs, int id, struct ptable *pt)
 			struct prule *pr = &pt->rules[i];
 			struct rules_rule *r = &t->rules[pos[pr->chain]++];
 
-			memcpy(&t->xm[r->xfirst], pr->xm, pr->nxm * sizeof(*pr->xm));
+			if (pr->nxm)	/* memcpy() may not be given NULL, even for nothing */
+				memcpy(&t->xm[r->xfirst], pr->xm, pr->nxm * sizeof(*pr->xm));
 			free(pr->xm);	/* moved: what it points at belongs to t->xm now */
 			pr->xm = NULL;
 			pr->nxm = 0;
@@ -2736,7 +2741,8 @@ static int load_fp(const char *name, FILE *in, int family, unsigned int nworkers
 		rc = -ENOMEM;
 		goto out;
 	}
-	qsort(p.recs, p.nrecs, sizeof(*p.recs), perr_cmp);
+	if (p.nrecs)	/* qsort() may not be given NULL, even for nothing */
+		qsort(p.recs, p.nrecs, sizeof(*p.recs), perr_cmp);
 	for (unsigned int i = 0; i < p.nrecs; i++)
 		nfqct_errrec_print(errs, p.recs[i].sev, name, p.recs[i].line, p.recs[i].col, "%s",
 				   p.recs[i].msg);
