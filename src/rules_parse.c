@@ -1663,13 +1663,44 @@ static bool unknown_match_option(struct parser *p, struct rctx *x, const struct 
  * @neg is the column of a preceding '!', or 0.  Returns false after an
  * error that makes the rest of the line unreadable.
  */
+/*
+ * "--option=value", as getopt_long() reads it: when @t is such a word, cut
+ * it at the '=' (t->s becomes "--option") and make @val the value (its '='
+ * is at val->s[-1]).  Only where an option may stand: the word after an
+ * option that takes an argument is that argument, '=' or not.
+ */
+static bool split_long_option(struct tok *t, struct tok *val)
+{
+	char *eq;
+
+	if (strncmp(t->s, "--", 2) || !(eq = strchr(t->s, '=')) || eq == t->s + 2)
+		return false;
+	*eq = '\0';
+	val->s = eq + 1;
+	val->col = t->col + (unsigned int)(eq - t->s) + 1;
+	return true;
+}
+
 static bool parse_option(struct parser *p, struct rctx *x, struct tok *tk, int n, int *i,
 			 unsigned int neg)
 {
 	struct optarg oa = { .o = &tk[*i], .neg = neg };
 	const struct opt_def *d = find_opt(oa.o->s);
+	struct tok inl = { NULL, 0 };	/* the value of "--option=value" */
 	bool has_arg = *i + 1 < n;
 
+	if (!d && split_long_option(&tk[*i], &inl)) {
+		d = find_opt(oa.o->s);
+		if (d && d->arg == ARG_NONE) {
+			perror_at(p, inl.col - 1, "%s takes no argument", oa.o->s);
+			return false;
+		}
+		if (!d) {
+			inl.s[-1] = '=';	/* not an option: as written */
+			d = NULL;
+			inl.s = NULL;
+		}
+	}
 	if (x->skip_opts && oa.o->s[0] != '#' && (!d || d->match != M_NONE || d->target != T_NONE))
 		return true;	/* an option or argument of an unknown -m: reported there */
 	x->skip_opts = false;
@@ -1688,11 +1719,13 @@ static bool parse_option(struct parser *p, struct rctx *x, struct tok *tk, int n
 	oa.def = d;
 	/* A target's option is unknown without its target, argument or not. */
 	if (d->target != T_NONE && !brought_in(p, x, &oa)) {
-		if (d->arg != ARG_NONE && has_arg)
+		if (d->arg != ARG_NONE && has_arg && !inl.s)
 			(*i)++;
 		return true;
 	}
-	if (d->arg != ARG_NONE && has_arg) {
+	if (inl.s) {
+		oa.a = &inl;
+	} else if (d->arg != ARG_NONE && has_arg) {
 		oa.a = &tk[++*i];
 	} else if (d->arg == ARG_NEED || d->arg == ARG_TWO) {
 		perror_at(p, oa.o->col, "%s needs an argument", oa.o->s);
@@ -2472,6 +2505,7 @@ static void kernel_table_end(struct parser *p)
 
 static void parse_line(struct parser *p, char *line, char *buf, struct tok *toks, int maxtok)
 {
+	struct tok val;
 	int n, id;
 
 	if (line[strspn(line, " \t")] == '#')
@@ -2559,10 +2593,17 @@ static void parse_line(struct parser *p, char *line, char *buf, struct tok *toks
 	if (is_counters(toks[0].s)) {	/* iptables-save -c: counters before the command */
 		toks++;
 		n--;
+		maxtok--;
 		if (n == 0) {
 			perror_at(p, toks[-1].col, "expected a command after the counters");
 			return;
 		}
+	}
+	/* "--append=CHAIN": the command and its first argument */
+	if (n < maxtok && split_long_option(&toks[0], &val)) {
+		memmove(&toks[2], &toks[1], (size_t)(n - 1) * sizeof(*toks));
+		toks[1] = val;
+		n++;
 	}
 	for (size_t i = 0; i < RULES_ARRAY_SIZE(commands); i++)
 		if (!strcmp(toks[0].s, commands[i].name) || !strcmp(toks[0].s, commands[i].alias)) {
