@@ -113,6 +113,7 @@ void nfqct_judge(const struct nfqct_judge_ctx *cx, struct nfqct_pkt *pkt, uint64
 	nfqct_ruleset_filter(cx->rs, cx->worker, pkt, &ctv, now_ms, &v->mark, &rv);
 	v->set_mark |= rv.set_mark;
 	v->accept = rv.accept;
+	v->reject = rv.reject;
 	v->by = NFQCT_BY_FILTER;
 	v->rule = rv.by;
 	v->ctstate = res.ctstate;

@@ -26,7 +26,7 @@
 
 struct verdict_run {
 	bool open;
-	bool accept;
+	uint8_t verdict;	/* NF_ACCEPT, NF_DROP, NF_REPEAT */
 	bool set_mark;
 	uint32_t mark;
 	uint32_t last_id;
@@ -475,7 +475,7 @@ static int close_run(struct nfqct_queue *q)
 	if (!q->run.open)
 		return 0;
 	nlh = nfq_nlmsg_put(mnl_nlmsg_batch_current(q->tx), NFQNL_MSG_VERDICT_BATCH, q->num);
-	nfq_nlmsg_verdict_put(nlh, (int)q->run.last_id, q->run.accept ? NF_ACCEPT : NF_DROP);
+	nfq_nlmsg_verdict_put(nlh, (int)q->run.last_id, q->run.verdict);
 	if (q->run.set_mark)
 		nfq_nlmsg_verdict_put_mark(nlh, q->run.mark);
 	q->tx_msgs++;
@@ -490,27 +490,35 @@ static int close_run(struct nfqct_queue *q)
 	return ret;
 }
 
-void nfqct_queue_verdict(struct nfqct_queue *q, const struct nfqct_pkt *pkt, bool accept,
-			 bool set_mark, uint32_t mark)
+void nfqct_queue_verdict_nf(struct nfqct_queue *q, const struct nfqct_pkt *pkt, unsigned int verdict,
+			    bool set_mark, uint32_t mark)
 {
 	struct verdict_run *r = &q->run;
 
-	if (accept)
+	if (verdict == NF_ACCEPT)
 		NFQCT_STAT_INC(q->st->accepted);
-	else
+	else if (verdict == NF_DROP)
 		NFQCT_STAT_INC(q->st->dropped);
-	if (r->open && r->accept == accept && r->set_mark == set_mark && (!set_mark || r->mark == mark)) {
+	else
+		NFQCT_STAT_INC(q->st->rejected);
+	if (r->open && r->verdict == verdict && r->set_mark == set_mark && (!set_mark || r->mark == mark)) {
 		r->last_id = pkt->id;
 		r->packets++;
 		return;
 	}
 	close_run(q);
 	r->open = true;
-	r->accept = accept;
+	r->verdict = (uint8_t)verdict;
 	r->set_mark = set_mark;
 	r->mark = mark;
 	r->last_id = pkt->id;
 	r->packets = 1;
+}
+
+void nfqct_queue_verdict(struct nfqct_queue *q, const struct nfqct_pkt *pkt, bool accept,
+			 bool set_mark, uint32_t mark)
+{
+	nfqct_queue_verdict_nf(q, pkt, accept ? NF_ACCEPT : NF_DROP, set_mark, mark);
 }
 
 int nfqct_queue_flush(struct nfqct_queue *q)

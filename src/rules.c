@@ -15,6 +15,7 @@
 
 #include "nfqct/ct.h"
 #include "nfqct/helper.h"
+#include "nfqct/reject.h"
 #include "nfqct/rules.h"
 #include "nfqct/stats.h"
 #include "rules_int.h"
@@ -387,6 +388,10 @@ static void print_rule(FILE *out, const struct rules_table *t, const struct rule
 			fprintf(out, " -j CT --helper %s --zone %u", nfqct_helper_name(r->tmask >> 8), r->tval);
 		else
 			fprintf(out, " -j CT --zone %u", r->tval);
+		break;
+	case RT_REJECT:
+		/* iptables-save prints the type even when it is the default */
+		fprintf(out, " -j REJECT --reject-with %s", nfqct_reject_name((r->tmask >> 8) & 0xff));
 		break;
 	}
 	fputc('\n', out);

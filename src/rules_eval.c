@@ -171,6 +171,10 @@ static void walk(struct evctx *cx, const struct rules_table *t, int chain, unsig
 			switch (r->target) {
 			case RT_NONE:
 				break;
+			case RT_REJECT:
+				/* The loader gave each family the rule can see a type. */
+				out->reject = (uint8_t)(cx->pkt->tuple.family == AF_INET6 ? r->tmask : r->tval);
+				/* fall through */
 			case RT_ACCEPT:
 			case RT_DROP:
 				out->accept = r->target == RT_ACCEPT;

@@ -62,6 +62,8 @@ enum rules_target {
 	RT_MARK,	/* mark = (mark & ~tmask) ^ tval */
 	RT_NOTRACK,
 	RT_CT,		/* tval: zone; tmask: 1 --notrack, bits 8..15 --helper id */
+	RT_REJECT,	/* tval: type for IPv4, tmask bits 0..7: for IPv6 (reject.h;
+			 * 0: none, the rule cannot see that family), bits 8..15: as written */
 };
 
 /* -j CHAIN and -g CHAIN: the targets that name a user chain. */

@@ -24,6 +24,7 @@
 #include "nfqct/ct.h"
 #include "nfqct/errrec.h"
 #include "nfqct/helper.h"
+#include "nfqct/reject.h"
 #include "nfqct/rules.h"
 #include "rules_int.h"
 
@@ -607,13 +608,14 @@ static const struct { const char *name, *why; } unsupported_matches[] = {
 };
 
 /* Targets, as -j names them; any other name is a user chain (or unsupported). */
-enum target_id { T_NONE, T_ACCEPT, T_DROP, T_RETURN, T_MARK, T_NOTRACK, T_CT, T_MAX };
+enum target_id { T_NONE, T_ACCEPT, T_DROP, T_RETURN, T_MARK, T_NOTRACK, T_CT, T_REJECT, T_MAX };
 
 static const struct target_def {
 	const char *name;
 	uint8_t rt;			/* enum rules_target */
 	bool raw_only;
 	unsigned int needs;		/* OS_* bit one of its options must set, or 0 */
+	bool filter_only;
 } targets[T_MAX] = {
 	[T_ACCEPT] = { "ACCEPT", RT_ACCEPT, false, 0 },
 	[T_DROP] = { "DROP", RT_DROP, false, 0 },
@@ -621,13 +623,44 @@ static const struct target_def {
 	[T_MARK] = { "MARK", RT_MARK, false, OS_TOPT },
 	[T_NOTRACK] = { "NOTRACK", RT_NOTRACK, true, 0 },
 	[T_CT] = { "CT", RT_CT, true, 0 },
+	[T_REJECT] = { "REJECT", RT_REJECT, false, 0, true },
 };
 
-/* iptables targets nfqct does not implement: refused by name, and not chain names. */
-static const char *const unsupported_targets[] = {
-	"REJECT", "LOG", "NFLOG", "QUEUE", "NFQUEUE", "SNAT", "DNAT", "MASQUERADE", "REDIRECT",
-	"CONNMARK", "TCPMSS", "TRACE", "TPROXY", "DSCP", "TOS", "TTL", "HL", "CLASSIFY", "AUDIT",
-	"SET", "SECMARK", "CONNSECMARK", "CHECKSUM", "NETMAP", "TEE", "LED", "IDLETIMER", "SYNPROXY",
+/* iptables targets nfqct does not implement, and why: refused by name, and not chain names. */
+static const struct {
+	const char *name;
+	const char *why;
+} unsupported_targets[] = {
+	{ "LOG", "not supported yet" },
+	{ "NFLOG", "nfqct logs with -j LOG to syslog; NFLOG groups are not supported" },
+	{ "ULOG", "nfqct logs with -j LOG to syslog; ULOG is gone from the kernel too" },
+	{ "QUEUE", "nfqctd reads the queue itself: packets cannot be queued again" },
+	{ "NFQUEUE", "nfqctd reads the queue itself: packets cannot be queued again" },
+	{ "SNAT", "a nat-table target: NAT is left to the kernel's nat table" },
+	{ "DNAT", "a nat-table target: NAT is left to the kernel's nat table" },
+	{ "MASQUERADE", "a nat-table target: NAT is left to the kernel's nat table" },
+	{ "REDIRECT", "a nat-table target: NAT is left to the kernel's nat table" },
+	{ "NETMAP", "a nat-table target: NAT is left to the kernel's nat table" },
+	{ "TCPMSS", "it rewrites packets (mangle table): leave it in the kernel's mangle table" },
+	{ "DSCP", "it rewrites packets (mangle table): leave it in the kernel's mangle table" },
+	{ "TOS", "it rewrites packets (mangle table): leave it in the kernel's mangle table" },
+	{ "TTL", "it rewrites packets (mangle table): leave it in the kernel's mangle table" },
+	{ "HL", "it rewrites packets (mangle table): leave it in the kernel's mangle table" },
+	{ "ECN", "it rewrites packets (mangle table): leave it in the kernel's mangle table" },
+	{ "CHECKSUM", "it rewrites packets (mangle table): leave it in the kernel's mangle table" },
+	{ "CLASSIFY", "it sets kernel packet metadata (mangle table): leave it in the kernel" },
+	{ "SECMARK", "it sets kernel security labels: leave it in the kernel's security table" },
+	{ "CONNSECMARK", "it sets kernel security labels: leave it in the kernel's security table" },
+	{ "TPROXY", "it diverts packets to a local socket (mangle table): leave it in the kernel" },
+	{ "TEE", "it clones packets to another gateway: leave it in the kernel's mangle table" },
+	{ "SYNPROXY", "the kernel answers the handshakes itself: leave it in the kernel's tables" },
+	{ "TRACE", "a kernel debugging target: `nfqct simulate` shows which rule decides" },
+	{ "AUDIT", "nfqct writes no audit records" },
+	{ "LED", "it drives kernel objects: leave it in the kernel" },
+	{ "IDLETIMER", "it drives kernel objects: leave it in the kernel" },
+	{ "RATEEST", "it drives kernel objects: leave it in the kernel" },
+	{ "CONNMARK", "not supported yet (connection marks are planned)" },
+	{ "SET", "not supported yet (ipset sets are planned)" },
 };
 
 static int find_target(const char *name)
@@ -638,12 +671,13 @@ static int find_target(const char *name)
 	return T_NONE;
 }
 
-static bool is_unsupported_target(const char *name)
+/* Why target @name is not supported, or NULL when it is not a known iptables target. */
+static const char *unsupported_target(const char *name)
 {
 	for (size_t i = 0; i < RULES_ARRAY_SIZE(unsupported_targets); i++)
-		if (!strcmp(name, unsupported_targets[i]))
-			return true;
-	return false;
+		if (!strcmp(name, unsupported_targets[i].name))
+			return unsupported_targets[i].why;
+	return NULL;
 }
 
 /* Append @s to the list in @buf ("a, b"); the list is cut if @buf is short. */
@@ -781,7 +815,7 @@ static bool check_user_chain_name(struct parser *p, int id, const struct tok *tk
 		return false;
 	}
 	if (tk->s[0] == '-' || tk->s[0] == '!' ||
-	    find_target(tk->s) != T_NONE || is_unsupported_target(tk->s)) {
+	    find_target(tk->s) != T_NONE || unsupported_target(tk->s)) {
 		perror_at(p, tk->col, "'%s' cannot be a chain name", tk->s);
 		return false;
 	}
@@ -912,6 +946,9 @@ struct rctx {
 	int last_mod;			/* M_* of the last -m, for "unknown option of match" */
 	unsigned int last_mod_col;
 	int xcur[M_MAX];		/* index in pr.xm of each match's current instance, or -1 */
+	unsigned int reject_col;	/* --reject-with: where its argument is, */
+	const char *reject_arg;		/* the argument (valid while the line is read) */
+	uint8_t reject_type;		/* and its type in either family */
 };
 
 struct opt_def;
@@ -1299,21 +1336,27 @@ static int opt_jump(struct parser *p, struct rctx *x, const struct optarg *oa)
 {
 	const struct tok *a = oa->a;
 	int t = find_target(a->s);
+	const char *why;
 
 	x->target_col = a->col;
 	if (t != T_NONE) {
 		x->pr.r.target = targets[t].rt;
 		x->pr.info.notrack_alias = t == T_NOTRACK;
 		x->tgt = t;
-		if (targets[t].raw_only && x->table != RULES_T_RAW) {
-			perror_at(p, a->col, "target %s is only valid in table 'raw'", a->s);
-			x->tgt = T_NONE;	/* its options are unknown then */
+		if ((targets[t].raw_only && x->table != RULES_T_RAW) ||
+		    (targets[t].filter_only && x->table != RULES_T_FILTER)) {
+			perror_at(p, a->col, "target %s is only valid in table '%s'", a->s,
+				  targets[t].raw_only ? "raw" : "filter");
+			/* its options would be follow-on errors: the rest of the line is its */
+			return OPT_STOP;
 		}
-	} else if (is_unsupported_target(a->s)) {
+	} else if ((why = unsupported_target(a->s)) != NULL) {
 		char names[128];
 
 		target_names(names, sizeof(names));
-		perror_at(p, a->col, "unsupported target '%s' (supported: %s)", a->s, names);
+		perror_at(p, a->col, "unsupported target '%s': %s (supported: %s)", a->s, why, names);
+		/* its options would be follow-on errors: the rest of the line is its */
+		return OPT_STOP;
 	} else {
 		x->pr.r.target = RT_JUMP;	/* resolved at COMMIT */
 		x->pr.jump = strdup(a->s);
@@ -1330,7 +1373,7 @@ static int opt_goto(struct parser *p, struct rctx *x, const struct optarg *oa)
 {
 	const struct tok *a = oa->a;
 
-	if (find_target(a->s) != T_NONE || is_unsupported_target(a->s)) {
+	if (find_target(a->s) != T_NONE || unsupported_target(a->s)) {
 		perror_at(p, a->col, "%s needs a user chain, got target '%s'", oa->o->s, a->s);
 		return OPT_BAD;
 	}
@@ -1426,6 +1469,30 @@ static int opt_helper(struct parser *p, struct rctx *x, const struct optarg *oa)
 	}
 	x->pr.r.helper = id < 0 ? NFQCT_HELPER_NONE : (uint8_t)id;
 	x->pr.r.match |= RM_HELPER;
+	return OPT_OK;
+}
+
+/* REJECT --reject-with TYPE: the family checks wait for the whole rule (check_rule). */
+static int opt_reject_with(struct parser *p, struct rctx *x, const struct optarg *oa)
+{
+	enum nfqct_reject t = nfqct_reject_find(oa->a->s, 0);
+
+	if (x->reject_col) {
+		perror_at(p, oa->o->col, "--reject-with given twice");
+		return OPT_BAD;
+	}
+	if (t == NFQCT_REJECT_NONE) {
+		perror_at(p, oa->a->col, "unknown reject type '%s': expected an iptables type "
+			  "(icmp-net-unreachable, icmp-host-unreachable, icmp-port-unreachable, "
+			  "icmp-proto-unreachable, icmp-net-prohibited, icmp-host-prohibited, "
+			  "icmp-admin-prohibited, tcp-reset) or an ip6tables one (icmp6-no-route, "
+			  "icmp6-adm-prohibited, icmp6-addr-unreachable, icmp6-port-unreachable, "
+			  "icmp6-policy-fail, icmp6-reject-route), or their aliases", oa->a->s);
+		return OPT_BAD;
+	}
+	x->reject_col = oa->a->col;
+	x->reject_arg = oa->a->s;
+	x->reject_type = (uint8_t)t;
 	return OPT_OK;
 }
 
@@ -1571,6 +1638,7 @@ static const struct opt_def opts[] = {
 	{ "--and-mark",	NULL,			M_NONE, T_MARK,	0,		0,		ARG_NEED,	opt_mark_target },
 	{ "--or-mark",	NULL,			M_NONE, T_MARK,	0,		0,		ARG_NEED,	opt_mark_target },
 	{ "--xor-mark",	NULL,			M_NONE, T_MARK,	0,		0,		ARG_NEED,	opt_mark_target },
+	{ "--reject-with", NULL,		M_NONE, T_REJECT, 0,		0,		ARG_NEED,	opt_reject_with },
 };
 
 /* The options of @target, in table order ("--set-mark, --set-xmark, ..."). */
@@ -1765,6 +1833,57 @@ static bool parse_option(struct parser *p, struct rctx *x, struct tok *tk, int n
 	return true;
 }
 
+/*
+ * REJECT: the type for each family the rule can see.  A rule of one family
+ * (-4, -6, an address, or any rule of a one-family file) takes only that
+ * family's types, as iptables or
+ * ip6tables would; a rule of both families rejects IPv6 packets with the
+ * ICMPv6 type that means the same (nfqct_reject_counterpart()), so that
+ * "-j REJECT --reject-with icmp-host-prohibited" at the end of INPUT keeps
+ * meaning "refused" for both; a type without a counterpart needs -4 or -6.
+ * Without --reject-with: port unreachable, as both programs.
+ */
+static void check_reject(struct parser *p, struct rctx *x)
+{
+	struct rules_rule *r = &x->pr.r;
+	/* the rule's family, else the file's (--rules-v4 / --rules-v6), else both */
+	int fam = (r->match & RM_FAMILY) ? r->family : p->family;
+	unsigned int t = x->reject_type, other;
+	unsigned int col = x->reject_col ? x->reject_col : x->target_col;
+
+	if (!t) {
+		t = fam == AF_INET6 ? NFQCT_REJECT6_PORT_UNREACH : NFQCT_REJECT_PORT_UNREACH;
+	} else if (fam) {
+		/* the names of the rule's family only ("port-unreach" is in both) */
+		t = nfqct_reject_find(x->reject_arg, fam);
+		if (!t) {
+			perror_at(p, col, "'%s' is not an %s reject type (the rule is %s)", x->reject_arg,
+				  fam == AF_INET ? "iptables" : "ip6tables", fam == AF_INET ? "IPv4" : "IPv6");
+			return;
+		}
+	}
+	if (t == NFQCT_REJECT_TCP_RESET && (!(r->match & RM_PROTO) || r->proto != IPPROTO_TCP ||
+					     x->proto_inv)) {
+		perror_at(p, col, "--reject-with tcp-reset needs -p tcp");
+		return;
+	}
+	other = nfqct_reject_counterpart(t);
+	if (!fam && !other) {
+		perror_at(p, col, "reject type '%s' has no %s counterpart: add %s to the rule",
+			  nfqct_reject_name(t), nfqct_reject_family(t) == AF_INET ? "ICMPv6" : "ICMP",
+			  nfqct_reject_family(t) == AF_INET ? "-4" : "-6");
+		return;
+	}
+	if (nfqct_reject_family(t) == AF_INET6) {
+		r->tval = fam ? 0 : other;
+		r->tmask = t;
+	} else {
+		r->tval = t;
+		r->tmask = fam == AF_INET ? 0 : other;
+	}
+	r->tmask |= (uint32_t)t << 8;
+}
+
 /* Whole-rule checks: what one option cannot know alone. */
 static void check_rule(struct parser *p, struct rctx *x)
 {
@@ -1800,6 +1919,8 @@ static void check_rule(struct parser *p, struct rctx *x)
 			perror_at(p, x->mod_col[M_IPV6HEADER], "-m ipv6header needs --header");
 			break;
 		}
+	if (x->tgt == T_REJECT)
+		check_reject(p, x);
 	for (int m = M_NONE + 1; m < M_MAX; m++)
 		if (matches[m].needs && (x->mods & 1u << m) && !(x->used & 1u << m) && !x->bad_opt)
 			perror_at(p, x->mod_col[m], "-m %s needs %s", matches[m].name, matches[m].needs);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "nfqct/errrec.h"
+#include "nfqct/reject.h"
 #include "nfqct/settings.h"
 
 #define NF "net.netfilter."
@@ -89,6 +90,9 @@ static const struct setting settings[] = {
 	{ "nfqct.log_ratelimit_ms", FIELD(log_ratelimit_ms), 5000, 0, 3600 * 1000, true, NULL },
 	{ "nfqct.log_ratelimit_burst", FIELD(log_ratelimit_burst), 10, 1, 1000, true, NULL },
 	{ "nfqct.state_interval_s", FIELD(state_interval_s), 60, 0, 86400, true, NULL },
+	/* REJECT's four mark bits, 0xf << shift (reject.h); nfqct-kernel-rules --reject-mark-shift */
+	{ "nfqct.reject_mark_shift", FIELD(reject_mark_shift), NFQCT_REJECT_MARK_SHIFT_DEFAULT, 0,
+	  NFQCT_REJECT_MARK_SHIFT_MAX, true, NULL },
 	{ "nfqct.ipfix_transport", FIELD(ipfix_transport), NFQCT_IPFIX_UDP, 0, 1, false, ipfix_transport_words },
 	{ "nfqct.ipfix_active_timeout_s", FIELD(ipfix_active_timeout_s), 1800, 1, 100 * DAY, false, NULL },
 	{ "nfqct.ipfix_template_refresh_s", FIELD(ipfix_template_refresh_s), 600, 1, DAY, false, NULL },

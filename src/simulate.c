@@ -191,7 +191,7 @@ static void print_packet(struct nfqct_sim *sim, FILE *out, uint64_t time_ns,
 {
 	char rule[96], flow[256];
 	uint64_t rel = time_ns - sim->t0_ns;
-	const char *verdict = v->accept ? "ACCEPT" : "DROP";
+	const char *verdict = v->accept ? "ACCEPT" : v->reject ? "REJECT" : "DROP";
 
 	decided_by(sim, v, nfqct_pkt_family(pkt), rule, sizeof(rule));
 	flow_text(v, pkt, flow, sizeof(flow));

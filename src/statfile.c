@@ -381,6 +381,7 @@ static const struct stat_column queue_columns[] = {
 	{ "verdict_msgs", Q_FIELD(verdict_msgs) }, { "rx_errors", Q_FIELD(rx_errors) },
 	{ "enobufs", Q_FIELD(enobufs) }, { "tx_errors", Q_FIELD(tx_errors) },
 	{ "fragments", Q_FIELD(fragments) }, { "csum_unchecked", Q_CT_FIELD(csum_unchecked) },
+	{ "rejected", Q_FIELD(rejected) }, { "reject_loops", Q_FIELD(reject_loops) },
 };
 
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))

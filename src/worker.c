@@ -11,11 +11,14 @@
 #include <time.h>
 
 #include <urcu-qsbr.h>
+#include <netinet/in.h>
+#include <linux/netfilter.h>	/* NF_REPEAT; after netinet/in.h */
 
 #include "nfqct/events.h"
 #include "nfqct/judge.h"
 #include "nfqct/log.h"
 #include "nfqct/queue.h"
+#include "nfqct/reject.h"
 #include "nfqct/worker.h"
 
 /* After a stop request (and nfqct_queue_stop_intake), how long we keep
@@ -34,6 +37,7 @@ struct nfqct_worker {
 	struct log_ratelimit rl_full;	/* "table full": at the settings' rate */
 	struct log_ratelimit rl_frag;	/* "received IP fragments": likewise */
 	struct log_ratelimit rl_queue;	/* the queue's receive and send problems */
+	struct log_ratelimit rl_reject;	/* "REJECT rules missing": at the settings' rate */
 	bool handover;			/* stop for an upgrade: no intake stop, no drain */
 	uint64_t last_verdict_us;	/* written by the worker, read after the join */
 	uint64_t prev_last_us;		/* the previous image's last verdict; 0 once logged */
@@ -74,6 +78,7 @@ struct nfqct_worker *nfqct_worker_create(const struct nfqct_worker_config *cfg, 
 	w->rl_invalid = (struct log_ratelimit)LOG_RATELIMIT_INIT(5000, 1);
 	w->rl_full = (struct log_ratelimit)LOG_RATELIMIT_INIT(s->log_ratelimit_ms, s->log_ratelimit_burst);
 	w->rl_frag = (struct log_ratelimit)LOG_RATELIMIT_INIT(s->log_ratelimit_ms, s->log_ratelimit_burst);
+	w->rl_reject = (struct log_ratelimit)LOG_RATELIMIT_INIT(s->log_ratelimit_ms, s->log_ratelimit_burst);
 	w->pkts = calloc(w->batch, sizeof(*w->pkts));
 	if (!w->pkts) {
 		snprintf(err, errlen, "queue %u: out of memory", cfg->queue_num);
@@ -134,6 +139,28 @@ static void note_fragment(struct nfqct_worker *w, const struct nfqct_settings *s
 		  w->cfg.queue_num, NFQCT_STAT_READ(w->cfg.stats->q.fragments));
 }
 
+/*
+ * A packet came back with REJECT's mark bits set: the kernel ran its hook
+ * again after our NF_REPEAT but no rule of nfqct-kernel-rules rejected it
+ * (or the operator's own rules use those bits).  Dropped: judging it again
+ * would count it twice and could loop for ever.  Said at the settings' rate.
+ */
+static void note_reject_loop(struct nfqct_worker *w, const struct nfqct_settings *s, uint64_t now_ms,
+			     uint32_t mark)
+{
+	uint32_t suppressed;
+
+	NFQCT_STAT_INC(w->cfg.stats->q.reject_loops);
+	w->rl_reject.interval_ms = s->log_ratelimit_ms;
+	w->rl_reject.burst = s->log_ratelimit_burst;
+	if (!log_ratelimit_ok(&w->rl_reject, now_ms, &suppressed))
+		return;
+	log_warnx("queue %u: REJECT rules missing: run nfqct-kernel-rules (a packet came back with "
+		  "mark 0x%08" PRIx32 ", reject bits 0x%08" PRIx32 "; dropped; %" PRIu64 " so far)",
+		  w->cfg.queue_num, mark, nfqct_reject_mark_mask(s->reject_mark_shift),
+		  NFQCT_STAT_READ(w->cfg.stats->q.reject_loops));
+}
+
 /* Receive and answer one batch.  Returns packets handled, or -errno. */
 static int run_batch(struct nfqct_worker *w)
 {
@@ -163,6 +190,12 @@ static int run_batch(struct nfqct_worker *w)
 		struct nfqct_verdict v;
 		uint32_t suppressed;
 
+		if (pkt->mark & nfqct_reject_mark_mask(cx.s->reject_mark_shift)) {
+			/* Dropped: see note_reject_loop(). */
+			note_reject_loop(w, cx.s, now_ms, pkt->mark);
+			nfqct_queue_verdict(w->q, pkt, false, false, 0);
+			continue;
+		}
 		nfqct_judge(&cx, pkt, now_ms, &v);
 		if (v.invalid_reason && log_ratelimit_ok(&w->rl_invalid, now_ms, &suppressed))
 			log_debug("queue %u: invalid packet: %s (%u more suppressed)",
@@ -171,7 +204,13 @@ static int run_batch(struct nfqct_worker *w)
 			log_table_full(w, cx.s, now_ms);
 		if (pkt->flags & NFQCT_PKT_F_FRAGMENT)
 			note_fragment(w, cx.s, now_ms);
-		nfqct_queue_verdict(w->q, pkt, v.accept, v.set_mark, v.mark);
+		if (v.reject)
+			/* The kernel's own REJECT sends the reply (reject.h): run the
+			 * hook again with the type in the mark; its rule drops the packet. */
+			nfqct_queue_verdict_nf(w->q, pkt, NF_REPEAT, true,
+					       nfqct_reject_mark(v.mark, v.reject, cx.s->reject_mark_shift));
+		else
+			nfqct_queue_verdict(w->q, pkt, v.accept, v.set_mark, v.mark);
 	}
 	/* A failed send is counted in tx_errors; the kernel keeps those packets
 	 * queued, and the next batch verdict (ids up to its last) answers them. */

@@ -64,6 +64,8 @@ enum nfqct_judge_by {
 struct nfqct_verdict {
 	bool accept;
 	bool set_mark;		/* a MARK target ran: send mark with the verdict */
+	uint8_t reject;		/* a REJECT rule decided (accept false): the reply type
+				 * (reject.h) the kernel must send, else 0 */
 	uint32_t mark;		/* the packet's mark after both tables */
 	uint8_t by;		/* enum nfqct_judge_by */
 	unsigned int ctstate;	/* one NFQCT_CTSTATE_* bit, as the filter table saw it */

@@ -95,6 +95,12 @@ int nfqct_queue_recv(struct nfqct_queue *q, struct nfqct_pkt *pkts, unsigned int
 void nfqct_queue_verdict(struct nfqct_queue *q, const struct nfqct_pkt *pkt, bool accept,
 			 bool set_mark, uint32_t mark);
 
+/* nfqct_queue_verdict_nf - the same with any netfilter verdict: NF_ACCEPT,
+ * NF_DROP or NF_REPEAT (the hook function runs the packet again: counted
+ * in `rejected`, see reject.h). */
+void nfqct_queue_verdict_nf(struct nfqct_queue *q, const struct nfqct_pkt *pkt, unsigned int verdict,
+			    bool set_mark, uint32_t mark);
+
 /* nfqct_queue_flush - send the verdicts collected since the last flush.
  * Returns 0 or -errno (counted as tx_errors; the kernel keeps the packets queued). */
 int nfqct_queue_flush(struct nfqct_queue *q);

@@ -73,6 +73,8 @@ struct nfqct_rules_verdict {
 	uint16_t zone;		/* raw: CT --zone N, else 0 */
 	uint8_t helper;		/* raw: CT --helper NAME (helper.h), else 0 */
 	bool set_mark;		/* a MARK target changed *mark: send it with the verdict */
+	uint8_t reject;		/* filter: a REJECT rule decided (accept is false): the
+				 * reply type for this packet's family (reject.h), else 0 */
 	struct nfqct_rule_ref by;	/* what decided accept */
 };
 

@@ -109,6 +109,7 @@ struct nfqct_settings {
 	char state_file[256];		/* the table on disk (state.h); "" (none): not kept */
 	char rules_v4[256];		/* an iptables-restore file for IPv4 only, "" (none) */
 	char rules_v6[256];		/* an ip6tables-restore file for IPv6 only, "" (none) */
+	uint32_t reject_mark_shift;	/* REJECT's mark bits: 0xf << this (reject.h) */
 
 	/* nfqct.ipfix_*: flow export (ipfix.h); no collector, no export */
 	struct nfqct_hostport ipfix_collector;

@@ -55,6 +55,8 @@ struct nfqct_queue_stats {
 	uint64_t tx_errors;	/* verdict sends that failed */
 	uint64_t fragments;	/* IP fragments received (first or not): the kernel did
 				 * not reassemble, see nfqct-kernel-rules */
+	uint64_t rejected;	/* packets given NF_REPEAT: REJECTs handed to the kernel's rules */
+	uint64_t reject_loops;	/* packets that came back with the reject mark: dropped */
 };
 
 struct nfqct_worker_stats {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # contrib/nfqct-kernel-rules in a scratch namespace: install/remove/status for host and
 # router, iptables (nft-based and legacy) and nft; exact rules after install (the reassembly
-# rule included, and left out with --no-defrag), one copy after two installs, nothing of ours
+# rule included, and left out with --no-defrag; the REJECT rules in front of each queue rule,
+# left out with --no-reject), one copy after two installs, nothing of ours
 # after remove, foreign rules untouched.
 . "$(dirname "$0")/lib.sh"
 require_root_netns iptables ip6tables iptables-save ip6tables-save
@@ -27,6 +28,32 @@ D="-A PREROUTING -m conntrack --ctstate UNTRACKED $T"
 F4RAW='-A PREROUTING -m comment --comment "nfqct other" -j ACCEPT'
 F4FILTER='-A FORWARD -m comment --comment foreign -j ACCEPT'
 F6FILTER='-A INPUT -m comment --comment foreign6 -j ACCEPT'
+# The REJECT rules in front of a queue rule: one per reply type, the type in the mark bits
+# 0xf << SHIFT (nfqctd's reject.h codes: IPv4 1..8, IPv6 8..14, tcp-reset 8 in both).
+# R4 CHAIN [SHIFT] / R6 CHAIN [SHIFT], as iptables-save prints them.
+rj() {
+	local chain=$1 shift=$2 code=$3 type=$4 p=""
+	[ "$type" != tcp-reset ] || p="-p tcp "
+	printf -- '-A %s %s-m mark --mark 0x%x/0x%x %s -j REJECT --reject-with %s\n' "$chain" "$p" \
+		$((code << shift)) $((15 << shift)) "$T" "$type"
+}
+R4() {
+	local i=0 t
+	for t in icmp-net-unreachable icmp-host-unreachable icmp-proto-unreachable \
+		icmp-port-unreachable icmp-net-prohibited icmp-host-prohibited icmp-admin-prohibited \
+		tcp-reset; do
+		i=$((i + 1))
+		rj "$1" "${2:-28}" "$i" "$t"
+	done
+}
+R6() {
+	local i=7 t
+	for t in tcp-reset icmp6-no-route icmp6-adm-prohibited icmp6-addr-unreachable \
+		icmp6-port-unreachable icmp6-policy-fail icmp6-reject-route; do
+		i=$((i + 1))
+		rj "$1" "${2:-28}" "$i" "$t"
+	done
+}
 
 check_iptables() {
 	IPT=$1 IP6T=$2
@@ -44,11 +71,13 @@ check_iptables() {
 	E4RAW="-A PREROUTING -m addrtype ! --dst-type LOCAL,BROADCAST,MULTICAST $T -j CT --notrack
 $D
 $F4RAW"
-	E4FILTER="-A FORWARD $T -j NFQUEUE --queue-balance 0:1 --queue-bypass
+	E4FILTER="$(R4 FORWARD)
+-A FORWARD $T -j NFQUEUE --queue-balance 0:1 --queue-bypass
 $F4FILTER"
 	E6RAW="-A PREROUTING -m addrtype ! --dst-type LOCAL -m addrtype ! --dst-type MULTICAST $T -j CT --notrack
 $D"
 	E6FILTER="$F6FILTER
+$(R6 FORWARD)
 -A FORWARD $T -j NFQUEUE --queue-balance 0:1 --queue-bypass"
 	expect_rules "router"
 	assert_pass K install router --queues 0:1 --bypass
@@ -61,29 +90,39 @@ $D"
 $D
 $F4RAW
 -A OUTPUT $T -j CT --notrack"
-	E4FILTER="-A INPUT $T -j NFQUEUE --queue-num 3
+	E4FILTER="$(R4 INPUT)
+-A INPUT $T -j NFQUEUE --queue-num 3
 $F4FILTER
+$(R4 OUTPUT)
 -A OUTPUT $T -j NFQUEUE --queue-num 3"
 	E6RAW="-A PREROUTING -m addrtype --dst-type LOCAL $T -j CT --notrack
 -A PREROUTING -m addrtype --dst-type MULTICAST $T -j CT --notrack
 $D
 -A OUTPUT $T -j CT --notrack"
-	E6FILTER="-A INPUT $T -j NFQUEUE --queue-num 3
+	E6FILTER="$(R6 INPUT)
+-A INPUT $T -j NFQUEUE --queue-num 3
 $F6FILTER
+$(R6 OUTPUT)
 -A OUTPUT $T -j NFQUEUE --queue-num 3"
 	expect_rules "host"
 
-	assert_pass K install router --no-notrack
+	assert_pass K install router --no-notrack --reject-mark-shift 8
 	E4RAW="$D
 $F4RAW"
-	E4FILTER="-A FORWARD $T -j NFQUEUE --queue-num 0
+	E4FILTER="$(R4 FORWARD 8)
+-A FORWARD $T -j NFQUEUE --queue-num 0
 $F4FILTER"
 	E6RAW=$D
 	E6FILTER="$F6FILTER
+$(R6 FORWARD 8)
 -A FORWARD $T -j NFQUEUE --queue-num 0"
 	expect_rules "router --no-notrack"
 
-	assert_pass K install router --no-defrag
+	assert_pass K install router --no-defrag --no-reject
+	E4FILTER="-A FORWARD $T -j NFQUEUE --queue-num 0
+$F4FILTER"
+	E6FILTER="$F6FILTER
+-A FORWARD $T -j NFQUEUE --queue-num 0"
 	E4RAW="-A PREROUTING -m addrtype ! --dst-type LOCAL,BROADCAST,MULTICAST $T -j CT --notrack
 $F4RAW"
 	E6RAW="-A PREROUTING -m addrtype ! --dst-type LOCAL -m addrtype ! --dst-type MULTICAST $T -j CT --notrack"
@@ -120,10 +159,28 @@ else
 	}
 	chain queue_forward {
 		type filter hook forward priority filter; policy accept;
+		meta mark & 0xf0000000 == 0x10000000 meta nfproto ipv4 reject with icmp type net-unreachable
+		meta mark & 0xf0000000 == 0x20000000 meta nfproto ipv4 reject with icmp type host-unreachable
+		meta mark & 0xf0000000 == 0x30000000 meta nfproto ipv4 reject with icmp type prot-unreachable
+		meta mark & 0xf0000000 == 0x40000000 meta nfproto ipv4 reject with icmp type port-unreachable
+		meta mark & 0xf0000000 == 0x50000000 meta nfproto ipv4 reject with icmp type net-prohibited
+		meta mark & 0xf0000000 == 0x60000000 meta nfproto ipv4 reject with icmp type host-prohibited
+		meta mark & 0xf0000000 == 0x70000000 meta nfproto ipv4 reject with icmp type admin-prohibited
+		meta mark & 0xf0000000 == 0x80000000 meta l4proto tcp reject with tcp reset
+		meta mark & 0xf0000000 == 0x90000000 meta nfproto ipv6 reject with icmpv6 type no-route
+		meta mark & 0xf0000000 == 0xa0000000 meta nfproto ipv6 reject with icmpv6 type admin-prohibited
+		meta mark & 0xf0000000 == 0xb0000000 meta nfproto ipv6 reject with icmpv6 type addr-unreachable
+		meta mark & 0xf0000000 == 0xc0000000 meta nfproto ipv6 reject with icmpv6 type port-unreachable
+		meta mark & 0xf0000000 == 0xd0000000 meta nfproto ipv6 reject with icmpv6 type policy-fail
+		meta mark & 0xf0000000 == 0xe0000000 meta nfproto ipv6 reject with icmpv6 type reject-route
 		queue flags bypass to 0-1
 	}
 }'
 	assert_eq "nft print router" "$expected" "$(K -b nft print router -q 0:1 --bypass)"
+	assert_eq "nft print router --no-reject: no reject rule" 0 \
+		"$(K -b nft print router --no-reject | grep -c 'reject')"
+	assert_eq "nft print router --reject-mark-shift 0: the low bits" 14 \
+		"$(K -b nft print router --reject-mark-shift 0 | grep -c 'meta mark & 0xf == 0x')"
 	assert_eq "nft print router --no-defrag: no ct rule" 0 \
 		"$(K -b nft print router --no-defrag | grep -c 'ct state')"
 	assert_eq "nft print router --no-defrag --no-notrack: no raw chain" 0 \
@@ -162,6 +219,7 @@ assert_fail K install gateway
 assert_fail K install
 assert_fail K --frobnicate status
 assert_fail K -b pf install host
+assert_fail K install router --reject-mark-shift 29
 assert_pass K --help
 assert_eq "nothing installed by usage errors" "" "$(saved iptables filter)"
 finish

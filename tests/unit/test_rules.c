@@ -14,6 +14,7 @@
 #include "nfqct/ct.h"
 #include "nfqct/ifname.h"
 #include "nfqct/helper.h"
+#include "nfqct/reject.h"
 #include "nfqct/rules.h"
 #include "../../src/rules_int.h"	/* rules_parse_steps */
 #include "unit.h"
@@ -534,6 +535,82 @@ static void test_mark(void)
 }
 
 /* ---- chains, policies, hooks ---- */
+
+/* REJECT ends the traversal as a refusal and names the type for the packet's family. */
+static void test_reject(void)
+{
+	struct nfqct_ruleset *rs = load("*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n"
+		"-A INPUT -p tcp --dport 1 -j REJECT --reject-with tcp-reset\n"
+		"-A INPUT -p udp --dport 2 -j REJECT --reject-with icmp-host-prohibited\n"
+		"-A INPUT -6 -p udp --dport 3 -j REJECT\n"
+		"-A INPUT -p udp --dport 4 -j DROP\n"
+		"-A INPUT -s 198.18.0.9 -j REJECT --reject-with icmp-proto-unreachable\n"
+		"-A FORWARD -j REJECT\n"
+		"COMMIT\n");
+	static const struct {
+		const char *src, *dst;
+		uint8_t proto;
+		uint16_t dport;
+		uint8_t hook;
+		bool accept;
+		uint8_t reject;
+		int32_t rule;
+	} c[] = {
+		{ "198.18.0.1", "198.18.0.2", IPPROTO_TCP, 1, IN, false, NFQCT_REJECT_TCP_RESET, 0 },
+		{ "2001:db8::1", "2001:db8::2", IPPROTO_TCP, 1, IN, false, NFQCT_REJECT_TCP_RESET, 0 },
+		{ "198.18.0.1", "198.18.0.2", IPPROTO_UDP, 2, IN, false, NFQCT_REJECT_HOST_PROHIB, 1 },
+		/* both families: IPv6 gets the ICMPv6 type of the same meaning */
+		{ "2001:db8::1", "2001:db8::2", IPPROTO_UDP, 2, IN, false, NFQCT_REJECT6_ADM_PROHIB, 1 },
+		{ "2001:db8::1", "2001:db8::2", IPPROTO_UDP, 3, IN, false, NFQCT_REJECT6_PORT_UNREACH, 2 },
+		{ "198.18.0.1", "198.18.0.2", IPPROTO_UDP, 3, IN, true, 0, -1 },
+		{ "198.18.0.1", "198.18.0.2", IPPROTO_UDP, 4, IN, false, 0, 3 },
+		{ "198.18.0.9", "198.18.0.2", IPPROTO_UDP, 5, IN, false, NFQCT_REJECT_PROTO_UNREACH, 4 },
+		{ "198.18.0.1", "198.18.0.2", IPPROTO_UDP, 5, NFQCT_HOOK_FORWARD, false, NFQCT_REJECT_PORT_UNREACH, 0 },
+		{ "2001:db8::1", "2001:db8::2", IPPROTO_SCTP, 5, NFQCT_HOOK_FORWARD, false,
+		  NFQCT_REJECT6_PORT_UNREACH, 0 },
+	};
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(rs);
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct nfqct_pkt p = mkpkt(c[i].src, c[i].dst, c[i].proto, 1000, c[i].dport, c[i].hook);
+		struct nfqct_rules_ct ct = { .state = NEW };
+		struct nfqct_rules_verdict r;
+		uint32_t mark = 0;
+
+		memset(&r, 0xaa, sizeof(r));
+		nfqct_ruleset_filter(rs, 0, &p, &ct, 1, &mark, &r);
+		CU_ASSERT_EQUAL(r.accept, c[i].accept);
+		CU_ASSERT_EQUAL(r.reject, c[i].reject);
+		CU_ASSERT_EQUAL(r.by.rule, c[i].rule);
+		CU_ASSERT_FALSE(r.set_mark);
+		CU_ASSERT_EQUAL(mark, 0);
+	}
+	nfqct_ruleset_free(rs);
+}
+
+/* The reject types' names, families and counterparts (reject.h). */
+static void test_reject_names(void)
+{
+	CU_ASSERT_EQUAL(nfqct_reject_find("icmp-host-prohibited", 0), NFQCT_REJECT_HOST_PROHIB);
+	CU_ASSERT_EQUAL(nfqct_reject_find("HOST-PROHIB", AF_INET), NFQCT_REJECT_HOST_PROHIB);
+	CU_ASSERT_EQUAL(nfqct_reject_find("host-prohib", AF_INET6), NFQCT_REJECT_NONE);
+	CU_ASSERT_EQUAL(nfqct_reject_find("port-unreach", 0), NFQCT_REJECT_PORT_UNREACH);
+	CU_ASSERT_EQUAL(nfqct_reject_find("port-unreach", AF_INET6), NFQCT_REJECT6_PORT_UNREACH);
+	CU_ASSERT_EQUAL(nfqct_reject_find("tcp-rst", AF_INET), NFQCT_REJECT_TCP_RESET);
+	CU_ASSERT_EQUAL(nfqct_reject_find("tcp-rst", AF_INET6), NFQCT_REJECT_NONE);
+	CU_ASSERT_EQUAL(nfqct_reject_find("tcp-reset", AF_INET6), NFQCT_REJECT_TCP_RESET);
+	CU_ASSERT_EQUAL(nfqct_reject_find("icmp-port", 0), NFQCT_REJECT_NONE);
+	CU_ASSERT_STRING_EQUAL(nfqct_reject_name(NFQCT_REJECT6_REJECT_ROUTE), "icmp6-reject-route");
+	CU_ASSERT_PTR_NULL(nfqct_reject_name(0));
+	CU_ASSERT_PTR_NULL(nfqct_reject_name(NFQCT_REJECT_MAX));
+	CU_ASSERT_EQUAL(nfqct_reject_counterpart(NFQCT_REJECT6_ADM_PROHIB), NFQCT_REJECT_ADMIN_PROHIB);
+	CU_ASSERT_EQUAL(nfqct_reject_counterpart(NFQCT_REJECT_PROTO_UNREACH), 0);
+	CU_ASSERT_EQUAL(nfqct_reject_family(NFQCT_REJECT_TCP_RESET), 0);
+	/* every type fits the four mark bits, and the mark keeps the other bits */
+	CU_ASSERT(NFQCT_REJECT_MAX <= 16);
+	CU_ASSERT_EQUAL(nfqct_reject_mark(0x0fffffff, NFQCT_REJECT6_ADM_PROHIB, 28), 0xafffffffu);
+	CU_ASSERT_EQUAL(nfqct_reject_mark(0xffffffff, NFQCT_REJECT_NET_UNREACH, 0), 0xfffffff1u);
+}
 
 static void test_chains(void)
 {
@@ -1097,6 +1174,8 @@ int main(void)
 		{ "ifname cache", test_ifname_cache },
 		{ "ct states", test_ctstate },
 		{ "marks", test_mark },
+		{ "REJECT", test_reject },
+		{ "REJECT types", test_reject_names },
 		{ "helper match", test_helper_match },
 		{ "chains and policies", test_chains },
 		{ "hooks", test_hooks },
