@@ -40,6 +40,22 @@ static void remember_looped(const struct nfqct_judge_ctx *cx, const struct nfqct
 	nfqct_loopback_remember(cx->lo, pkt, &seen, now_ms);
 }
 
+/* LOG rules of a traversal after those already in @v (LOG does not end it). */
+static void add_logs(struct nfqct_verdict *v, const struct nfqct_rules_verdict *rv, bool raw)
+{
+	unsigned int lost = rv->log_lost;
+
+	for (unsigned int i = 0; i < rv->nlog; i++) {
+		if (v->nlog < NFQCT_RULES_MAX_LOG) {
+			v->log[v->nlog] = rv->log[i];
+			v->log[v->nlog++].raw = raw;
+		} else
+			lost++;
+	}
+	lost += v->log_lost;
+	v->log_lost = (uint8_t)(lost > UINT8_MAX ? UINT8_MAX : lost);
+}
+
 void nfqct_judge(const struct nfqct_judge_ctx *cx, struct nfqct_pkt *pkt, uint64_t now_ms,
 		 struct nfqct_verdict *v)
 {
@@ -59,6 +75,8 @@ void nfqct_judge(const struct nfqct_judge_ctx *cx, struct nfqct_pkt *pkt, uint64
 
 	nfqct_ruleset_raw(cx->rs, cx->worker, pkt, now_ms, &v->mark, &rv);
 	v->set_mark = rv.set_mark;
+	if (rv.nlog | rv.log_lost)
+		add_logs(v, &rv, true);
 	if (!rv.accept) {
 		/* A raw DROP: dropped before conntrack sees it, as in the kernel. */
 		v->by = NFQCT_BY_RAW;
@@ -112,6 +130,8 @@ void nfqct_judge(const struct nfqct_judge_ctx *cx, struct nfqct_pkt *pkt, uint64
 	}
 	nfqct_ruleset_filter(cx->rs, cx->worker, pkt, &ctv, now_ms, &v->mark, &rv);
 	v->set_mark |= rv.set_mark;
+	if (rv.nlog | rv.log_lost)
+		add_logs(v, &rv, false);
 	v->accept = rv.accept;
 	v->reject = rv.reject;
 	v->by = NFQCT_BY_FILTER;

@@ -72,6 +72,14 @@ static void vlog(int pri, const char *fmt, va_list ap, const char *err)
 	}
 }
 
+void log_packet(int level, const char *line)
+{
+	if (atomic_load(&log_to_stderr))
+		fprintf(stderr, "%s\n", line);
+	if (log_to_syslog)
+		syslog(level & LOG_PRIMASK, "%s", line);
+}
+
 void log_warn(const char *fmt, ...)
 {
 	char errbuf[128];

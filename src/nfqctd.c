@@ -94,6 +94,8 @@ struct daemon {
 	unsigned int nworkers;
 	struct nfqct_worker_stats *stats;	/* nworkers blocks */
 	struct nfqct_worker **workers;
+	struct nfqct_pktlog *pktlog;		/* LOG lines of every worker */
+	bool pktlog_running;
 	/* Conntrack counters of the threads that are not workers, one block
 	 * per writer: [0] housekeeping (expiry), [1] main thread (flush).
 	 * They are added into the stat file's first line.  Whole aligned
@@ -462,6 +464,11 @@ static int start_workers(struct daemon *d)
 	memset(d->stats, 0, d->nworkers * sizeof(*d->stats));
 	if (d->in)
 		handover_counters_load(d);
+	d->pktlog = nfqct_pktlog_create(d->nworkers);
+	if (!d->pktlog) {
+		log_warnx("out of memory");
+		return -ENOMEM;
+	}
 	/* Open every queue before starting any thread, so a bad queue fails early. */
 	for (unsigned int i = 0; i < d->nworkers; i++) {
 		struct nfqct_worker_config cfg = {
@@ -474,6 +481,7 @@ static int start_workers(struct daemon *d)
 			.stats = &d->stats[i],
 			.stop_fd = d->stop_fd,
 			.adopt_fd = d->in ? d->in->queue_fd[i] : -1,
+			.pktlog = d->pktlog,
 			.prev_last_us = d->in ? d->in->last_us[i] : 0,
 		};
 
@@ -490,6 +498,18 @@ static int start_workers(struct daemon *d)
 
 static int run_threads(struct daemon *d)
 {
+	int r;
+
+	/* LOG lines: the thread that writes them runs before the workers fill its rings */
+	if (!d->pktlog_running) {
+		r = nfqct_pktlog_start(d->pktlog);
+		if (r < 0) {
+			errno = -r;
+			log_warn("cannot start the LOG thread");
+			return r;
+		}
+		d->pktlog_running = true;
+	}
 	for (unsigned int i = 0; i < d->nworkers; i++) {
 		int ret = nfqct_worker_start(d->workers[i]);
 
@@ -511,6 +531,9 @@ static void stop_threads(struct daemon *d)
 	for (unsigned int i = 0; i < d->nworkers; i++)
 		if (d->workers[i])
 			nfqct_worker_join(d->workers[i]);
+	/* then the LOG lines they queued */
+	nfqct_pktlog_stop(d->pktlog);
+	d->pktlog_running = false;
 }
 
 /* ---- the state file (state.h) ---- */
@@ -1444,6 +1467,7 @@ static void cleanup(struct daemon *d)
 	if (d->workers)
 		for (unsigned int i = 0; i < d->nworkers; i++)
 			nfqct_worker_destroy(d->workers[i]);
+	nfqct_pktlog_destroy(d->pktlog);
 	nfqct_events_stop(d->events);
 	nfqct_ipfix_stop(d->ipfix);
 	if (d->ctl_fd >= 0)

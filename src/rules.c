@@ -263,6 +263,38 @@ static const struct rules_xmatch *find_xmatch(const struct rules_table *t, const
 	return NULL;
 }
 
+/* LOG's options as iptables-save prints them (libxt_LOG's save and
+ * xtables_save_string(): bare when only [A-Za-z0-9_-], else quoted with
+ * '"', '\\' and '\'' escaped). */
+static void print_log(FILE *out, const struct nfqct_log_spec *l)
+{
+	static const char *const flag_opts[] = {
+		" --log-tcp-sequence", " --log-tcp-options", " --log-ip-options", " --log-uid", NULL,
+		" --log-macdecode",
+	};
+	const char *s = l->prefix;
+
+	if (*s) {
+		fputs(" --log-prefix ", out);
+		if (s[strspn(s, "_-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")]) {
+			fputc('"', out);
+			for (; *s; s++) {
+				if (*s == '"' || *s == '\\' || *s == '\'')
+					fputc('\\', out);
+				fputc(*s, out);
+			}
+			fputc('"', out);
+		} else {
+			fputs(s, out);
+		}
+	}
+	if (l->level != NFQCT_LOG_LEVEL_DEFAULT)
+		fprintf(out, " --log-level %u", l->level);
+	for (unsigned int b = 0; b < RULES_ARRAY_SIZE(flag_opts); b++)
+		if (flag_opts[b] && (l->flags & 1u << b))
+			fputs(flag_opts[b], out);
+}
+
 static void print_rule(FILE *out, const struct rules_table *t, const struct rules_chain *c,
 		       unsigned int i)
 {
@@ -388,6 +420,10 @@ static void print_rule(FILE *out, const struct rules_table *t, const struct rule
 			fprintf(out, " -j CT --helper %s --zone %u", nfqct_helper_name(r->tmask >> 8), r->tval);
 		else
 			fprintf(out, " -j CT --zone %u", r->tval);
+		break;
+	case RT_LOG:
+		fputs(" -j LOG", out);
+		print_log(out, &t->info[i].log);
 		break;
 	case RT_REJECT:
 		/* iptables-save prints the type even when it is the default */

@@ -209,6 +209,15 @@ static void walk(struct evctx *cx, const struct rules_table *t, int chain, unsig
 				i = to->first - 1;
 				end = to->first + to->count;
 				break;
+			case RT_LOG:
+				/* Remembered for the caller, who copies what it logs
+				 * before the ruleset may go (see rules.h). */
+				if (out->nlog < NFQCT_RULES_MAX_LOG)
+					out->log[out->nlog++] = (struct nfqct_rules_log){
+						.spec = &t->info[i].log, .mark = *mark };
+				else if (out->log_lost < UINT8_MAX)
+					out->log_lost++;
+				break;
 			case RT_MARK:
 				*mark = (*mark & ~r->tmask) ^ r->tval;
 				out->set_mark = true;

@@ -25,6 +25,7 @@
 
 #include "nfqct/ct.h"
 #include "nfqct/ifname.h"
+#include "nfqct/logfmt.h"
 #include "nfqct/pkt.h"
 #include "nfqct/rules.h"
 
@@ -64,6 +65,7 @@ enum rules_target {
 	RT_CT,		/* tval: zone; tmask: 1 --notrack, bits 8..15 --helper id */
 	RT_REJECT,	/* tval: type for IPv4, tmask bits 0..7: for IPv6 (reject.h;
 			 * 0: none, the rule cannot see that family), bits 8..15: as written */
+	RT_LOG,		/* the options in rules_info.log; does not end the traversal */
 };
 
 /* -j CHAIN and -g CHAIN: the targets that name a user chain. */
@@ -265,6 +267,7 @@ struct rules_info {
 	bool notrack_alias;		/* written as -j NOTRACK (else CT --notrack) */
 	char in[IFNAMSIZ];		/* as written, with any '+' */
 	char out[IFNAMSIZ];
+	struct nfqct_log_spec log;	/* -j LOG's options (read by the evaluator too) */
 };
 
 #define RULES_CHAIN_NAMELEN 29		/* as xtables: 28 characters and the NUL */

@@ -24,6 +24,7 @@
 #include "nfqct/ct.h"
 #include "nfqct/errrec.h"
 #include "nfqct/helper.h"
+#include "nfqct/logfmt.h"
 #include "nfqct/reject.h"
 #include "nfqct/rules.h"
 #include "rules_int.h"
@@ -224,7 +225,7 @@ static int tokenize(struct parser *p, const char *line, char *buf, struct tok *t
 			if (*s == '"') {
 				qcol = qcol ? 0 : (unsigned int)(s - line) + 1;
 				s++;
-			} else if (qcol && *s == '\\' && (s[1] == '"' || s[1] == '\\')) {
+			} else if (qcol && *s == '\\' && (s[1] == '"' || s[1] == '\\' || s[1] == '\'')) {
 				*o++ = s[1];
 				s += 2;
 			} else {
@@ -608,7 +609,7 @@ static const struct { const char *name, *why; } unsupported_matches[] = {
 };
 
 /* Targets, as -j names them; any other name is a user chain (or unsupported). */
-enum target_id { T_NONE, T_ACCEPT, T_DROP, T_RETURN, T_MARK, T_NOTRACK, T_CT, T_REJECT, T_MAX };
+enum target_id { T_NONE, T_ACCEPT, T_DROP, T_RETURN, T_MARK, T_NOTRACK, T_CT, T_REJECT, T_LOG, T_MAX };
 
 static const struct target_def {
 	const char *name;
@@ -624,6 +625,7 @@ static const struct target_def {
 	[T_NOTRACK] = { "NOTRACK", RT_NOTRACK, true, 0 },
 	[T_CT] = { "CT", RT_CT, true, 0 },
 	[T_REJECT] = { "REJECT", RT_REJECT, false, 0, true },
+	[T_LOG] = { "LOG", RT_LOG, false, 0 },
 };
 
 /* iptables targets nfqct does not implement, and why: refused by name, and not chain names. */
@@ -631,7 +633,6 @@ static const struct {
 	const char *name;
 	const char *why;
 } unsupported_targets[] = {
-	{ "LOG", "not supported yet" },
 	{ "NFLOG", "nfqct logs with -j LOG to syslog; NFLOG groups are not supported" },
 	{ "ULOG", "nfqct logs with -j LOG to syslog; ULOG is gone from the kernel too" },
 	{ "QUEUE", "nfqctd reads the queue itself: packets cannot be queued again" },
@@ -949,6 +950,7 @@ struct rctx {
 	unsigned int reject_col;	/* --reject-with: where its argument is, */
 	const char *reject_arg;		/* the argument (valid while the line is read) */
 	uint8_t reject_type;		/* and its type in either family */
+	unsigned int log_seen;		/* LOG options given: 1 << their row in log_opts */
 };
 
 struct opt_def;
@@ -1341,6 +1343,8 @@ static int opt_jump(struct parser *p, struct rctx *x, const struct optarg *oa)
 	x->target_col = a->col;
 	if (t != T_NONE) {
 		x->pr.r.target = targets[t].rt;
+		if (t == T_LOG)
+			x->pr.info.log.level = NFQCT_LOG_LEVEL_DEFAULT;
 		x->pr.info.notrack_alias = t == T_NOTRACK;
 		x->tgt = t;
 		if ((targets[t].raw_only && x->table != RULES_T_RAW) ||
@@ -1496,6 +1500,64 @@ static int opt_reject_with(struct parser *p, struct rctx *x, const struct optarg
 	return OPT_OK;
 }
 
+/* LOG's options: each once, as xtables takes them. */
+static bool log_once(struct parser *p, struct rctx *x, const struct optarg *oa, unsigned int bit)
+{
+	if (x->log_seen & bit) {
+		perror_at(p, oa->o->col, "%s given twice", oa->o->s);
+		return false;
+	}
+	x->log_seen |= bit;
+	return true;
+}
+
+static int opt_log_level(struct parser *p, struct rctx *x, const struct optarg *oa)
+{
+	int level = nfqct_log_level_find(oa->a->s);
+
+	if (!log_once(p, x, oa, 1u << 8))
+		return OPT_BAD;
+	if (level < 0) {
+		perror_at(p, oa->a->col, "expected a syslog level 0..7 or emerg, alert, crit, error, warning, "
+			  "notice, info, debug (or panic), got '%s'", oa->a->s);
+		return OPT_BAD;
+	}
+	x->pr.info.log.level = (uint8_t)level;
+	return OPT_OK;
+}
+
+static int opt_log_prefix(struct parser *p, struct rctx *x, const struct optarg *oa)
+{
+	size_t n = strlen(oa->a->s);
+
+	if (!log_once(p, x, oa, 1u << 9))
+		return OPT_BAD;
+	if (n == 0 || n > NFQCT_LOG_PREFIX_MAX || strchr(oa->a->s, '\n')) {
+		perror_at(p, oa->a->col, "expected a --log-prefix of 1 to %d characters (the kernel's limit)",
+			  NFQCT_LOG_PREFIX_MAX);
+		return OPT_BAD;
+	}
+	memcpy(x->pr.info.log.prefix, oa->a->s, n + 1);
+	return OPT_OK;
+}
+
+static int opt_log_flag(struct parser *p, struct rctx *x, const struct optarg *oa)
+{
+	static const struct { const char *name; uint8_t flag; } flags[] = {
+		{ "--log-tcp-sequence", NFQCT_LOG_TCPSEQ }, { "--log-tcp-options", NFQCT_LOG_TCPOPT },
+		{ "--log-ip-options", NFQCT_LOG_IPOPT }, { "--log-uid", NFQCT_LOG_UID },
+		{ "--log-macdecode", NFQCT_LOG_MACDECODE },
+	};
+
+	for (size_t i = 0; i < RULES_ARRAY_SIZE(flags); i++)
+		if (!strcmp(oa->o->s, flags[i].name)) {
+			if (!log_once(p, x, oa, flags[i].flag))
+				return OPT_BAD;
+			x->pr.info.log.flags |= flags[i].flag;
+		}
+	return OPT_OK;
+}
+
 static void target_opt_names(char *buf, size_t len, int target);
 
 static int opt_mark_target(struct parser *p, struct rctx *x, const struct optarg *oa)
@@ -1639,6 +1701,13 @@ static const struct opt_def opts[] = {
 	{ "--or-mark",	NULL,			M_NONE, T_MARK,	0,		0,		ARG_NEED,	opt_mark_target },
 	{ "--xor-mark",	NULL,			M_NONE, T_MARK,	0,		0,		ARG_NEED,	opt_mark_target },
 	{ "--reject-with", NULL,		M_NONE, T_REJECT, 0,		0,		ARG_NEED,	opt_reject_with },
+	{ "--log-level", NULL,			M_NONE, T_LOG,	0,		0,		ARG_NEED,	opt_log_level },
+	{ "--log-prefix", NULL,			M_NONE, T_LOG,	0,		0,		ARG_NEED,	opt_log_prefix },
+	{ "--log-tcp-sequence", NULL,		M_NONE, T_LOG,	0,		0,		ARG_NONE,	opt_log_flag },
+	{ "--log-tcp-options", NULL,		M_NONE, T_LOG,	0,		0,		ARG_NONE,	opt_log_flag },
+	{ "--log-ip-options", NULL,		M_NONE, T_LOG,	0,		0,		ARG_NONE,	opt_log_flag },
+	{ "--log-uid",	NULL,			M_NONE, T_LOG,	0,		0,		ARG_NONE,	opt_log_flag },
+	{ "--log-macdecode", NULL,		M_NONE, T_LOG,	0,		0,		ARG_NONE,	opt_log_flag },
 };
 
 /* The options of @target, in table order ("--set-mark, --set-xmark, ..."). */

@@ -382,6 +382,7 @@ static const struct stat_column queue_columns[] = {
 	{ "enobufs", Q_FIELD(enobufs) }, { "tx_errors", Q_FIELD(tx_errors) },
 	{ "fragments", Q_FIELD(fragments) }, { "csum_unchecked", Q_CT_FIELD(csum_unchecked) },
 	{ "rejected", Q_FIELD(rejected) }, { "reject_loops", Q_FIELD(reject_loops) },
+	{ "logged", Q_FIELD(logged) }, { "log_lost", Q_FIELD(log_lost) },
 };
 
 #define NCOLS(a) (sizeof(a) / sizeof((a)[0]))

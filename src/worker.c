@@ -38,6 +38,7 @@ struct nfqct_worker {
 	struct log_ratelimit rl_frag;	/* "received IP fragments": likewise */
 	struct log_ratelimit rl_queue;	/* the queue's receive and send problems */
 	struct log_ratelimit rl_reject;	/* "REJECT rules missing": at the settings' rate */
+	struct log_ratelimit rl_loglost;	/* LOG lines lost: likewise */
 	bool handover;			/* stop for an upgrade: no intake stop, no drain */
 	uint64_t last_verdict_us;	/* written by the worker, read after the join */
 	uint64_t prev_last_us;		/* the previous image's last verdict; 0 once logged */
@@ -79,6 +80,7 @@ struct nfqct_worker *nfqct_worker_create(const struct nfqct_worker_config *cfg, 
 	w->rl_full = (struct log_ratelimit)LOG_RATELIMIT_INIT(s->log_ratelimit_ms, s->log_ratelimit_burst);
 	w->rl_frag = (struct log_ratelimit)LOG_RATELIMIT_INIT(s->log_ratelimit_ms, s->log_ratelimit_burst);
 	w->rl_reject = (struct log_ratelimit)LOG_RATELIMIT_INIT(s->log_ratelimit_ms, s->log_ratelimit_burst);
+	w->rl_loglost = (struct log_ratelimit)LOG_RATELIMIT_INIT(s->log_ratelimit_ms, s->log_ratelimit_burst);
 	w->pkts = calloc(w->batch, sizeof(*w->pkts));
 	if (!w->pkts) {
 		snprintf(err, errlen, "queue %u: out of memory", cfg->queue_num);
@@ -161,6 +163,36 @@ static void note_reject_loop(struct nfqct_worker *w, const struct nfqct_settings
 		  NFQCT_STAT_READ(w->cfg.stats->q.reject_loops));
 }
 
+/*
+ * The LOG rules that matched @pkt: a copy each to the logging thread's
+ * ring (pktlog.h), never a wait.  A full ring, or LOG rules past
+ * NFQCT_RULES_MAX_LOG, lose their line: counted, said at the settings' rate.
+ */
+static void queue_logs(struct nfqct_worker *w, const struct nfqct_settings *s, uint64_t now_ms,
+		       const struct nfqct_pkt *pkt, const struct nfqct_verdict *v)
+{
+	unsigned int lost = v->log_lost;
+	uint32_t suppressed;
+
+	for (unsigned int i = 0; i < v->nlog; i++) {
+		if (w->cfg.pktlog && nfqct_pktlog_put(w->cfg.pktlog, w->cfg.index, pkt, v->log[i].spec,
+						      v->log[i].mark, v->log[i].raw))
+			NFQCT_STAT_INC(w->cfg.stats->q.logged);
+		else
+			lost++;
+	}
+	if (!lost)
+		return;
+	NFQCT_STAT_ADD(w->cfg.stats->q.log_lost, lost);
+	w->rl_loglost.interval_ms = s->log_ratelimit_ms;
+	w->rl_loglost.burst = s->log_ratelimit_burst;
+	if (!log_ratelimit_ok(&w->rl_loglost, now_ms, &suppressed))
+		return;
+	log_warnx("queue %u: LOG lines lost: the logging thread is behind (%d lines queued) or more "
+		  "than %d LOG rules matched a packet (%" PRIu64 " lost so far)", w->cfg.queue_num,
+		  NFQCT_PKTLOG_RING, NFQCT_RULES_MAX_LOG, NFQCT_STAT_READ(w->cfg.stats->q.log_lost));
+}
+
 /* Receive and answer one batch.  Returns packets handled, or -errno. */
 static int run_batch(struct nfqct_worker *w)
 {
@@ -200,6 +232,8 @@ static int run_batch(struct nfqct_worker *w)
 		if (v.invalid_reason && log_ratelimit_ok(&w->rl_invalid, now_ms, &suppressed))
 			log_debug("queue %u: invalid packet: %s (%u more suppressed)",
 				  w->cfg.queue_num, v.invalid_reason, suppressed);
+		if (v.nlog | v.log_lost)
+			queue_logs(w, cx.s, now_ms, pkt, &v);
 		if (v.by == NFQCT_BY_TABLE_FULL)
 			log_table_full(w, cx.s, now_ms);
 		if (pkt->flags & NFQCT_PKT_F_FRAGMENT)

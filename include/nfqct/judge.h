@@ -76,6 +76,9 @@ struct nfqct_verdict {
 				 * quiescent state */
 	struct nfqct_rule_ref rule;	/* NFQCT_BY_FILTER / NFQCT_BY_RAW: what decided */
 	const char *invalid_reason;	/* static string when the packet did not parse */
+	uint8_t nlog;		/* LOG rules of both tables that matched, raw's first: */
+	uint8_t log_lost;	/* log[0..nlog), and how many more did (not kept) */
+	struct nfqct_rules_log log[NFQCT_RULES_MAX_LOG];	/* valid while cx->rs is */
 };
 
 /*

@@ -26,6 +26,10 @@ void log_init(const char *ident, bool foreground, int verbose);
 void log_detach(void);
 void log_set_verbose(int verbose);
 
+/* log_packet - a LOG target's line, as is, at syslog @level (0..7), to the
+ * same places as the other messages (pktlog.h). */
+void log_packet(int level, const char *line);
+
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -66,6 +66,19 @@ struct nfqct_rule_ref {
 	int32_t rule;		/* rule index within that chain; -1: the chain's policy */
 };
 
+struct nfqct_log_spec;
+
+/* LOG rules one traversal ran, at most this many are remembered. */
+#define NFQCT_RULES_MAX_LOG 4
+
+/* A LOG rule that matched: its options (valid as long as the ruleset) and
+ * the packet's mark when it ran (MARK= in the line). */
+struct nfqct_rules_log {
+	const struct nfqct_log_spec *spec;
+	uint32_t mark;
+	bool raw;		/* set by the caller that merges tables (judge.h) */
+};
+
 /* The outcome of one table traversal. */
 struct nfqct_rules_verdict {
 	bool accept;		/* false: a DROP rule or a DROP policy decided */
@@ -76,6 +89,9 @@ struct nfqct_rules_verdict {
 	uint8_t reject;		/* filter: a REJECT rule decided (accept is false): the
 				 * reply type for this packet's family (reject.h), else 0 */
 	struct nfqct_rule_ref by;	/* what decided accept */
+	uint8_t nlog;		/* LOG rules that matched, in order: log[0..nlog) */
+	uint8_t log_lost;	/* and those beyond NFQCT_RULES_MAX_LOG */
+	struct nfqct_rules_log log[NFQCT_RULES_MAX_LOG];
 };
 
 /*

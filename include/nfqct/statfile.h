@@ -42,7 +42,7 @@
 	"drop early_drop icmp_error expect_new expect_create expect_delete search_restart\n"
 #define NFQCT_STATFILE_HDR_QUEUE \
 	"queue rx_packets rx_bytes accepted dropped batches verdict_msgs rx_errors enobufs tx_errors " \
-	"fragments csum_unchecked rejected reject_loops\n"
+	"fragments csum_unchecked rejected reject_loops logged log_lost\n"
 
 /* ---- writer side ---- */
 

@@ -57,6 +57,8 @@ struct nfqct_queue_stats {
 				 * not reassemble, see nfqct-kernel-rules */
 	uint64_t rejected;	/* packets given NF_REPEAT: REJECTs handed to the kernel's rules */
 	uint64_t reject_loops;	/* packets that came back with the reject mark: dropped */
+	uint64_t logged;	/* LOG lines handed to the logging thread */
+	uint64_t log_lost;	/* LOG lines lost: its ring full, or past NFQCT_RULES_MAX_LOG */
 };
 
 struct nfqct_worker_stats {

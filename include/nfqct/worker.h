@@ -26,6 +26,7 @@
 
 #include "nfqct/ct.h"
 #include "nfqct/loopback.h"
+#include "nfqct/pktlog.h"
 #include "nfqct/rules.h"
 #include "nfqct/settings.h"
 #include "nfqct/stats.h"
@@ -44,6 +45,7 @@ struct nfqct_worker_config {
 	int stop_fd;				/* eventfd: readable once the daemon stops */
 	int adopt_fd;				/* >= 0: the queue's bound socket, handed
 						 * over by the previous image (no bind) */
+	struct nfqct_pktlog *pktlog;		/* LOG lines go to its ring @index, or NULL */
 	uint64_t prev_last_us;			/* with adopt_fd: the previous image's last
 						 * verdict (nfqct_worker_now_us()), 0 unknown;
 						 * the first verdict logs the gap */

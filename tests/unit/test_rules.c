@@ -14,6 +14,7 @@
 #include "nfqct/ct.h"
 #include "nfqct/ifname.h"
 #include "nfqct/helper.h"
+#include "nfqct/logfmt.h"
 #include "nfqct/reject.h"
 #include "nfqct/rules.h"
 #include "../../src/rules_int.h"	/* rules_parse_steps */
@@ -585,6 +586,49 @@ static void test_reject(void)
 		CU_ASSERT_FALSE(r.set_mark);
 		CU_ASSERT_EQUAL(mark, 0);
 	}
+	nfqct_ruleset_free(rs);
+}
+
+/* LOG does not end the traversal; each one that matches is remembered with
+ * the mark it saw, up to NFQCT_RULES_MAX_LOG, the rest counted. */
+static void test_log(void)
+{
+	struct nfqct_ruleset *rs = load("*filter\n:INPUT ACCEPT [0:0]\n"
+		"-A INPUT -j LOG --log-prefix one --log-level 2 --log-uid\n"
+		"-A INPUT -j MARK --set-mark 0x5\n"
+		"-A INPUT -p udp -j LOG --log-prefix two\n"
+		"-A INPUT -p tcp -j LOG --log-prefix tcp\n"
+		"-A INPUT -p udp --dport 9 -j LOG --log-prefix 3\n"
+		"-A INPUT -p udp --dport 9 -j LOG --log-prefix 4\n"
+		"-A INPUT -p udp --dport 9 -j LOG --log-prefix 5\n"
+		"-A INPUT -p udp --dport 9 -j LOG --log-prefix 6\n"
+		"-A INPUT -j DROP\n"
+		"COMMIT\n");
+	struct nfqct_pkt p = mkpkt("198.18.0.1", "198.18.0.2", IPPROTO_UDP, 1000, 53, IN);
+	struct nfqct_rules_ct ct = { .state = NEW };
+	struct nfqct_rules_verdict r;
+	uint32_t mark = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(rs);
+	memset(&r, 0xaa, sizeof(r));
+	nfqct_ruleset_filter(rs, 0, &p, &ct, 1, &mark, &r);
+	CU_ASSERT_FALSE(r.accept);
+	CU_ASSERT_EQUAL(r.by.rule, 8);	/* the DROP after them */
+	CU_ASSERT_EQUAL(r.nlog, 2);
+	CU_ASSERT_EQUAL(r.log_lost, 0);
+	CU_ASSERT_STRING_EQUAL(r.log[0].spec->prefix, "one");
+	CU_ASSERT_EQUAL(r.log[0].spec->level, 2);
+	CU_ASSERT_EQUAL(r.log[0].spec->flags, NFQCT_LOG_UID);
+	CU_ASSERT_EQUAL(r.log[0].mark, 0);
+	CU_ASSERT_STRING_EQUAL(r.log[1].spec->prefix, "two");
+	CU_ASSERT_EQUAL(r.log[1].spec->level, NFQCT_LOG_LEVEL_DEFAULT);
+	CU_ASSERT_EQUAL(r.log[1].mark, 5);	/* after the MARK rule */
+	p = mkpkt("198.18.0.1", "198.18.0.2", IPPROTO_UDP, 1000, 9, IN);
+	mark = 0;
+	nfqct_ruleset_filter(rs, 0, &p, &ct, 1, &mark, &r);
+	CU_ASSERT_EQUAL(r.nlog, NFQCT_RULES_MAX_LOG);
+	CU_ASSERT_EQUAL(r.log_lost, 6 - NFQCT_RULES_MAX_LOG);
+	CU_ASSERT_STRING_EQUAL(r.log[3].spec->prefix, "4");
 	nfqct_ruleset_free(rs);
 }
 
@@ -1176,6 +1220,7 @@ int main(void)
 		{ "marks", test_mark },
 		{ "REJECT", test_reject },
 		{ "REJECT types", test_reject_names },
+		{ "LOG", test_log },
 		{ "helper match", test_helper_match },
 		{ "chains and policies", test_chains },
 		{ "hooks", test_hooks },

@@ -48,8 +48,8 @@ static void fill_view(struct nfqct_stats_view *v)
 	b->csum_unchecked = 0x22;
 	hk.delete = 0x100; hk.early_drop = 0xfffffffffULL;	/* line 0: 0x10b + ... truncation */
 
-	workers[0].q = (struct nfqct_queue_stats){ 5, 100, 0x100000000ULL + 7, 90, 10, 20, 19, 1, 2, 3, 4, 0x31, 0x32 };
-	workers[1].q = (struct nfqct_queue_stats){ 6, 0xfff, 0xffff, 0xff0, 0xf, 1, 1, 0, 0, 0, 0, 0, 0 };
+	workers[0].q = (struct nfqct_queue_stats){ 5, 100, 0x100000000ULL + 7, 90, 10, 20, 19, 1, 2, 3, 4, 0x31, 0x32, 0x33, 0x34 };
+	workers[1].q = (struct nfqct_queue_stats){ 6, 0xfff, 0xffff, 0xff0, 0xf, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0 };
 	v->workers = workers;
 	v->nworkers = 2;
 	v->housekeeping = &hk;
@@ -119,11 +119,11 @@ static void test_queue_bytes(void)
 	fclose(m);
 	CU_ASSERT_STRING_EQUAL(buf,
 		"queue rx_packets rx_bytes accepted dropped batches verdict_msgs rx_errors enobufs tx_errors "
-		"fragments csum_unchecked rejected reject_loops\n"
+		"fragments csum_unchecked rejected reject_loops logged log_lost\n"
 		"00000005 00000064 00000007 0000005a 0000000a 00000014 00000013 00000001 00000002 00000003 "
-		"00000004 00000011 00000031 00000032\n"
+		"00000004 00000011 00000031 00000032 00000033 00000034\n"
 		"00000006 00000fff 0000ffff 00000ff0 0000000f 00000001 00000001 00000000 00000000 00000000 "
-		"00000000 00000022 00000000 00000000\n");
+		"00000000 00000022 00000000 00000000 00000000 00000000\n");
 	free(buf);
 }
 
