@@ -8,6 +8,9 @@
 #   2. nfqctd: the same rules in one nfqct file; its lines read from its stderr (-f).
 # Each rule has its own prefix (a per-run tag and a letter), with --log-tcp-sequence,
 # --log-tcp-options, --log-ip-options, --log-macdecode, a level, and a MARK before one LOG.
+# Then the same for the router's own traffic (host role): a UDP datagram from a root socket
+# of the router (OUTPUT: OUT= only, --log-uid's UID= GID=) and the server's port unreachable
+# (INPUT: IN= and MAC= only), both families: 3. kernel, 4. nfqctd.
 # Compared line by line after the kernel's timestamp, with the IPv4 identification masked
 # (the server picks those of its answers). nfqct_queue `logged` counts the lines, `log_lost`
 # stays 0.
@@ -106,5 +109,67 @@ done
 assert_eq "nfqct_queue logged" "$KLINES" "$v"
 assert_eq "nfqct_queue log_lost" 0 "$(stat_sum "$STATDIR/net/stat/nfqct_queue" log_lost)"
 note "a line: $(head -n 1 "$TMP_DIR/nfqct.lines")"
+nfqctd_stop || fail "nfqctd exit status $?"
+in_router "$KERNEL_RULES" remove
+
+# ---- 3. and 4.: the router's own traffic ----
+host_rules() {
+	local f=$1
+	printf '*filter\n:INPUT ACCEPT\n:FORWARD ACCEPT\n:OUTPUT ACCEPT\n'
+	echo "-A OUTPUT -p udp --dport 9 -j LOG --log-prefix ${TAG}o --log-uid"
+	[ "$f" = 6 ] || echo "-A INPUT -p icmp -j LOG --log-prefix ${TAG}n --log-uid"
+	[ "$f" = 4 ] || echo "-A INPUT -p ipv6-icmp --icmpv6-type 1 -j LOG --log-prefix ${TAG}n --log-uid"
+	echo COMMIT
+}
+# own_traffic: one datagram per family from a bound root socket, each answered
+own_traffic() {
+	in_router timeout 20 python3 -c '
+import socket, sys
+for fam, src, dst in ((socket.AF_INET, sys.argv[1], sys.argv[2]), (socket.AF_INET6, sys.argv[3], sys.argv[4])):
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.bind((src, 4444))
+    s.connect((dst, 9))
+    s.send(b"own")
+    s.settimeout(5)
+    try:
+        s.recv(100)
+    except ConnectionRefusedError:
+        pass
+    s.close()
+' "$R4S" "$S4" "$R6S" "$S6" || fail "own traffic"
+}
+# wait_lines CMD N: until CMD counts N lines of ours (bounded)
+wait_lines() {
+	for i in $(seq 50); do
+		[ "$("$1" | grep -c "${TAG}[on]")" -ge "$2" ] && break
+		sleep 0.1
+	done
+}
+kernel_own() { dmesg; }
+nfqctd_own() { cat "$NFQCTD_LOG"; }
+
+host_rules 4 >"$TMP_DIR/h4.rules"
+host_rules 6 >"$TMP_DIR/h6.rules"
+host_rules nfqct >"$TMP_DIR/hn.rules"
+in_router iptables-restore "$TMP_DIR/h4.rules" && in_router ip6tables-restore "$TMP_DIR/h6.rules" ||
+	{ fail "3: restore"; exit 1; }
+own_traffic
+wait_lines kernel_own 4
+dmesg | grep "${TAG}[on]" | normalise >"$TMP_DIR/kernel-own.lines"
+assert_eq "3: kernel lines for the router's own traffic" 4 "$(wc -l <"$TMP_DIR/kernel-own.lines")"
+in_router iptables -F
+in_router ip6tables -F
+kernel_rules host --queues 0 || { fail "host kernel rules"; exit 1; }
+nfqctd_start -r "$TMP_DIR/hn.rules" || exit 1
+own_traffic
+wait_lines nfqctd_own 4
+grep "${TAG}[on]" "$NFQCTD_LOG" | normalise >"$TMP_DIR/nfqct-own.lines"
+if diff -u "$TMP_DIR/kernel-own.lines" "$TMP_DIR/nfqct-own.lines" >"$TMP_DIR/diff"; then
+	note "4: the router's own traffic: nfqctd's LOG lines are the kernel's"
+else
+	fail "4: LOG lines of the router's own traffic differ (- kernel, + nfqctd):"
+	cat "$TMP_DIR/diff" >&2
+fi
+grep -q "${TAG}o.* UID=0 GID=0 $" "$TMP_DIR/nfqct-own.lines" || fail "4: no UID=0 GID=0 in the OUTPUT lines"
 nfqctd_stop || fail "nfqctd exit status $?"
 finish
