@@ -22,6 +22,27 @@ static int usage(void)
 	return 2;
 }
 
+/* The printed form loaded back as the same kind of file: a one-family
+ * ruleset prints as iptables-save / ip6tables-save would, so it is read
+ * back as a file of that family (REJECT's ICMPv6-only types need that). */
+static int reload(const char *text, size_t len, int family, struct nfqct_ruleset **rsp)
+{
+	char path[] = "/tmp/rules-check.XXXXXX";
+	int fd, rc;
+
+	if (!family)
+		return nfqct_ruleset_parse("(printed)", text, len, 1, rsp, stderr);
+	fd = mkstemp(path);
+	if (fd < 0)
+		return -errno;
+	rc = write(fd, text, len) == (ssize_t)len ? 0 : -EIO;
+	close(fd);
+	if (!rc)
+		rc = nfqct_ruleset_load_family(path, family, 1, rsp, stderr);
+	unlink(path);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct nfqct_ruleset *rs = NULL, *rs2 = NULL;
@@ -56,7 +77,7 @@ int main(int argc, char **argv)
 
 	rc = 0;
 	if (reparse) {
-		if (nfqct_ruleset_parse("(printed)", first, flen, 1, &rs2, stderr)) {
+		if (reload(first, flen, family, &rs2)) {
 			fprintf(stderr, "rules-check: the printed form does not load\n");
 			rc = 3;
 			goto out;
