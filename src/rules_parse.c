@@ -2077,7 +2077,8 @@ static bool prule_same(const struct prule *a, const struct prule *b)
 	       !strcmp(a->jump ? a->jump : "", b->jump ? b->jump : "") &&
 	       !strcmp(x->comment ? x->comment : "", y->comment ? y->comment : "") &&
 	       x->src_plen == y->src_plen && x->dst_plen == y->dst_plen && x->ctmod == y->ctmod &&
-	       x->notrack_alias == y->notrack_alias && !strcmp(x->in, y->in) && !strcmp(x->out, y->out);
+	       x->notrack_alias == y->notrack_alias && !strcmp(x->in, y->in) && !strcmp(x->out, y->out) &&
+	       !memcmp(&x->log, &y->log, sizeof(x->log));	/* zeroed, prefix NUL-padded */
 }
 
 /* A rule number as iptables reads it: 1 or more, decimal. */
