@@ -149,7 +149,7 @@ PY
 )
 	assert_eq "$phase: nfqct stat --json (totals and workers) against the files" ok "$json"
 }
-NFQCT_QUEUE_HDR="queue rx_packets rx_bytes accepted dropped batches verdict_msgs rx_errors enobufs tx_errors fragments csum_unchecked"
+NFQCT_QUEUE_HDR="queue rx_packets rx_bytes accepted dropped batches verdict_msgs rx_errors enobufs tx_errors fragments csum_unchecked rejected reject_loops logged log_lost"
 
 # expect_ct PHASE NAME=VALUE...: exact column sums of nf_conntrack.
 expect_ct() {
@@ -167,7 +167,7 @@ check_queues() {
 	assert_eq "$phase: rx_packets = the kernel's id_sequence summed" "$(kernel_queued)" "$rx"
 	assert_eq "$phase: accepted + dropped = rx_packets" "$rx" "$(($(q_col accepted) + $(q_col dropped)))"
 	assert_eq "$phase: dropped" "$dropped" "$(q_col dropped)"
-	for f in rx_errors enobufs tx_errors fragments csum_unchecked; do
+	for f in rx_errors enobufs tx_errors fragments csum_unchecked rejected reject_loops logged log_lost; do
 		assert_eq "$phase: nfqct_queue $f" 0 "$(q_col $f)"
 	done
 	for q in 0 1; do
