@@ -15,7 +15,9 @@
 # Exact counts: every probe but tcp-reset's non-TCP ones gets one reply; nfqct_queue
 # `rejected` counts the NF_REPEAT verdicts, `reject_loops` stays 0. Then 4. without the
 # kernel's reject rules (--no-reject): nothing comes back, every rejected packet returns
-# with the mark and is dropped, counted in reject_loops, and the log says so.
+# with the mark and is dropped, counted in reject_loops, and the log says so. 5. The host
+# role: probes to the router itself rejected in INPUT (bytes compared), and the router's own
+# UDP and TCP rejected in OUTPUT (the errors its sockets see compared).
 . "$(dirname "$0")/lib.sh"
 require_root_netns python3 iptables-restore ip6tables-restore
 topo_create
@@ -179,5 +181,103 @@ wait_stat reject_loops 8
 wait_stat rejected $((rejected + 8))
 grep -q 'REJECT rules missing: run nfqct-kernel-rules' "$NFQCTD_LOG" ||
 	fail "4: no 'REJECT rules missing' line in the log"
+nfqctd_stop || fail "nfqctd exit status $?"
+in_router "$KERNEL_RULES" remove
+
+# ---- 5. host role: INPUT and OUTPUT ----
+# The probes to the router's own addresses are rejected in INPUT (bytes compared as above);
+# the router's own datagrams and connections are rejected in OUTPUT, where the kernel's
+# reply goes to the local socket: its error (errno) is compared.
+host_rules() {
+	local f=$1
+	printf '*filter\n:INPUT ACCEPT\n:FORWARD ACCEPT\n:OUTPUT ACCEPT\n'
+	# only the probes' ports and types: the replies to the router's own traffic come in too
+	echo "-A INPUT -p tcp --dport 80:81 -j REJECT --reject-with tcp-reset"
+	[ "$f" = 6 ] || echo "-A INPUT -4 -p udp --dport 53 -j REJECT --reject-with icmp-admin-prohibited"
+	[ "$f" = 6 ] || echo "-A INPUT -p icmp --icmp-type 8 -j REJECT --reject-with icmp-net-prohibited"
+	[ "$f" = 4 ] || echo "-A INPUT -6 -p udp --dport 53 -j REJECT --reject-with icmp6-adm-prohibited"
+	[ "$f" = 4 ] || echo "-A INPUT -p ipv6-icmp --icmpv6-type 128 -j REJECT --reject-with icmp6-addr-unreachable"
+	echo "-A OUTPUT -p udp --dport 9 -j REJECT"
+	if [ "$f" = nfqct ]; then
+		echo "-A OUTPUT -p udp --dport 10 -j REJECT --reject-with icmp-host-prohibited"
+	elif [ "$f" = 4 ]; then
+		echo "-A OUTPUT -p udp --dport 10 -j REJECT --reject-with icmp-host-prohibited"
+	else
+		echo "-A OUTPUT -p udp --dport 10 -j REJECT --reject-with icmp6-adm-prohibited"
+	fi
+	echo "-A OUTPUT -p tcp --dport 11 -j REJECT --reject-with tcp-reset"
+	echo COMMIT
+}
+# own_errors: what the router's sockets see, one line per attempt: "FAMILY PROTO PORT SEND
+# LATER" (SEND: the send()'s outcome; LATER: the error the socket reports afterwards).
+own_errors() {
+	in_router timeout 60 python3 -c '
+import errno, socket, sys
+def name(e):
+    return errno.errorcode.get(e.errno, str(e.errno)) if e.errno else "timeout"
+for fam, dst in ((socket.AF_INET, sys.argv[1]), (socket.AF_INET6, sys.argv[2])):
+    for port in (9, 10):
+        s = socket.socket(fam, socket.SOCK_DGRAM)
+        s.settimeout(3)
+        s.connect((dst, port))
+        try:
+            s.send(b"x")
+            sent = "ok"
+        except OSError as e:
+            sent = name(e)
+        try:
+            s.recv(10)
+            later = "answer"
+        except OSError as e:
+            later = name(e)
+        print(fam, "udp", port, sent, later)
+        s.close()
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.settimeout(3)
+    try:
+        s.connect((dst, 11))
+        r = "connected"
+    except OSError as e:
+        r = name(e)
+    print(fam, "tcp", 11, "-", r)
+    s.close()
+' "$S4" "$S6" >"$1" || fail "5: own traffic ($1)"
+}
+host_rules 4 >"$TMP_DIR/h4.rules"
+host_rules 6 >"$TMP_DIR/h6.rules"
+host_rules nfqct >"$TMP_DIR/hn.rules"
+in_router iptables-restore "$TMP_DIR/h4.rules" && in_router ip6tables-restore "$TMP_DIR/h6.rules" ||
+	{ fail "5: restore"; exit 1; }
+probe "$TMP_DIR/host-kernel.out" "$R4C" "$R6C"
+own_errors "$TMP_DIR/own-kernel.out"
+in_router iptables -F
+in_router ip6tables -F
+kernel_rules host --queues 0 || { fail "5: host kernel rules"; exit 1; }
+nfqctd_start -r "$TMP_DIR/hn.rules" || exit 1
+probe "$TMP_DIR/host-nfqct.out" "$R4C" "$R6C"
+own_errors "$TMP_DIR/own-nfqct.out"
+assert_eq "5: INPUT probes answered (kernel)" "1 1 1 1 1 1 1 1" \
+	"$(awk '{ printf "%s%s", s, $3; s = " " }' "$TMP_DIR/host-kernel.out")"
+if diff -u "$TMP_DIR/host-kernel.out" "$TMP_DIR/host-nfqct.out" >"$TMP_DIR/diff"; then
+	note "5: INPUT: every reply byte for byte the kernel's"
+else
+	fail "5: INPUT replies differ from the kernel's:"
+	cat "$TMP_DIR/diff" >&2
+fi
+# The kernel's REJECT in OUTPUT fails the send() itself (EPERM, the hook's NF_DROP); behind
+# NFQUEUE the verdict comes after send() returned, so only the reply reaches the socket.
+# What the socket reports afterwards must be the same.
+assert_eq "5: OUTPUT: the kernel's send() outcomes" "EPERM EPERM - EPERM EPERM -" \
+	"$(awk '{ printf "%s%s", s, $4; s = " " }' "$TMP_DIR/own-kernel.out")"
+assert_eq "5: OUTPUT: nfqctd's send() outcomes" "ok ok - ok ok -" \
+	"$(awk '{ printf "%s%s", s, $4; s = " " }' "$TMP_DIR/own-nfqct.out")"
+if diff -u <(cut -d' ' -f1-3,5 "$TMP_DIR/own-kernel.out") <(cut -d' ' -f1-3,5 "$TMP_DIR/own-nfqct.out") \
+	>"$TMP_DIR/diff"; then
+	note "5: OUTPUT: the sockets then report what they report with the kernel's REJECT:" \
+		"$(cut -d' ' -f5 "$TMP_DIR/own-nfqct.out" | tr '\n' ' ')"
+else
+	fail "5: OUTPUT: the sockets report other errors than with the kernel's REJECT:"
+	cat "$TMP_DIR/diff" >&2
+fi
 nfqctd_stop || fail "nfqctd exit status $?"
 finish
