@@ -11,6 +11,8 @@
 #include <urcu-qsbr.h>
 
 #include "nfqct/judge.h"
+#include "nfqct/logfmt.h"
+#include "nfqct/reject.h"
 #include "unit.h"
 
 #define T0 1000000ULL	/* an arbitrary start of the injected clock */
@@ -280,6 +282,57 @@ static void test_final_mark(void)
 	v = judge(&b, &p, NFQCT_HOOK_FORWARD, 0x100, T0);
 	CU_ASSERT_FALSE(v.set_mark);
 	CU_ASSERT_EQUAL(v.mark, 0x100);
+	bench_close(&b);
+}
+
+/* REJECT: a refusal with the type for the packet's family, its new entry
+ * discarded; LOG rules of both tables in order, raw's marked, each with the
+ * mark it saw; LOG does not decide. */
+static void test_reject_and_log(void)
+{
+	static const char *rules =
+		"*raw\n"
+		"-A PREROUTING -p udp -j LOG --log-prefix raw\n"
+		"-A PREROUTING -p udp --dport 5 -j MARK --set-mark 0x5\n"
+		"COMMIT\n"
+		"*filter\n"
+		":FORWARD ACCEPT\n"
+		"-A FORWARD -p udp -j LOG --log-prefix filter\n"
+		"-A FORWARD -p udp --dport 5 -j REJECT --reject-with icmp-admin-prohibited\n"
+		"COMMIT\n";
+	struct bench b;
+	struct nfqct_verdict v;
+	struct pb p;
+
+	bench_open(&b, rules, 0);
+	pb_udp_packet(&p, "198.18.0.1", "198.19.0.1", 1000, 5, 10);
+	v = judge(&b, &p, NFQCT_HOOK_FORWARD, 0, T0);
+	CU_ASSERT_FALSE(v.accept);
+	CU_ASSERT_EQUAL(v.reject, NFQCT_REJECT_ADMIN_PROHIB);
+	CU_ASSERT_EQUAL(v.by, NFQCT_BY_FILTER);
+	CU_ASSERT_STRING_EQUAL(rule_name(&b, &v), "FORWARD#2");
+	CU_ASSERT_FALSE(v.confirmed);
+	CU_ASSERT_PTR_NULL(v.conn);
+	CU_ASSERT_EQUAL(v.mark, 0x5);
+	CU_ASSERT_EQUAL(v.nlog, 2);
+	CU_ASSERT_EQUAL(v.log_lost, 0);
+	CU_ASSERT_STRING_EQUAL(v.log[0].spec->prefix, "raw");
+	CU_ASSERT_TRUE(v.log[0].raw);
+	CU_ASSERT_EQUAL(v.log[0].mark, 0);
+	CU_ASSERT_STRING_EQUAL(v.log[1].spec->prefix, "filter");
+	CU_ASSERT_FALSE(v.log[1].raw);
+	CU_ASSERT_EQUAL(v.log[1].mark, 0x5);
+	CU_ASSERT_EQUAL(nfqct_ct_count(b.ct), 0);
+	/* IPv6: the ICMPv6 type of the same meaning */
+	pb_udp_packet(&p, "2001:db8::1", "2001:db8:1::1", 1000, 5, 10);
+	v = judge(&b, &p, NFQCT_HOOK_FORWARD, 0, T0);
+	CU_ASSERT_EQUAL(v.reject, NFQCT_REJECT6_ADM_PROHIB);
+	/* accepted: no reject type, the logs all the same */
+	pb_udp_packet(&p, "198.18.0.1", "198.19.0.1", 1000, 53, 10);
+	v = judge(&b, &p, NFQCT_HOOK_FORWARD, 0, T0);
+	CU_ASSERT_TRUE(v.accept);
+	CU_ASSERT_EQUAL(v.reject, 0);
+	CU_ASSERT_EQUAL(v.nlog, 2);
 	bench_close(&b);
 }
 
@@ -672,6 +725,7 @@ int main(void)
 		{ "confirm only when accepted", test_confirm_only_when_accepted },
 		{ "one mark through both tables", test_final_mark },
 		{ "CT --zone", test_zone },
+		{ "REJECT and LOG", test_reject_and_log },
 		{ "hook without a filter chain", test_hook_without_filter_chain },
 		{ "table full drops", test_table_full_drops },
 		{ "tracker INVALID", test_invalid_tracker_verdict },
