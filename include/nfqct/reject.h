@@ -6,9 +6,11 @@
  * (nf_reject_ipv4.c / nf_reject_ipv6.c), so what leaves the box is byte
  * for byte what iptables' REJECT sends.  A rejected packet gets the verdict
  * NF_REPEAT with a reply type encoded in four reserved mark bits
- * (nfqct.reject_mark_shift: the bits 0xf << shift); NF_REPEAT runs the same
- * hook function again (nf_reinject()), that is the same iptables table or
- * nft base chain from its top, where nfqct-kernel-rules(8) put one rule
+ * (nfqct.reject_mark_shift: the bits 0xf << shift; nfnetlink_queue sets
+ * NFQA_MARK on the skb before it reinjects); NF_REPEAT runs the same hook
+ * function again (nf_reinject(): "if (verdict == NF_REPEAT) verdict =
+ * nf_hook_entry_hookfn(...)"), that is the same iptables table or nft base
+ * chain from its top, where nfqct-kernel-rules(8) put one rule
  * per type in front of the NFQUEUE rule:
  *     -m mark --mark V/M -j REJECT --reject-with TYPE
  * A packet that comes back to the queue with those bits set was not
