@@ -1832,6 +1832,14 @@ static bool parse_option(struct parser *p, struct rctx *x, struct tok *tk, int n
 			perror_at(p, inl.col - 1, "%s takes no argument", oa.o->s);
 			return false;
 		}
+		/* iptables reads these (the ones a '!' may precede, and -j) from the
+		 * next word whatever getopt says: "--protocol=tcp" is refused there */
+		if (d && strchr("psdioj", d->name[1]) && !d->name[2]) {
+			perror_at(p, oa.o->col, "write '%s %s': iptables does not read '%s=' (only "
+				  "commands, -m, -g and the options of matches and targets take '=')",
+				  oa.o->s, inl.s, oa.o->s);
+			return false;
+		}
 		if (!d) {
 			inl.s[-1] = '=';	/* not an option: as written */
 			d = NULL;
