@@ -380,7 +380,7 @@ static void print_rule(FILE *out, const struct rules_table *t, const struct rule
 	for (uint32_t k = 0; (r->match & RM_XMATCH) && k < r->xcount; k++) {
 		const struct rules_xmatch *m = &t->xm[r->xfirst + k];
 
-		if (m == tcpx || m == ctx || !m->given)
+		if (m == tcpx || m == ctx || (!m->given && !rules_xkinds[m->kind].init))
 			continue;
 		fprintf(out, " -m %s", rules_xkinds[m->kind].name);
 		rules_xkinds[m->kind].print(out, m);

@@ -118,7 +118,9 @@ struct rules_rule {
  * issue 11 adds kinds for the core-bit matches (ports, ICMP type, ctstate,
  * mark, helper) for that.  -s -d -i -o -p -f stay core wherever they are
  * written: the kernel tests them before any match too.  No kind is
- * stateful yet; rules_xkind.stateful marks them when they come.
+ * stateful but -m limit; rules_xkind.stateful marks them.  Until the
+ * core-bit kinds exist, the reader refuses a core-bit match option written
+ * after a stateful match (rules_parse.c, opt_after_stateful()).
  *
  * A kind is one place: its option parser, eval, print and free, in a
  * struct rules_xkind (rules_match.c).
@@ -140,6 +142,7 @@ enum rules_xkind_id {
 	XK_IPV6HEADER,
 	XK_ADDRTYPE,
 	XK_DEVGROUP,
+	XK_LIMIT,	/* stateful: a token bucket per rule instance (tbf.h) */
 	XK_MAX,
 };
 
@@ -158,10 +161,16 @@ enum { XO_RT_TYPE, XO_RT_SEGSLEFT, XO_RT_LEN, XO_RT_0_RES, XO_RT_0_ADDRS, XO_RT_
 enum { XO_V6H_HEADER, XO_V6H_SOFT };
 enum { XO_AT_SRC, XO_AT_DST, XO_AT_IN, XO_AT_OUT };
 enum { XO_DG_SRC, XO_DG_DST };
+enum { XO_LIM_LIMIT, XO_LIM_BURST };
 
 #define RULES_RT_ADDRS_MAX 16	/* --rt-0-addrs, as ip6t_rt */
 
 #define RULES_MULTIPORT_MAX 15
+
+struct nfqct_tbf;
+
+#define RULES_LIMIT_AVG (3600u * 10000u / 3u)	/* -m limit's default: 3/hour */
+#define RULES_LIMIT_BURST 5u
 
 struct rules_xct;	/* -m conntrack's addresses, ports, status, expiry (rules_match.c) */
 
@@ -197,6 +206,11 @@ struct rules_xmatch {
 		struct { uint16_t src, dst; } at;	/* 1 << RTN_* */
 		struct { uint32_t src, smask, dst, dmask; } dg;	/* -m devgroup */
 		struct rules_xct *ct;
+		struct {
+			uint32_t avg, burst;	/* as xt_rateinfo: seconds * 10000 per packet */
+			uint32_t cost, cap;	/* credits (tbf.h), set by the kind's finish */
+			struct nfqct_tbf *tbf;	/* this rule instance's bucket, shared by workers */
+		} lim;
 	} u;
 };
 
@@ -206,6 +220,7 @@ enum rules_ttl_op { RULES_TTL_EQ, RULES_TTL_NE, RULES_TTL_LT, RULES_TTL_GT };
 struct rules_xctx {
 	const struct nfqct_pkt *pkt;
 	const struct nfqct_rules_ct *ct;
+	uint64_t now_ms;	/* the batch clock given to nfqct_ruleset_filter() / raw() */
 };
 
 /* One option as the reader hands it to a kind's parser. */
@@ -233,6 +248,12 @@ struct rules_xkind {
 	bool (*eval)(const struct rules_xmatch *m, const struct rules_xctx *cx);
 	void (*print)(FILE *out, const struct rules_xmatch *m);	/* " --opt val ...", no -m */
 	void (*free)(struct rules_xmatch *m);	/* may be NULL */
+	/* May be NULL.  Fill the defaults when -m NAME is written: the match
+	 * then exists (and is printed) even without any of its options. */
+	void (*init)(struct rules_xmatch *m);
+	/* May be NULL.  Check the whole match once the rule is read and
+	 * allocate its state.  Returns 0, -ENOMEM, or -EINVAL with @err set. */
+	int (*finish)(struct rules_xmatch *m, char *err, size_t errlen);
 };
 
 extern const struct rules_xkind rules_xkinds[XK_MAX];

@@ -26,6 +26,7 @@
 #include <linux/rtnetlink.h>
 
 #include "nfqct/addrs.h"
+#include "nfqct/tbf.h"
 #include "rules_int.h"
 
 /* ---- names resolved at load time ---- */
@@ -1823,6 +1824,127 @@ static void devgroup_print(FILE *out, const struct rules_xmatch *m)
 	}
 }
 
+/* ---- limit: one token bucket per rule instance, as xt_limit ---- */
+
+static void limit_init(struct rules_xmatch *m)
+{
+	m->u.lim.avg = RULES_LIMIT_AVG;
+	m->u.lim.burst = RULES_LIMIT_BURST;
+}
+
+/*
+ * "N[/unit]" as libxt_limit: N packets per second, or per any prefix of
+ * second, minute, hour or day (case-insensitive); seconds * 10000 per packet.
+ */
+static bool parse_limit_rate(const char *s, uint32_t *avg)
+{
+	static const struct { const char *name; uint32_t mult; } units[] = {
+		{ "second", 1 }, { "minute", 60 }, { "hour", 3600 }, { "day", 86400 },
+	};
+	const char *slash = strchr(s, '/');
+	uint32_t mult = 1;
+	unsigned long n;
+	char num[16];
+	size_t len = slash ? (size_t)(slash - s) : strlen(s);
+
+	if (len == 0 || len >= sizeof(num))
+		return false;
+	memcpy(num, s, len);
+	num[len] = '\0';
+	if (!dec(num, UINT32_MAX, &n) || n == 0)
+		return false;
+	if (slash) {
+		size_t ulen = strlen(slash + 1);
+		size_t i;
+
+		for (i = 0; i < RULES_ARRAY_SIZE(units); i++)
+			if (ulen && !strncasecmp(slash + 1, units[i].name, ulen))
+				break;
+		if (i == RULES_ARRAY_SIZE(units))
+			return false;
+		mult = units[i].mult;
+	}
+	*avg = (uint32_t)(NFQCT_TBF_SCALE * mult / n);
+	return true;
+}
+
+static int limit_parse(struct rules_xmatch *m, struct rules_xarg *a)
+{
+	unsigned long v;
+
+	if (a->opt == XO_LIM_LIMIT) {
+		if (!parse_limit_rate(a->arg, &m->u.lim.avg)) {
+			xerr(a, "expected a rate 'N/second', 'N/minute', 'N/hour' or 'N/day' (N from 1), "
+			     "got '%s'", a->arg);
+			return -EINVAL;
+		}
+		if (m->u.lim.avg == 0) {
+			xerr(a, "rate too fast '%s': at most 10000/second", a->arg);
+			return -EINVAL;
+		}
+	} else {
+		if (!dec(a->arg, 10000, &v) || v == 0) {	/* 0: libxt_limit reads it, xt_limit refuses it */
+			xerr(a, "expected a burst 1..10000, got '%s'", a->arg);
+			return -EINVAL;
+		}
+		m->u.lim.burst = (uint32_t)v;
+	}
+	set_given(m, a);
+	return 0;
+}
+
+static int limit_finish(struct rules_xmatch *m, char *err, size_t errlen)
+{
+	if (nfqct_tbf_limit_params(m->u.lim.avg, m->u.lim.burst, &m->u.lim.cost, &m->u.lim.cap)) {
+		/* the kernel refuses these too (xt_limit: "Overflow, try lower") */
+		snprintf(err, errlen, "-m limit: burst %u at this rate overflows the kernel's 32-bit "
+			 "credit: lower the burst or raise the rate", m->u.lim.burst);
+		return -EINVAL;
+	}
+	if (!m->u.lim.tbf) {
+		/* its own cache line: every worker writes it */
+		m->u.lim.tbf = aligned_alloc(64, 64);
+		if (!m->u.lim.tbf)
+			return -ENOMEM;
+	}
+	nfqct_tbf_init(m->u.lim.tbf, m->u.lim.cap);
+	return 0;
+}
+
+static bool limit_eval(const struct rules_xmatch *m, const struct rules_xctx *cx)
+{
+	return nfqct_tbf_take(m->u.lim.tbf, nfqct_tbf_jiffies(cx->now_ms), m->u.lim.cost, m->u.lim.cap);
+}
+
+/* A rate as libxt_limit prints it: the largest unit that keeps N whole enough. */
+static void limit_print_rate(FILE *out, uint32_t avg)
+{
+	static const struct { const char *name; uint32_t mult; } rates[] = {
+		{ "day", NFQCT_TBF_SCALE * 86400u }, { "hour", NFQCT_TBF_SCALE * 3600u },
+		{ "min", NFQCT_TBF_SCALE * 60u }, { "sec", NFQCT_TBF_SCALE },
+	};
+	size_t i;
+
+	for (i = 1; i < RULES_ARRAY_SIZE(rates); i++)
+		if (avg > rates[i].mult || rates[i].mult / avg < rates[i].mult % avg)
+			break;
+	fprintf(out, " %u/%s", rates[i - 1].mult / avg, rates[i - 1].name);
+}
+
+static void limit_print(FILE *out, const struct rules_xmatch *m)
+{
+	fputs(" --limit", out);
+	limit_print_rate(out, m->u.lim.avg);
+	if (m->u.lim.burst != RULES_LIMIT_BURST)
+		fprintf(out, " --limit-burst %u", m->u.lim.burst);
+}
+
+static void limit_free(struct rules_xmatch *m)
+{
+	free(m->u.lim.tbf);
+	m->u.lim.tbf = NULL;
+}
+
 /* ---- the kinds ---- */
 
 const struct rules_xkind rules_xkinds[XK_MAX] = {
@@ -1844,6 +1966,8 @@ const struct rules_xkind rules_xkinds[XK_MAX] = {
 	[XK_DEVGROUP] = { "devgroup", false, devgroup_parse, devgroup_eval, devgroup_print, NULL },
 	[XK_ADDRTYPE] = { "addrtype", false, addrtype_parse, addrtype_eval, addrtype_print, NULL },
 	[XK_IPV6HEADER] = { "ipv6header", false, ipv6header_parse, ipv6header_eval, ipv6header_print, NULL },
+	[XK_LIMIT] = { "limit", true, limit_parse, limit_eval, limit_print, limit_free, limit_init,
+		       limit_finish },
 };
 
 void rules_xmatch_free(struct rules_xmatch *m, unsigned int n)
@@ -1870,6 +1994,8 @@ bool rules_xmatch_same(const struct rules_xmatch *a, const struct rules_xmatch *
 		    (a->u.rt.naddrs && memcmp(a->u.rt.addrs, b->u.rt.addrs, a->u.rt.naddrs * sizeof(*a->u.rt.addrs))))
 			return false;
 		x.u.rt.addrs = y.u.rt.addrs = NULL;
+	} else if (a->kind == XK_LIMIT) {
+		x.u.lim.tbf = y.u.lim.tbf = NULL;	/* the state is not the rule */
 	}
 	return !memcmp(&x, &y, sizeof(x));
 }

@@ -744,6 +744,61 @@ static void test_several(void)
 	nfqct_ruleset_free(rs);
 }
 
+/* Accepted packets of @n evaluated at @now_ms. */
+static unsigned int accepted_at(const struct nfqct_ruleset *rs, const struct nfqct_pkt *p, uint64_t now_ms,
+				unsigned int n)
+{
+	struct nfqct_rules_ct ct = { .state = NFQCT_CTSTATE_NEW };
+	unsigned int acc = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		struct nfqct_rules_verdict v;
+		uint32_t mark = 0;
+
+		nfqct_ruleset_filter(rs, 0, p, &ct, now_ms, &mark, &v);
+		acc += v.accept;
+	}
+	return acc;
+}
+
+/* -m limit: the burst, the refill at the jiffy (4 ms at HZ 250), the rule's
+ * other matches first, a bucket per rule instance, and a fresh one per load. */
+static void test_limit(void)
+{
+	struct nfqct_ruleset *rs;
+	struct pb b, b2;
+	struct nfqct_pkt p, p2;
+	uint64_t t = 1000000;
+
+	tcp_pkt(&b, "198.18.0.1", "198.18.0.2", 22, PB_SYN, false);
+	p = parsed(&b, IN);
+	tcp_pkt(&b2, "198.18.0.1", "198.18.0.2", 23, PB_SYN, false);
+	p2 = parsed(&b2, IN);
+	/* 1/min: a packet costs 15000 jiffies = 60000 ms */
+	rs = accept_if("-p tcp --dport 22 -m limit --limit 1/min --limit-burst 3");
+	CU_ASSERT_EQUAL(accepted_at(rs, &p2, t, 10), 0u);	/* --dport failed: no credit taken */
+	CU_ASSERT_EQUAL(accepted_at(rs, &p, t, 10), 3u);
+	CU_ASSERT_EQUAL(accepted_at(rs, &p, t + 59996, 3), 0u);	/* jiffy 14999 */
+	CU_ASSERT_EQUAL(accepted_at(rs, &p, t + 60000, 3), 1u);
+	CU_ASSERT_EQUAL(accepted_at(rs, &p, t + 120003, 3), 1u);	/* 4 ms rounds down, 3 ms later */
+	nfqct_ruleset_free(rs);
+	/* a new load starts full (the kernel's limit state is per rule instance) */
+	rs = accept_if("-p tcp --dport 22 -m limit --limit 1/min --limit-burst 3");
+	CU_ASSERT_EQUAL(accepted_at(rs, &p, t, 10), 3u);
+	nfqct_ruleset_free(rs);
+	/* defaults 3/hour burst 5; two instances in one rule each have a bucket */
+	rs = accept_if("-m limit");
+	CU_ASSERT_EQUAL(accepted_at(rs, &p, t, 10), 5u);
+	nfqct_ruleset_free(rs);
+	rs = accept_if("-m limit --limit 1/hour --limit-burst 4 -m limit --limit 1/hour --limit-burst 2");
+	CU_ASSERT_EQUAL(accepted_at(rs, &p, t, 10), 2u);
+	nfqct_ruleset_free(rs);
+	/* the second instance sees only what passed the first: 6 reach it, it lets 4 through */
+	rs = accept_if("-m limit --limit 1/hour --limit-burst 6 -m limit --limit 1/hour --limit-burst 4");
+	CU_ASSERT_EQUAL(accepted_at(rs, &p, t, 10), 4u);
+	nfqct_ruleset_free(rs);
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -763,6 +818,7 @@ int main(void)
 		{ "devgroup", test_devgroup },
 		{ "several in one rule", test_several },
 		{ "-D RULE, -R, -F with extension matches", test_delete_by_spec },
+		{ "limit", test_limit },
 	};
 
 	return unit_main("rules_match", tests, UNIT_COUNT(tests));
