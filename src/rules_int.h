@@ -167,7 +167,7 @@ enum { XO_LIM_LIMIT, XO_LIM_BURST };
 
 #define RULES_MULTIPORT_MAX 15
 
-struct nfqct_tbf;
+struct rules_limit_state;	/* -m limit's buckets: [0] IPv4, [1] IPv6 (rules_match.c) */
 
 #define RULES_LIMIT_AVG (3600u * 10000u / 3u)	/* -m limit's default: 3/hour */
 #define RULES_LIMIT_BURST 5u
@@ -209,7 +209,7 @@ struct rules_xmatch {
 		struct {
 			uint32_t avg, burst;	/* as xt_rateinfo: seconds * 10000 per packet */
 			uint32_t cost, cap;	/* credits (tbf.h), set by the kind's finish */
-			struct nfqct_tbf *tbf;	/* this rule instance's bucket, shared by workers */
+			struct rules_limit_state *st;	/* this rule instance's buckets, shared by workers */
 		} lim;
 	} u;
 };

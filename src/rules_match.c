@@ -1826,6 +1826,15 @@ static void devgroup_print(FILE *out, const struct rules_xmatch *m)
 
 /* ---- limit: one token bucket per rule instance, as xt_limit ---- */
 
+/*
+ * A rule for both families stands for an iptables rule and an ip6tables
+ * one, each with its own bucket: one per family, each on its own cache
+ * line (every worker writes them).
+ */
+struct rules_limit_state {
+	_Alignas(64) struct nfqct_tbf b;
+};
+
 static void limit_init(struct rules_xmatch *m)
 {
 	m->u.lim.avg = RULES_LIMIT_AVG;
@@ -1901,19 +1910,21 @@ static int limit_finish(struct rules_xmatch *m, char *err, size_t errlen)
 			 "credit: lower the burst or raise the rate", m->u.lim.burst);
 		return -EINVAL;
 	}
-	if (!m->u.lim.tbf) {
-		/* its own cache line: every worker writes it */
-		m->u.lim.tbf = aligned_alloc(64, 64);
-		if (!m->u.lim.tbf)
+	if (!m->u.lim.st) {
+		m->u.lim.st = aligned_alloc(64, 2 * sizeof(*m->u.lim.st));
+		if (!m->u.lim.st)
 			return -ENOMEM;
 	}
-	nfqct_tbf_init(m->u.lim.tbf, m->u.lim.cap);
+	nfqct_tbf_init(&m->u.lim.st[0].b, m->u.lim.cap);
+	nfqct_tbf_init(&m->u.lim.st[1].b, m->u.lim.cap);
 	return 0;
 }
 
 static bool limit_eval(const struct rules_xmatch *m, const struct rules_xctx *cx)
 {
-	return nfqct_tbf_take(m->u.lim.tbf, nfqct_tbf_jiffies(cx->now_ms), m->u.lim.cost, m->u.lim.cap);
+	struct nfqct_tbf *b = &m->u.lim.st[cx->pkt->tuple.family == AF_INET6].b;
+
+	return nfqct_tbf_take(b, nfqct_tbf_jiffies(cx->now_ms), m->u.lim.cost, m->u.lim.cap);
 }
 
 /* A rate as libxt_limit prints it: the largest unit that keeps N whole enough. */
@@ -1941,8 +1952,8 @@ static void limit_print(FILE *out, const struct rules_xmatch *m)
 
 static void limit_free(struct rules_xmatch *m)
 {
-	free(m->u.lim.tbf);
-	m->u.lim.tbf = NULL;
+	free(m->u.lim.st);
+	m->u.lim.st = NULL;
 }
 
 /* ---- the kinds ---- */
@@ -1995,7 +2006,7 @@ bool rules_xmatch_same(const struct rules_xmatch *a, const struct rules_xmatch *
 			return false;
 		x.u.rt.addrs = y.u.rt.addrs = NULL;
 	} else if (a->kind == XK_LIMIT) {
-		x.u.lim.tbf = y.u.lim.tbf = NULL;	/* the state is not the rule */
+		x.u.lim.st = y.u.lim.st = NULL;	/* the state is not the rule */
 	}
 	return !memcmp(&x, &y, sizeof(x));
 }

@@ -782,9 +782,14 @@ static void test_limit(void)
 	CU_ASSERT_EQUAL(accepted_at(rs, &p, t + 60000, 3), 1u);
 	CU_ASSERT_EQUAL(accepted_at(rs, &p, t + 120003, 3), 1u);	/* 4 ms rounds down, 3 ms later */
 	nfqct_ruleset_free(rs);
-	/* a new load starts full (the kernel's limit state is per rule instance) */
+	/* a new load starts full (the kernel's limit state is per rule instance);
+	 * a rule for both families has a bucket per family (iptables + ip6tables) */
 	rs = accept_if("-p tcp --dport 22 -m limit --limit 1/min --limit-burst 3");
 	CU_ASSERT_EQUAL(accepted_at(rs, &p, t, 10), 3u);
+	tcp_pkt(&b2, "2001:db8::1", "2001:db8::2", 22, PB_SYN, false);
+	p2 = parsed(&b2, IN);
+	CU_ASSERT_EQUAL(accepted_at(rs, &p2, t, 10), 3u);
+	CU_ASSERT_EQUAL(accepted_at(rs, &p, t, 10), 0u);
 	nfqct_ruleset_free(rs);
 	/* defaults 3/hour burst 5; two instances in one rule each have a bucket */
 	rs = accept_if("-m limit");
