@@ -143,6 +143,7 @@ enum rules_xkind_id {
 	XK_ADDRTYPE,
 	XK_DEVGROUP,
 	XK_LIMIT,	/* stateful: a token bucket per rule instance (tbf.h) */
+	XK_RECENT,	/* stateful: a named list (recent.h) */
 	XK_MAX,
 };
 
@@ -162,6 +163,10 @@ enum { XO_V6H_HEADER, XO_V6H_SOFT };
 enum { XO_AT_SRC, XO_AT_DST, XO_AT_IN, XO_AT_OUT };
 enum { XO_DG_SRC, XO_DG_DST };
 enum { XO_LIM_LIMIT, XO_LIM_BURST };
+enum {
+	XO_REC_SET, XO_REC_RCHECK, XO_REC_UPDATE, XO_REC_REMOVE, XO_REC_SECONDS, XO_REC_REAP,
+	XO_REC_HITCOUNT, XO_REC_RTTL, XO_REC_NAME, XO_REC_RSOURCE, XO_REC_RDEST, XO_REC_MASK,
+};
 
 #define RULES_RT_ADDRS_MAX 16	/* --rt-0-addrs, as ip6t_rt */
 
@@ -171,6 +176,8 @@ struct rules_limit_state;	/* -m limit's buckets: [0] IPv4, [1] IPv6 (rules_match
 
 #define RULES_LIMIT_AVG (3600u * 10000u / 3u)	/* -m limit's default: 3/hour */
 #define RULES_LIMIT_BURST 5u
+
+struct rules_xrecent;	/* -m recent's list name, options and table (rules_match.c) */
 
 struct rules_xct;	/* -m conntrack's addresses, ports, status, expiry (rules_match.c) */
 
@@ -206,6 +213,7 @@ struct rules_xmatch {
 		struct { uint16_t src, dst; } at;	/* 1 << RTN_* */
 		struct { uint32_t src, smask, dst, dmask; } dg;	/* -m devgroup */
 		struct rules_xct *ct;
+		struct rules_xrecent *rec;
 		struct {
 			uint32_t avg, burst;	/* as xt_rateinfo: seconds * 10000 per packet */
 			uint32_t cost, cap;	/* credits (tbf.h), set by the kind's finish */
@@ -249,8 +257,9 @@ struct rules_xkind {
 	void (*print)(FILE *out, const struct rules_xmatch *m);	/* " --opt val ...", no -m */
 	void (*free)(struct rules_xmatch *m);	/* may be NULL */
 	/* May be NULL.  Fill the defaults when -m NAME is written: the match
-	 * then exists (and is printed) even without any of its options. */
-	void (*init)(struct rules_xmatch *m);
+	 * then exists (and is printed) even without any of its options.
+	 * Returns 0 or -ENOMEM. */
+	int (*init)(struct rules_xmatch *m);
 	/* May be NULL.  Check the whole match once the rule is read and
 	 * allocate its state.  Returns 0, -ENOMEM, or -EINVAL with @err set. */
 	int (*finish)(struct rules_xmatch *m, char *err, size_t errlen);

@@ -26,6 +26,7 @@
 #include <linux/rtnetlink.h>
 
 #include "nfqct/addrs.h"
+#include "nfqct/recent.h"
 #include "nfqct/tbf.h"
 #include "rules_int.h"
 
@@ -1835,10 +1836,11 @@ struct rules_limit_state {
 	_Alignas(64) struct nfqct_tbf b;
 };
 
-static void limit_init(struct rules_xmatch *m)
+static int limit_init(struct rules_xmatch *m)
 {
 	m->u.lim.avg = RULES_LIMIT_AVG;
 	m->u.lim.burst = RULES_LIMIT_BURST;
+	return 0;
 }
 
 /*
@@ -1956,6 +1958,193 @@ static void limit_free(struct rules_xmatch *m)
 	m->u.lim.st = NULL;
 }
 
+/* ---- recent: a named list of addresses, as xt_recent (recent.h) ---- */
+
+struct rules_xrecent {
+	struct nfqct_recent_info info;
+	bool dest;			/* --rdest: the destination address */
+	bool cmd_given;
+	char name[NFQCT_RECENT_NAME_LEN];
+	union nfqct_addr mask;
+	struct nfqct_recent_table *t;	/* a reference, taken by recent_finish() */
+};
+
+static int recent_init(struct rules_xmatch *m)
+{
+	struct rules_xrecent *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return -ENOMEM;
+	strcpy(r->name, "DEFAULT");
+	memset(&r->mask, 0xff, sizeof(r->mask));
+	m->u.rec = r;
+	return 0;
+}
+
+static const char *const recent_cmds[] = { "--set", "--rcheck", "--update", "--remove" };
+
+static int recent_parse(struct rules_xmatch *m, struct rules_xarg *a)
+{
+	struct rules_xrecent *r = m->u.rec;
+	unsigned long v;
+	union nfqct_addr mask;
+	uint8_t plen;
+	int fam;
+
+	if (GIVEN(m, a->opt)) {
+		xerr(a, "%s given twice", a->name);
+		a->err_at_opt = true;
+		return -EINVAL;
+	}
+	switch (a->opt) {
+	case XO_REC_SET: case XO_REC_RCHECK: case XO_REC_UPDATE: case XO_REC_REMOVE:
+		if (r->cmd_given) {
+			xerr(a, "%s: -m recent takes only one of --set, --rcheck, --update or --remove",
+			     a->name);
+			a->err_at_opt = true;
+			return -EINVAL;
+		}
+		r->cmd_given = true;
+		r->info.cmd = (uint8_t)(a->opt - XO_REC_SET);
+		r->info.invert = a->neg;
+		break;
+	case XO_REC_SECONDS:
+		if (!dec(a->arg, UINT32_MAX, &v) || v == 0) {
+			xerr(a, "expected a number of seconds 1..4294967295, got '%s'", a->arg);
+			return -EINVAL;
+		}
+		r->info.seconds = (uint32_t)v;
+		break;
+	case XO_REC_HITCOUNT:
+		if (!dec(a->arg, NFQCT_RECENT_MAX_NSTAMPS - 1, &v)) {
+			xerr(a, "expected a hit count 0..%u, got '%s'", NFQCT_RECENT_MAX_NSTAMPS - 1, a->arg);
+			return -EINVAL;
+		}
+		r->info.hit_count = (uint32_t)v;
+		break;
+	case XO_REC_REAP:
+		r->info.reap = true;
+		break;
+	case XO_REC_RTTL:
+		r->info.rttl = true;
+		break;
+	case XO_REC_NAME:
+		if (!*a->arg || strlen(a->arg) >= NFQCT_RECENT_NAME_LEN || strchr(a->arg, '/') ||
+		    !strcmp(a->arg, ".") || !strcmp(a->arg, "..")) {
+			xerr(a, "expected a list name of 1..%u characters without '/', got '%s'",
+			     NFQCT_RECENT_NAME_LEN - 1, a->arg);
+			return -EINVAL;
+		}
+		for (const char *c = a->arg; *c; c++)
+			if ((unsigned char)*c < 0x21 || (unsigned char)*c == 0x7f) {
+				xerr(a, "expected a list name of printable characters, got '%s'", a->arg);
+				return -EINVAL;
+			}
+		strcpy(r->name, a->arg);
+		break;
+	case XO_REC_RSOURCE: case XO_REC_RDEST:
+		if (GIVEN(m, XO_REC_RSOURCE) || GIVEN(m, XO_REC_RDEST)) {
+			xerr(a, "only one of --rsource or --rdest");
+			a->err_at_opt = true;
+			return -EINVAL;
+		}
+		r->dest = a->opt == XO_REC_RDEST;
+		break;
+	case XO_REC_MASK:
+		/* a netmask written as an address (xt_recent's XTTYPE_HOST) */
+		fam = parse_addr_mask(a->arg, &r->mask, &mask, &plen);
+		if (!fam || strchr(a->arg, '/')) {
+			xerr(a, "expected a netmask written as an address (255.255.255.0, ffff:ffff::), "
+			     "got '%s'", a->arg);
+			return -EINVAL;
+		}
+		if (!xfamily(m, a, fam))
+			return -EINVAL;
+		if (fam == AF_INET)
+			memset(r->mask.b + 4, 0xff, 12);	/* unused by IPv4 packets */
+		break;
+	}
+	set_given(m, a);
+	return 0;
+}
+
+static int recent_finish(struct rules_xmatch *m, char *err, size_t errlen)
+{
+	struct rules_xrecent *r = m->u.rec;
+	const struct nfqct_recent_info *i = &r->info;
+	int rc;
+
+	/* libxt_recent's and recent_mt_check()'s refusals */
+	if (!r->cmd_given) {
+		snprintf(err, errlen, "-m recent needs one of --set, --rcheck, --update or --remove");
+		return -EINVAL;
+	}
+	if ((i->cmd == NFQCT_RECENT_SET || i->cmd == NFQCT_RECENT_REMOVE) &&
+	    (i->seconds || i->hit_count || i->reap || i->rttl)) {
+		snprintf(err, errlen, "-m recent %s takes none of --seconds, --hitcount, --reap, --rttl "
+			 "(they are for --rcheck and --update)", recent_cmds[i->cmd]);
+		return -EINVAL;
+	}
+	if (i->reap && !i->seconds) {
+		snprintf(err, errlen, "-m recent --reap needs --seconds");
+		return -EINVAL;
+	}
+	if (r->t)
+		return 0;
+	rc = nfqct_recent_get(r->name, &r->mask, i->hit_count, &r->t);
+	if (rc == -EINVAL)
+		snprintf(err, errlen, "-m recent: list '%s' refused", r->name);
+	return rc;
+}
+
+static bool recent_eval(const struct rules_xmatch *m, const struct rules_xctx *cx)
+{
+	const struct rules_xrecent *r = m->u.rec;
+	const struct nfqct_pkt *pkt = cx->pkt;
+	bool v4 = pkt->tuple.family == AF_INET;
+	uint8_t ttl;
+
+	if (pkt->caplen < (v4 ? 9u : 8u))
+		return false;
+	ttl = v4 ? pkt->data[8] : pkt->data[7];
+	if (pkt->hook == NFQCT_HOOK_FORWARD)	/* xt_recent: the TTL as seen before forwarding */
+		ttl++;
+	return nfqct_recent_match(r->t, &r->info, pkt->tuple.family, r->dest ? &pkt->tuple.dst : &pkt->tuple.src,
+				  ttl, nfqct_tbf_jiffies(cx->now_ms));
+}
+
+static void recent_print(FILE *out, const struct rules_xmatch *m)
+{
+	const struct rules_xrecent *r = m->u.rec;
+	char buf[INET6_ADDRSTRLEN];
+
+	/* libxt_recent's order */
+	if (r->info.invert)
+		fputs(" !", out);
+	fprintf(out, " %s", recent_cmds[r->info.cmd]);
+	if (r->info.seconds)
+		fprintf(out, " --seconds %u", r->info.seconds);
+	if (r->info.reap)
+		fputs(" --reap", out);
+	if (r->info.hit_count)
+		fprintf(out, " --hitcount %u", r->info.hit_count);
+	if (r->info.rttl)
+		fputs(" --rttl", out);
+	fprintf(out, " --name %s", r->name);
+	if (GIVEN(m, XO_REC_MASK) && inet_ntop(m->family, &r->mask, buf, sizeof(buf)))
+		fprintf(out, " --mask %s", buf);
+	fputs(r->dest ? " --rdest" : " --rsource", out);
+}
+
+static void recent_free(struct rules_xmatch *m)
+{
+	if (!m->u.rec)
+		return;
+	nfqct_recent_put(m->u.rec->t);
+	free(m->u.rec);
+	m->u.rec = NULL;
+}
+
 /* ---- the kinds ---- */
 
 const struct rules_xkind rules_xkinds[XK_MAX] = {
@@ -1979,6 +2168,8 @@ const struct rules_xkind rules_xkinds[XK_MAX] = {
 	[XK_IPV6HEADER] = { "ipv6header", false, ipv6header_parse, ipv6header_eval, ipv6header_print, NULL },
 	[XK_LIMIT] = { "limit", true, limit_parse, limit_eval, limit_print, limit_free, limit_init,
 		       limit_finish },
+	[XK_RECENT] = { "recent", true, recent_parse, recent_eval, recent_print, recent_free, recent_init,
+			recent_finish },
 };
 
 void rules_xmatch_free(struct rules_xmatch *m, unsigned int n)
@@ -2005,6 +2196,13 @@ bool rules_xmatch_same(const struct rules_xmatch *a, const struct rules_xmatch *
 		    (a->u.rt.naddrs && memcmp(a->u.rt.addrs, b->u.rt.addrs, a->u.rt.naddrs * sizeof(*a->u.rt.addrs))))
 			return false;
 		x.u.rt.addrs = y.u.rt.addrs = NULL;
+	} else if (a->kind == XK_RECENT) {
+		const struct rules_xrecent *p = a->u.rec, *q = b->u.rec;
+
+		if (memcmp(&p->info, &q->info, sizeof(p->info)) || p->dest != q->dest ||
+		    strcmp(p->name, q->name) || memcmp(&p->mask, &q->mask, sizeof(p->mask)))
+			return false;
+		x.u.rec = y.u.rec = NULL;
 	} else if (a->kind == XK_LIMIT) {
 		x.u.lim.st = y.u.lim.st = NULL;	/* the state is not the rule */
 	}

@@ -558,7 +558,7 @@ static bool is_tcp(uint8_t p)
 
 enum match_id { M_NONE, M_PORTS, M_ICMP, M_ICMP6, M_CONNTRACK, M_STATE, M_MARK, M_COMMENT, M_HELPER,
 		M_TCP, M_MULTIPORT, M_LENGTH, M_TTL, M_HL, M_IPRANGE, M_MAC, M_OWNER, M_PKTTYPE,
-		M_FRAG, M_RT, M_IPV6HEADER, M_ADDRTYPE, M_DEVGROUP, M_LIMIT, M_MAX };
+		M_FRAG, M_RT, M_IPV6HEADER, M_ADDRTYPE, M_DEVGROUP, M_LIMIT, M_RECENT, M_MAX };
 
 static const struct match_def {
 	const char *name;		/* -m NAME */
@@ -592,13 +592,14 @@ static const struct match_def {
 	[M_ADDRTYPE] = { "addrtype", NULL, NULL, NULL, "--src-type or --dst-type", XK_ADDRTYPE },
 	[M_DEVGROUP] = { "devgroup", NULL, NULL, NULL, "--src-group or --dst-group", XK_DEVGROUP },
 	[M_LIMIT] = { "limit", NULL, NULL, NULL, NULL, XK_LIMIT },	/* defaults: 3/hour, burst 5 */
+	/* its "needs" (a command) is checked by the kind's finish */
+	[M_RECENT] = { "recent", NULL, NULL, NULL, NULL, XK_RECENT },
 };
 
 /* iptables matches nfqct does not implement, and why: refused by name. */
 static const struct { const char *name, *why; } unsupported_matches[] = {
 	{ "rpfilter", "a reverse-path route lookup needs rtnetlink, which nfqct does not do per packet" },
 	{ "hashlimit", "rate limits are not implemented yet" },
-	{ "recent", "recent lists are not implemented yet" },
 	{ "connlimit", "connection counting is not implemented yet" },
 	{ "connmark", "ct marks are not matched yet" },
 	{ "set", "ipset lives in the kernel" },
@@ -1199,9 +1200,10 @@ static int opt_match(struct parser *p, struct rctx *x, const struct optarg *oa)
 		if (k->init) {	/* it exists with its defaults, options or not */
 			struct rules_xmatch *xm = xmatch_cur(p, x, id);
 
-			if (!xm)
+			if (!xm || k->init(xm)) {
+				p->oom = true;
 				return OPT_BAD;
-			k->init(xm);
+			}
 		}
 	}
 	return OPT_OK;
@@ -1717,6 +1719,18 @@ static const struct opt_def opts[] = {
 	{ "--dst-group", NULL,			M_DEVGROUP, T_NONE, RM_XMATCH,	0,		ARG_NEED,	opt_x },
 	{ "--limit",	NULL,			M_LIMIT, T_NONE, 0,		0,		ARG_NEED,	opt_x },
 	{ "--limit-burst", NULL,		M_LIMIT, T_NONE, 0,		0,		ARG_NEED,	opt_x },
+	{ "--set",	NULL,			M_RECENT, T_NONE, RM_XMATCH,	0,		ARG_NONE,	opt_x },
+	{ "--rcheck",	NULL,			M_RECENT, T_NONE, RM_XMATCH,	0,		ARG_NONE,	opt_x },
+	{ "--update",	NULL,			M_RECENT, T_NONE, RM_XMATCH,	0,		ARG_NONE,	opt_x },
+	{ "--remove",	NULL,			M_RECENT, T_NONE, RM_XMATCH,	0,		ARG_NONE,	opt_x },
+	{ "--seconds",	NULL,			M_RECENT, T_NONE, 0,		0,		ARG_NEED,	opt_x },
+	{ "--reap",	NULL,			M_RECENT, T_NONE, 0,		0,		ARG_NONE,	opt_x },
+	{ "--hitcount",	NULL,			M_RECENT, T_NONE, 0,		0,		ARG_NEED,	opt_x },
+	{ "--rttl",	NULL,			M_RECENT, T_NONE, 0,		0,		ARG_NONE,	opt_x },
+	{ "--name",	NULL,			M_RECENT, T_NONE, 0,		0,		ARG_NEED,	opt_x },
+	{ "--rsource",	NULL,			M_RECENT, T_NONE, 0,		0,		ARG_NONE,	opt_x },
+	{ "--rdest",	NULL,			M_RECENT, T_NONE, 0,		0,		ARG_NONE,	opt_x },
+	{ "--mask",	NULL,			M_RECENT, T_NONE, 0,		0,		ARG_NEED,	opt_x },
 	{ "-j",		"--jump",		M_NONE, T_NONE,	0,		OS_JUMP,	ARG_NEED,	opt_jump },
 	{ "-g",		"--goto",		M_NONE, T_NONE,	0,		OS_JUMP,	ARG_NEED,	opt_goto },
 	{ "--notrack",	NULL,			M_NONE, T_CT,	0,		OS_NOTRACK,	ARG_NONE,	opt_ct_notrack },
