@@ -257,6 +257,15 @@ static int run_command(char *line, const struct nfqct_ctl_ops *ops, void *arg, F
 
 	int (*fn)(void *, FILE *) = NULL;
 
+	if (!strcmp(w[0], "recent")) {
+		if (n < 2 || n > 3) {
+			fprintf(out, "recent: %s\n", n < 2 ? "missing list NAME" : "too many arguments");
+			return -1;
+		}
+		if (!ops->recent)
+			goto unsupported;
+		return ops->recent(arg, out, w[1], n == 3 ? w[2] : NULL) == 0 ? 0 : -1;
+	}
 	if (!strcmp(w[0], "save") || !strcmp(w[0], "restore"))
 		return run_state(w, n, ops, arg, out);
 	if (!strcmp(w[0], "upgrade")) {

@@ -67,6 +67,9 @@ static void usage(FILE *f)
 		"  rules [-c] [-4|-6]\n"
 		"                   the running ruleset; -c with counters; -4/-6 the half that\n"
 		"                   judges that family (all of it unless --rules-v4/-v6)\n"
+		"  recent NAME [+ADDR|-ADDR|/]\n"
+		"                   -m recent's list NAME, as /proc/net/xt_recent/NAME; add or\n"
+		"                   stamp ADDR, remove it, or empty the list\n"
 		"  save [FILE]      save the table to FILE (default: the daemon's state file)\n"
 		"  restore [--replace] FILE\n"
 		"                   merge FILE's entries into the table; existing ones win\n"
@@ -513,6 +516,24 @@ static int cmd_state(const char *dir, const char *name, int argc, char **argv)
 	return nfqct_ctl_request(dir, cmd, stdout, stderr);
 }
 
+/* recent NAME [+ADDR|-ADDR|/] */
+static int cmd_recent(const char *dir, int argc, char **argv)
+{
+	char cmd[NFQCT_CTL_MAXLINE];
+
+	if (argc < 2 || argc > 3)
+		return usage_error("recent: %s", argc < 2 ? "missing list NAME" : "too many arguments");
+	for (int i = 1; i < argc; i++)
+		if (!argv[i][0] || strpbrk(argv[i], " \t\r\n"))
+			return usage_error("recent: bad argument '%s'", argv[i]);
+	if (argc == 3 && argv[2][0] != '+' && argv[2][0] != '-' && strcmp(argv[2], "/"))
+		return usage_error("recent: bad command '%s': expected +ADDR, -ADDR or /", argv[2]);
+	if ((size_t)snprintf(cmd, sizeof(cmd), "recent %s%s%s", argv[1], argc == 3 ? " " : "",
+			     argc == 3 ? argv[2] : "") >= sizeof(cmd) - 1)
+		return usage_error("recent: name too long");
+	return nfqct_ctl_request(dir, cmd, stdout, stderr);
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	struct nfqct_ruleset *rs = NULL;
@@ -767,6 +788,8 @@ int main(int argc, char **argv)
 		 !strcmp(cmd, "upgrade") ||
 		 !strcmp(cmd, "rules"))
 		r = cmd_ctl(dir, cmd, argc, argv);
+	else if (!strcmp(cmd, "recent"))
+		r = cmd_recent(dir, argc, argv);
 	else if (!strcmp(cmd, "save") || !strcmp(cmd, "restore"))
 		r = cmd_state(dir, cmd, argc, argv);
 	else if (!strcmp(cmd, "check"))

@@ -47,7 +47,9 @@
 #include "nfqct/housekeeping.h"
 #include "nfqct/log.h"
 #include "nfqct/privdrop.h"
+#include "nfqct/recent.h"
 #include "nfqct/rules.h"
+#include "nfqct/tbf.h"
 #include "nfqct/settings.h"
 #include "nfqct/state.h"
 #include "nfqct/statfile.h"
@@ -405,7 +407,18 @@ static int load_ruleset(const struct options *o, const struct nfqct_settings *s,
 {
 	const char *v4 = family_rules(o->rules_v4, s->rules_v4);
 	const char *v6 = family_rules(o->rules_v6, s->rules_v6);
+	const struct nfqct_recent_conf rc = {
+		.ip_list_tot = s->recent_ip_list_tot, .ip_pkt_list_tot = s->recent_ip_pkt_list_tot,
+		.ip_list_hash_size = s->recent_ip_list_hash_size,
+	};
 
+	/* lists made by this load get these sizes; existing ones keep theirs */
+	if (nfqct_recent_configure(&rc) < 0) {
+		*rsp = NULL;
+		fprintf(errs, "nfqctd: nfqct.recent_ip_list_hash_size %u is not a power of two\n",
+			s->recent_ip_list_hash_size);
+		return -EINVAL;
+	}
 	if (v4 || v6) {
 		struct nfqct_ruleset *rs4 = NULL, *rs6 = NULL;
 		int rc4 = 0, rc6 = 0;
@@ -1368,6 +1381,22 @@ static int ctl_rules(void *arg, FILE *out, bool counters, int family)
 	return nfqct_ruleset_print_family(rcu_dereference(d->ruleset), family, out, counters) < 0 ? -1 : 0;
 }
 
+static int ctl_recent(void *arg, FILE *out, const char *name, const char *cmd)
+{
+	int rc;
+
+	(void)arg;
+	if (!cmd)
+		rc = nfqct_recent_print(name, out);
+	else
+		rc = nfqct_recent_write(name, cmd, nfqct_tbf_jiffies(nfqct_now_ms()));
+	if (rc == -ENOENT)
+		fprintf(out, "recent: no list '%s' (no rule of the running ruleset names it)\n", name);
+	else if (rc == -EINVAL)
+		fprintf(out, "recent: bad command '%s': expected +ADDR, -ADDR or /\n", cmd);
+	return rc < 0 ? -1 : 0;
+}
+
 static int ctl_table(void *arg, FILE *out, int argc, char **argv)
 {
 	struct daemon *d = arg;
@@ -1418,6 +1447,7 @@ static const struct nfqct_ctl_ops ctl_ops = {
 	.flush = ctl_flush,
 	.reload = ctl_reload,
 	.rules = ctl_rules,
+	.recent = ctl_recent,
 	.list_expect = ctl_list_expect,
 	.table = ctl_table,
 };

@@ -435,7 +435,15 @@ int nfqct_recent_print(const char *name, FILE *out)
 			const struct rentry *e = &t->e[i];
 			const uint64_t *st = stamps_of(t, i);
 
-			inet_ntop(e->family, &e->addr, buf, sizeof(buf));
+			if (e->family == AF_INET)	/* %pI4 */
+				inet_ntop(AF_INET, &e->addr, buf, sizeof(buf));
+			else	/* %pI6: eight groups of four hex digits, nothing left out */
+				snprintf(buf, sizeof(buf), "%02x%02x:%02x%02x:%02x%02x:%02x%02x:"
+					 "%02x%02x:%02x%02x:%02x%02x:%02x%02x", e->addr.b[0], e->addr.b[1],
+					 e->addr.b[2], e->addr.b[3], e->addr.b[4], e->addr.b[5], e->addr.b[6],
+					 e->addr.b[7], e->addr.b[8], e->addr.b[9], e->addr.b[10],
+					 e->addr.b[11], e->addr.b[12], e->addr.b[13], e->addr.b[14],
+					 e->addr.b[15]);
 			fprintf(out, "src=%s ttl: %u last_seen: %llu oldest_pkt: %u", buf, e->ttl,
 				(unsigned long long)st[(uint8_t)(e->index - 1) & t->nstamps_mask], e->index);
 			for (unsigned int k = 0; k < e->nstamps; k++)

@@ -93,6 +93,10 @@ static const struct setting settings[] = {
 	/* REJECT's four mark bits, 0xf << shift (reject.h); nfqct-kernel-rules --reject-mark-shift */
 	{ "nfqct.reject_mark_shift", FIELD(reject_mark_shift), NFQCT_REJECT_MARK_SHIFT_DEFAULT, 0,
 	  NFQCT_REJECT_MARK_SHIFT_MAX, true, NULL },
+	/* xt_recent's module parameters (recent.h); read when a list is made */
+	{ "nfqct.recent_ip_list_tot", FIELD(recent_ip_list_tot), 100, 1, 1u << 20, true, NULL },
+	{ "nfqct.recent_ip_pkt_list_tot", FIELD(recent_ip_pkt_list_tot), 0, 0, 255, true, NULL },
+	{ "nfqct.recent_ip_list_hash_size", FIELD(recent_ip_list_hash_size), 0, 0, 1u << 24, true, NULL },
 	{ "nfqct.ipfix_transport", FIELD(ipfix_transport), NFQCT_IPFIX_UDP, 0, 1, false, ipfix_transport_words },
 	{ "nfqct.ipfix_active_timeout_s", FIELD(ipfix_active_timeout_s), 1800, 1, 100 * DAY, false, NULL },
 	{ "nfqct.ipfix_template_refresh_s", FIELD(ipfix_template_refresh_s), 600, 1, DAY, false, NULL },

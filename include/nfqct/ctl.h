@@ -4,7 +4,8 @@
  * Protocol, one request per connection:
  *   client -> server   one command line, at most NFQCT_CTL_MAXLINE bytes
  *                      including its '\n': "list", "flush", "reload",
- *                      "rules [-c] [-4|-6]", "upgrade" (words separated by blanks)
+ *                      "rules [-c] [-4|-6]", "upgrade", "recent NAME [+ADDR|-ADDR|/]"
+ *                      (words separated by blanks)
  *   server -> client   a status line, "ok\n" or "error\n", then the
  *                      command's output (on "error", its error messages),
  *                      then the server closes the connection.
@@ -53,6 +54,9 @@ struct nfqct_ctl_ops {
 	 * body of this protocol.  Returns -1 with the reason in @out when the
 	 * running daemon stays. */
 	int (*upgrade)(void *arg, FILE *out, int client_fd);
+	/* "recent NAME [CMD]": list NAME of -m recent, as /proc/net/xt_recent/NAME
+	 * reads, or what writing @cmd (+ADDR, -ADDR, /) there does; @cmd NULL: read */
+	int (*recent)(void *arg, FILE *out, const char *name, const char *cmd);
 };
 
 /*

@@ -83,7 +83,8 @@ bool nfqct_recent_match(struct nfqct_recent_table *t, const struct nfqct_recent_
 /*
  * nfqct_recent_print - table @name in /proc/net/xt_recent/NAME's format,
  * one line per address: "src=ADDR ttl: N last_seen: J oldest_pkt: K J1,
- * J2, ...".  Returns 0 or -ENOENT (no rule names it).
+ * J2, ..." (IPv6 addresses in full, as the kernel's %pI6).  Returns 0 or
+ * -ENOENT (no rule names it).
  */
 int nfqct_recent_print(const char *name, FILE *out);
 

@@ -106,6 +106,9 @@ struct nfqct_settings {
 	uint32_t log_ratelimit_ms;	/* packet-triggered messages: window ... */
 	uint32_t log_ratelimit_burst;	/* ... and messages per window */
 	uint32_t state_interval_s;	/* save the table every N s (0: only at a stop) */
+	uint32_t recent_ip_list_tot;	/* -m recent: addresses per list */
+	uint32_t recent_ip_pkt_list_tot;	/* stamps per address, 0: from --hitcount */
+	uint32_t recent_ip_list_hash_size;	/* buckets (a power of two), 0: from ip_list_tot */
 	char state_file[256];		/* the table on disk (state.h); "" (none): not kept */
 	char rules_v4[256];		/* an iptables-restore file for IPv4 only, "" (none) */
 	char rules_v6[256];		/* an ip6tables-restore file for IPv6 only, "" (none) */

@@ -112,8 +112,16 @@ static int op_upgrade(void *arg, FILE *out, int client_fd)
 	return -1;
 }
 
+/* recent NAME [CMD]: echoes what it got */
+static int op_recent(void *arg, FILE *out, const char *name, const char *cmd)
+{
+	(void)arg;
+	fprintf(out, "recent %s %s\n", name, cmd ? cmd : "(read)");
+	return 0;
+}
+
 static const struct nfqct_ctl_ops all_ops = { op_list, op_flush, op_reload, op_rules, op_list_expect,
-					      op_table, op_save, op_restore, op_upgrade };
+					      op_table, op_save, op_restore, op_upgrade, op_recent };
 
 struct server {
 	int fd;
@@ -289,6 +297,11 @@ static void test_commands(void)
 		{ "restore --replace", 1, "", "restore: missing FILE\n" },
 		{ "upgrade", 1, "", "upgrade: refused (client fd given)\n" },
 		{ "upgrade now", 1, "", "upgrade: unexpected argument 'now'\n" },
+		{ "recent SSH", 0, "recent SSH (read)\n", "" },
+		{ "recent SSH +198.18.0.1", 0, "recent SSH +198.18.0.1\n", "" },
+		{ "recent SSH /", 0, "recent SSH /\n", "" },
+		{ "recent", 1, "", "recent: missing list NAME\n" },
+		{ "recent SSH / x", 1, "", "recent: too many arguments\n" },
 	};
 	for (size_t i = 0; i < sizeof(st_cases) / sizeof(st_cases[0]); i++) {
 		request(st_cases[i].cmd, &r);
@@ -311,7 +324,7 @@ static void test_commands(void)
 static void test_unsupported(void)
 {
 	static const struct nfqct_ctl_ops only_list = { op_list, NULL, NULL, NULL, NULL, NULL, NULL,
-							NULL, NULL };
+							NULL, NULL, NULL };
 	struct server s;
 	struct reply r;
 

@@ -138,7 +138,7 @@ static void test_reap_rttl_mask(void)
 	CU_ASSERT_EQUAL(nfqct_recent_write("T3", "+300.1.1.1", 11), -EINVAL);
 	CU_ASSERT_EQUAL(nfqct_recent_write("nope", "/", 11), -ENOENT);
 	s = proc("T3");
-	CU_ASSERT_PTR_NOT_NULL(strstr(s, "src=2001:db8::5 ttl: 0 last_seen: 9 oldest_pkt: 1 9\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(s, "src=2001:0db8:0000:0000:0000:0000:0000:0005 ttl: 0 last_seen: 9 oldest_pkt: 1 9\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, "src=198.18.0.1 ttl: 0 last_seen: 11 oldest_pkt: 2 10, 11\n"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, "src=198.18.5.0 ttl: 64 last_seen: 5 oldest_pkt: 1 5\n"));
 	free(s);
