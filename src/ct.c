@@ -82,7 +82,7 @@ struct nfqct_conn {
 	uint8_t dir0;			/* 0: must follow node0 directly */
 	uint8_t lock;			/* per-entry spinlock, see ct_lock() */
 	uint16_t status;		/* CT_*, atomic bit operations */
-	uint32_t mark;			/* ct mark (nothing sets it yet) */
+	uint32_t mark;			/* ct mark: atomic accesses (CONNMARK writes it per packet) */
 	uint64_t expires;		/* ms; relative while unconfirmed */
 	struct cds_lfht_node node1;	/* reply direction */
 	uint8_t dir1;			/* 1: must follow node1 directly */
@@ -1226,7 +1226,7 @@ void nfqct_ct_info(const struct nfqct_conn *conn, struct nfqct_ct_info *out)
 	s = conn_status(e);
 	out->orig = e->tuple;
 	out->zone = e->zone;
-	out->mark = e->mark;
+	out->mark = __atomic_load_n(&e->mark, __ATOMIC_RELAXED);
 	out->expires_ms = conn_expires(e);
 	memcpy(out->packets, e->packets, sizeof(out->packets));
 	memcpy(out->bytes, e->bytes, sizeof(out->bytes));
@@ -1403,9 +1403,26 @@ bool nfqct_ct_kill(struct nfqct_ct *ct, struct nfqct_ct_stats *st, struct nfqct_
 
 void nfqct_ct_set_mark(struct nfqct_conn *conn, uint32_t value, uint32_t mask)
 {
-	ct_lock(conn);
-	conn->mark = (conn->mark & ~mask) | (value & mask);
-	ct_unlock(conn);
+	nfqct_ct_mark_xset(conn, value & mask, mask);
+}
+
+uint32_t nfqct_ct_mark(const struct nfqct_conn *conn)
+{
+	return __atomic_load_n(&conn->mark, __ATOMIC_RELAXED);
+}
+
+uint32_t nfqct_ct_mark_xset(struct nfqct_conn *conn, uint32_t value, uint32_t mask)
+{
+	uint32_t old = __atomic_load_n(&conn->mark, __ATOMIC_RELAXED), mark;
+
+	/* a CAS loop: workers and `nfqct update --mark` never lose each other's bits */
+	do {
+		mark = (old & ~mask) ^ value;
+		if (mark == old)
+			break;
+	} while (!__atomic_compare_exchange_n(&conn->mark, &old, mark, false, __ATOMIC_RELAXED,
+					      __ATOMIC_RELAXED));
+	return mark;
 }
 
 uint32_t nfqct_ct_id(const struct nfqct_ct *ct, const struct nfqct_conn *conn)
@@ -1519,7 +1536,7 @@ int nfqct_ct_export(struct nfqct_ct *ct, uint64_t now_ms,
 		exp = conn_expires(e);
 		x.tuple = e->tuple;
 		x.zone = e->zone;
-		x.mark = e->mark;
+		x.mark = __atomic_load_n(&e->mark, __ATOMIC_RELAXED);
 		x.helper = e->helper;
 		x.master_helper = e->master_helper;
 		memcpy(x.packets, e->packets, sizeof(x.packets));

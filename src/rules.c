@@ -410,6 +410,15 @@ static void print_rule(FILE *out, const struct rules_table *t, const struct rule
 		fputs(" -j MARK --set-xmark ", out);
 		print_valmask(out, r->tval, r->tmask, true);
 		break;
+	case RT_CONNMARK_SET:
+		/* libxt_CONNMARK's save form */
+		fprintf(out, " -j CONNMARK --set-xmark 0x%x/0x%x", r->tval, r->tmask);
+		break;
+	case RT_CONNMARK_SAVE:
+	case RT_CONNMARK_RESTORE:
+		fprintf(out, " -j CONNMARK --%s-mark --nfmask 0x%x --ctmask 0x%x",
+			r->target == RT_CONNMARK_SAVE ? "save" : "restore", r->tval, r->tmask);
+		break;
 	case RT_NOTRACK:
 		fputs(" -j NOTRACK", out);
 		break;

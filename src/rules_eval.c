@@ -222,6 +222,19 @@ static void walk(struct evctx *cx, const struct rules_table *t, int chain, unsig
 				*mark = (*mark & ~r->tmask) ^ r->tval;
 				out->set_mark = true;
 				break;
+			case RT_CONNMARK_SET:
+			case RT_CONNMARK_SAVE:
+				/* xt_CONNMARK; the entry's mark is shared: atomic (ct.h) */
+				if (cx->x.ct->conn)
+					nfqct_ct_mark_xset(cx->x.ct->conn, r->target == RT_CONNMARK_SET ?
+							   r->tval : (*mark & r->tval), r->tmask);
+				break;
+			case RT_CONNMARK_RESTORE:
+				if (cx->x.ct->conn) {
+					*mark = (*mark & ~r->tval) ^ (nfqct_ct_mark(cx->x.ct->conn) & r->tmask);
+					out->set_mark = true;
+				}
+				break;
 			case RT_NOTRACK:
 			case RT_CT:
 				/* The first one decides, later ones are no-ops (the kernel

@@ -66,6 +66,10 @@ enum rules_target {
 	RT_REJECT,	/* tval: type for IPv4, tmask bits 0..7: for IPv6 (reject.h;
 			 * 0: none, the rule cannot see that family), bits 8..15: as written */
 	RT_LOG,		/* the options in rules_info.log; does not end the traversal */
+	/* CONNMARK on the packet's entry (none: nothing, as the kernel's without a ct) */
+	RT_CONNMARK_SET,	/* ct mark = (ct mark & ~tmask) ^ tval */
+	RT_CONNMARK_SAVE,	/* ct mark = (ct mark & ~tmask) ^ (mark & tval): tval nfmask, tmask ctmask */
+	RT_CONNMARK_RESTORE,	/* mark = (mark & ~tval) ^ (ct mark & tmask) */
 };
 
 /* -j CHAIN and -g CHAIN: the targets that name a user chain. */
@@ -144,6 +148,7 @@ enum rules_xkind_id {
 	XK_DEVGROUP,
 	XK_LIMIT,	/* stateful: a token bucket per rule instance (tbf.h) */
 	XK_RECENT,	/* stateful: a named list (recent.h) */
+	XK_CONNMARK,	/* the entry's mark */
 	XK_MAX,
 };
 
@@ -163,6 +168,7 @@ enum { XO_V6H_HEADER, XO_V6H_SOFT };
 enum { XO_AT_SRC, XO_AT_DST, XO_AT_IN, XO_AT_OUT };
 enum { XO_DG_SRC, XO_DG_DST };
 enum { XO_LIM_LIMIT, XO_LIM_BURST };
+enum { XO_CM_MARK };
 enum {
 	XO_REC_SET, XO_REC_RCHECK, XO_REC_UPDATE, XO_REC_REMOVE, XO_REC_SECONDS, XO_REC_REAP,
 	XO_REC_HITCOUNT, XO_REC_RTTL, XO_REC_NAME, XO_REC_RSOURCE, XO_REC_RDEST, XO_REC_MASK,
@@ -214,6 +220,7 @@ struct rules_xmatch {
 		struct { uint32_t src, smask, dst, dmask; } dg;	/* -m devgroup */
 		struct rules_xct *ct;
 		struct rules_xrecent *rec;
+		struct { uint32_t mark, mask; } cm;	/* -m connmark */
 		struct {
 			uint32_t avg, burst;	/* as xt_rateinfo: seconds * 10000 per packet */
 			uint32_t cost, cap;	/* credits (tbf.h), set by the kind's finish */

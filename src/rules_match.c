@@ -2145,6 +2145,72 @@ static void recent_free(struct rules_xmatch *m)
 	m->u.rec = NULL;
 }
 
+/* ---- connmark: the entry's mark, as xt_connmark ---- */
+
+/* A 32-bit number in C notation (0x.., 0.., decimal). */
+static bool parse_u32c(const char *s, uint32_t *v)
+{
+	unsigned long long x;
+	char *end;
+
+	if (!isdigit((unsigned char)*s))
+		return false;
+	errno = 0;
+	x = strtoull(s, &end, 0);
+	if (errno || *end || x > UINT32_MAX)
+		return false;
+	*v = (uint32_t)x;
+	return true;
+}
+
+/* "v" or "v/m"; without a mask, all ones. */
+static bool parse_valmask32(const char *s, uint32_t *val, uint32_t *mask)
+{
+	const char *slash = strchr(s, '/');
+	char buf[32];
+
+	*mask = UINT32_MAX;
+	if (!slash)
+		return parse_u32c(s, val);
+	if ((size_t)(slash - s) >= sizeof(buf))
+		return false;
+	memcpy(buf, s, (size_t)(slash - s));
+	buf[slash - s] = '\0';
+	return parse_u32c(buf, val) && parse_u32c(slash + 1, mask);
+}
+
+static int connmark_parse(struct rules_xmatch *m, struct rules_xarg *a)
+{
+	if (GIVEN(m, a->opt)) {
+		xerr(a, "%s given twice", a->name);
+		a->err_at_opt = true;
+		return -EINVAL;
+	}
+	if (!parse_valmask32(a->arg, &m->u.cm.mark, &m->u.cm.mask)) {
+		xerr(a, "expected a mark 'value[/mask]' (32-bit numbers), got '%s'", a->arg);
+		return -EINVAL;
+	}
+	set_given(m, a);
+	return 0;
+}
+
+static bool connmark_eval(const struct rules_xmatch *m, const struct rules_xctx *cx)
+{
+	/* no entry (raw table, untracked, invalid): no match, negated or not */
+	if (!cx->ct->conn)
+		return false;
+	return ((nfqct_ct_mark(cx->ct->conn) & m->u.cm.mask) == m->u.cm.mark) != (m->inv != 0);
+}
+
+static void connmark_print(FILE *out, const struct rules_xmatch *m)
+{
+	print_neg(out, m, XO_CM_MARK, "--mark");
+	if (m->u.cm.mask != UINT32_MAX)
+		fprintf(out, " 0x%x/0x%x", m->u.cm.mark, m->u.cm.mask);
+	else
+		fprintf(out, " 0x%x", m->u.cm.mark);
+}
+
 /* ---- the kinds ---- */
 
 const struct rules_xkind rules_xkinds[XK_MAX] = {
@@ -2168,6 +2234,7 @@ const struct rules_xkind rules_xkinds[XK_MAX] = {
 	[XK_IPV6HEADER] = { "ipv6header", false, ipv6header_parse, ipv6header_eval, ipv6header_print, NULL },
 	[XK_LIMIT] = { "limit", true, limit_parse, limit_eval, limit_print, limit_free, limit_init,
 		       limit_finish },
+	[XK_CONNMARK] = { "connmark", false, connmark_parse, connmark_eval, connmark_print, NULL },
 	[XK_RECENT] = { "recent", true, recent_parse, recent_eval, recent_print, recent_free, recent_init,
 			recent_finish },
 };

@@ -558,7 +558,7 @@ static bool is_tcp(uint8_t p)
 
 enum match_id { M_NONE, M_PORTS, M_ICMP, M_ICMP6, M_CONNTRACK, M_STATE, M_MARK, M_COMMENT, M_HELPER,
 		M_TCP, M_MULTIPORT, M_LENGTH, M_TTL, M_HL, M_IPRANGE, M_MAC, M_OWNER, M_PKTTYPE,
-		M_FRAG, M_RT, M_IPV6HEADER, M_ADDRTYPE, M_DEVGROUP, M_LIMIT, M_RECENT, M_MAX };
+		M_FRAG, M_RT, M_IPV6HEADER, M_ADDRTYPE, M_DEVGROUP, M_LIMIT, M_RECENT, M_CONNMARK, M_MAX };
 
 static const struct match_def {
 	const char *name;		/* -m NAME */
@@ -594,6 +594,7 @@ static const struct match_def {
 	[M_LIMIT] = { "limit", NULL, NULL, NULL, NULL, XK_LIMIT },	/* defaults: 3/hour, burst 5 */
 	/* its "needs" (a command) is checked by the kind's finish */
 	[M_RECENT] = { "recent", NULL, NULL, NULL, NULL, XK_RECENT },
+	[M_CONNMARK] = { "connmark", NULL, NULL, NULL, "--mark", XK_CONNMARK },
 };
 
 /* iptables matches nfqct does not implement, and why: refused by name. */
@@ -601,7 +602,6 @@ static const struct { const char *name, *why; } unsupported_matches[] = {
 	{ "rpfilter", "a reverse-path route lookup needs rtnetlink, which nfqct does not do per packet" },
 	{ "hashlimit", "rate limits are not implemented yet" },
 	{ "connlimit", "connection counting is not implemented yet" },
-	{ "connmark", "ct marks are not matched yet" },
 	{ "set", "ipset lives in the kernel" },
 	{ "string", "payload matching is not implemented" },
 	{ "physdev", "bridge ports are not in the queued packet" },
@@ -610,7 +610,8 @@ static const struct { const char *name, *why; } unsupported_matches[] = {
 };
 
 /* Targets, as -j names them; any other name is a user chain (or unsupported). */
-enum target_id { T_NONE, T_ACCEPT, T_DROP, T_RETURN, T_MARK, T_NOTRACK, T_CT, T_REJECT, T_LOG, T_MAX };
+enum target_id { T_NONE, T_ACCEPT, T_DROP, T_RETURN, T_MARK, T_NOTRACK, T_CT, T_REJECT, T_LOG, T_CONNMARK,
+		 T_MAX };
 
 static const struct target_def {
 	const char *name;
@@ -627,6 +628,7 @@ static const struct target_def {
 	[T_CT] = { "CT", RT_CT, true, 0 },
 	[T_REJECT] = { "REJECT", RT_REJECT, false, 0, true },
 	[T_LOG] = { "LOG", RT_LOG, false, 0 },
+	[T_CONNMARK] = { "CONNMARK", RT_CONNMARK_SET, false, OS_TOPT },
 };
 
 /* iptables targets nfqct does not implement, and why: refused by name, and not chain names. */
@@ -661,7 +663,6 @@ static const struct {
 	{ "LED", "it drives kernel objects: leave it in the kernel" },
 	{ "IDLETIMER", "it drives kernel objects: leave it in the kernel" },
 	{ "RATEEST", "it drives kernel objects: leave it in the kernel" },
-	{ "CONNMARK", "not supported yet (connection marks are planned)" },
 	{ "SET", "not supported yet (ipset sets are planned)" },
 };
 
@@ -957,6 +958,9 @@ struct rctx {
 	unsigned int stateful_col;	/* column of the first stateful -m (rules_int.h's order rule) */
 	const char *stateful_name;
 	unsigned int xm_col[RULES_XM_COLS];	/* column of the -m of pr.xm[i], for whole-match errors */
+	uint32_t cm_nfmask, cm_ctmask;	/* CONNMARK --save-mark / --restore-mark masks */
+	unsigned int cm_mask_col;	/* the first --nfmask / --ctmask / --mask */
+	unsigned int cm_masks;		/* 1 --nfmask, 2 --ctmask, 4 --mask given */
 };
 
 struct opt_def;
@@ -1630,6 +1634,73 @@ static int opt_mark_target(struct parser *p, struct rctx *x, const struct optarg
 }
 
 /*
+ * CONNMARK, as libxt_CONNMARK: one of --set-xmark, --set-mark, --and-mark,
+ * --or-mark, --xor-mark (the entry's mark = (mark & ~ctmask) ^ ctmark),
+ * --save-mark or --restore-mark (with --nfmask, --ctmask or --mask, kept in
+ * the rctx until check_rule() knows the mode).
+ */
+static int opt_connmark(struct parser *p, struct rctx *x, const struct optarg *oa)
+{
+	const char *s = oa->o->s;
+	struct rules_rule *r = &x->pr.r;
+	uint32_t v, m;
+
+	if (!strcmp(s, "--nfmask") || !strcmp(s, "--ctmask") || !strcmp(s, "--mask")) {
+		unsigned int bit = s[2] == 'n' ? 1 : s[2] == 'c' ? 2 : 4;
+
+		if ((x->cm_masks & bit) || (bit == 4 ? x->cm_masks : (x->cm_masks & 4))) {
+			perror_at(p, oa->o->col, (x->cm_masks & bit) ? "%s given twice" :
+				  "%s: --mask sets both --nfmask and --ctmask: give one or the others", s);
+			return OPT_BAD;
+		}
+		if (!parse_u32(oa->a->s, &v)) {
+			perror_at(p, oa->a->col, "expected a 32-bit number, got '%s'", oa->a->s);
+			return OPT_BAD;
+		}
+		if (!x->cm_masks) {
+			x->cm_nfmask = x->cm_ctmask = UINT32_MAX;
+			x->cm_mask_col = oa->o->col;
+		}
+		x->cm_masks |= bit;
+		if (bit & 5)
+			x->cm_nfmask = v;
+		if (bit & 6)
+			x->cm_ctmask = v;
+		return OPT_OK;
+	}
+	if (x->seen & OS_TOPT) {
+		char names[160];
+
+		target_opt_names(names, sizeof(names), T_CONNMARK);
+		perror_at(p, oa->o->col, "CONNMARK takes only one of %s", names);
+		return OPT_BAD;
+	}
+	x->seen |= OS_TOPT;
+	if (!strcmp(s, "--save-mark") || !strcmp(s, "--restore-mark")) {
+		r->target = s[2] == 's' ? RT_CONNMARK_SAVE : RT_CONNMARK_RESTORE;
+		return OPT_OK;
+	}
+	r->target = RT_CONNMARK_SET;
+	if (!strcmp(s, "--set-mark") || !strcmp(s, "--set-xmark")) {
+		if (!parse_valmask(oa->a->s, &v, &m)) {
+			perror_at(p, oa->a->col, "expected a mark 'value[/mask]' (32-bit numbers), got '%s'",
+				  oa->a->s);
+			return OPT_BAD;
+		}
+		r->tval = v;
+		r->tmask = !strcmp(s, "--set-xmark") ? m : (m | v);
+		return OPT_OK;
+	}
+	if (!parse_u32(oa->a->s, &v)) {
+		perror_at(p, oa->a->col, "expected a 32-bit number, got '%s'", oa->a->s);
+		return OPT_BAD;
+	}
+	r->tval = s[2] == 'a' ? 0 : v;
+	r->tmask = s[2] == 'a' ? ~v : s[2] == 'o' ? v : 0;
+	return OPT_OK;
+}
+
+/*
  * Every option of a rule, one row each.  The reader checks, in this order:
  * the argument, that the -j (target options) or the -m / -p (match
  * options) that brings it in came first, "given twice"; then it runs the
@@ -1731,6 +1802,8 @@ static const struct opt_def opts[] = {
 	{ "--rsource",	NULL,			M_RECENT, T_NONE, 0,		0,		ARG_NONE,	opt_x },
 	{ "--rdest",	NULL,			M_RECENT, T_NONE, 0,		0,		ARG_NONE,	opt_x },
 	{ "--mask",	NULL,			M_RECENT, T_NONE, 0,		0,		ARG_NEED,	opt_x },
+	/* -m connmark's --mark and -m mark's: find_opt() tells them apart */
+	{ "--mark",	NULL,			M_CONNMARK, T_NONE, RM_XMATCH,	0,		ARG_NEED,	opt_x },
 	{ "-j",		"--jump",		M_NONE, T_NONE,	0,		OS_JUMP,	ARG_NEED,	opt_jump },
 	{ "-g",		"--goto",		M_NONE, T_NONE,	0,		OS_JUMP,	ARG_NEED,	opt_goto },
 	{ "--notrack",	NULL,			M_NONE, T_CT,	0,		OS_NOTRACK,	ARG_NONE,	opt_ct_notrack },
@@ -1748,6 +1821,17 @@ static const struct opt_def opts[] = {
 	{ "--log-ip-options", NULL,		M_NONE, T_LOG,	0,		0,		ARG_NONE,	opt_log_flag },
 	{ "--log-uid",	NULL,			M_NONE, T_LOG,	0,		0,		ARG_NONE,	opt_log_flag },
 	{ "--log-macdecode", NULL,		M_NONE, T_LOG,	0,		0,		ARG_NONE,	opt_log_flag },
+	/* CONNMARK's share MARK's names: find_opt() takes the -j's */
+	{ "--set-xmark", NULL,			M_NONE, T_CONNMARK, 0,		0,		ARG_NEED,	opt_connmark },
+	{ "--set-mark",	NULL,			M_NONE, T_CONNMARK, 0,		0,		ARG_NEED,	opt_connmark },
+	{ "--and-mark",	NULL,			M_NONE, T_CONNMARK, 0,		0,		ARG_NEED,	opt_connmark },
+	{ "--or-mark",	NULL,			M_NONE, T_CONNMARK, 0,		0,		ARG_NEED,	opt_connmark },
+	{ "--xor-mark",	NULL,			M_NONE, T_CONNMARK, 0,		0,		ARG_NEED,	opt_connmark },
+	{ "--save-mark", NULL,			M_NONE, T_CONNMARK, 0,		0,		ARG_NONE,	opt_connmark },
+	{ "--restore-mark", NULL,		M_NONE, T_CONNMARK, 0,		0,		ARG_NONE,	opt_connmark },
+	{ "--nfmask",	NULL,			M_NONE, T_CONNMARK, 0,		0,		ARG_NEED,	opt_connmark },
+	{ "--ctmask",	NULL,			M_NONE, T_CONNMARK, 0,		0,		ARG_NEED,	opt_connmark },
+	{ "--mask",	NULL,			M_NONE, T_CONNMARK, 0,		0,		ARG_NEED,	opt_connmark },
 };
 
 /* The options of @target, in table order ("--set-mark, --set-xmark, ..."). */
@@ -1755,16 +1839,33 @@ static void target_opt_names(char *buf, size_t len, int target)
 {
 	buf[0] = '\0';
 	for (size_t i = 0; i < RULES_ARRAY_SIZE(opts); i++)
-		if (opts[i].target == target)
-			list_add(buf, len, opts[i].name);
+		if (opts[i].target == target &&
+		    strcmp(opts[i].name + strlen(opts[i].name) - 4, "mask"))
+			list_add(buf, len, opts[i].name);	/* CONNMARK's --nfmask ... are modifiers */
 }
 
-static const struct opt_def *find_opt(const char *s)
+/*
+ * The row of option @s.  A few names belong to several matches or targets
+ * (--mark, --mask, --set-mark ...): the one brought in last wins, the -j
+ * when it came after the last -m, else that -m; otherwise the first row.
+ */
+static const struct opt_def *find_opt(const struct rctx *x, const char *s)
 {
-	for (size_t i = 0; i < RULES_ARRAY_SIZE(opts); i++)
-		if (!strcmp(s, opts[i].name) || (opts[i].alias && !strcmp(s, opts[i].alias)))
-			return &opts[i];
-	return NULL;
+	const struct opt_def *first = NULL;
+	bool target_last = x->tgt != T_NONE && x->target_col > x->last_mod_col;
+
+	for (size_t i = 0; i < RULES_ARRAY_SIZE(opts); i++) {
+		const struct opt_def *d = &opts[i];
+
+		if (strcmp(s, d->name) && (!d->alias || strcmp(s, d->alias)))
+			continue;
+		if (!first)
+			first = d;
+		if (target_last ? d->target != T_NONE && d->target == x->tgt :
+				  d->match != M_NONE && d->match == x->last_mod)
+			return d;
+	}
+	return first;
 }
 
 /* Did the -j, -m or -p that brings @oa's option in come first?  Reports when not. */
@@ -1874,12 +1975,12 @@ static bool parse_option(struct parser *p, struct rctx *x, struct tok *tk, int n
 			 unsigned int neg)
 {
 	struct optarg oa = { .o = &tk[*i], .neg = neg };
-	const struct opt_def *d = find_opt(oa.o->s);
+	const struct opt_def *d = find_opt(x, oa.o->s);
 	struct tok inl = { NULL, 0 };	/* the value of "--option=value" */
 	bool has_arg = *i + 1 < n;
 
 	if (!d && split_long_option(&tk[*i], &inl)) {
-		d = find_opt(oa.o->s);
+		d = find_opt(x, oa.o->s);
 		if (d && d->arg == ARG_NONE) {
 			perror_at(p, inl.col - 1, "%s takes no argument", oa.o->s);
 			return false;
@@ -2072,6 +2173,17 @@ static void check_rule(struct parser *p, struct rctx *x)
 	for (int m = M_NONE + 1; m < M_MAX; m++)
 		if (matches[m].needs && (x->mods & 1u << m) && !(x->used & 1u << m) && !x->bad_opt)
 			perror_at(p, x->mod_col[m], "-m %s needs %s", matches[m].name, matches[m].needs);
+	if (x->tgt == T_CONNMARK && x->cm_masks) {
+		if (x->pr.r.target == RT_CONNMARK_SET)
+			perror_at(p, x->cm_mask_col, "--nfmask, --ctmask and --mask are for --save-mark and "
+				  "--restore-mark");
+		else if (x->seen & OS_TOPT) {
+			x->pr.r.tval = x->cm_nfmask;
+			x->pr.r.tmask = x->cm_ctmask;
+		}
+	} else if (x->tgt == T_CONNMARK && x->pr.r.target != RT_CONNMARK_SET) {
+		x->pr.r.tval = x->pr.r.tmask = UINT32_MAX;
+	}
 	if (x->tgt != T_NONE && targets[x->tgt].needs && !(x->seen & targets[x->tgt].needs)) {
 		char names[128];
 

@@ -321,8 +321,18 @@ unsigned int nfqct_ct_walk(struct nfqct_ct *ct, uint64_t now_ms,
 /* nfqct_ct_kill - remove @conn (counted `delete`).  False: someone else did.  RCU reader. */
 bool nfqct_ct_kill(struct nfqct_ct *ct, struct nfqct_ct_stats *st, struct nfqct_conn *conn);
 
-/* nfqct_ct_set_mark - ct mark = (mark & ~@mask) | (@value & @mask), under the entry lock. */
+/* nfqct_ct_set_mark - ct mark = (mark & ~@mask) | (@value & @mask), atomically. */
 void nfqct_ct_set_mark(struct nfqct_conn *conn, uint32_t value, uint32_t mask);
+
+/* nfqct_ct_mark - the entry's mark (an atomic read: workers may be writing it). */
+uint32_t nfqct_ct_mark(const struct nfqct_conn *conn);
+
+/*
+ * nfqct_ct_mark_xset - ct mark = (mark & ~@mask) ^ @value (xt_CONNMARK's
+ * arithmetic), atomically (compare-and-swap: no lock, so the packet path
+ * may call it).  Returns the new mark.
+ */
+uint32_t nfqct_ct_mark_xset(struct nfqct_conn *conn, uint32_t value, uint32_t mask);
 
 /* nfqct_ct_id - the entry's id for `-o id`: stable for its life, keyed by the
  * table's secret so that it does not reveal an address. */

@@ -17,6 +17,7 @@
 
 #include "nfqct/pkt.h"
 
+struct nfqct_conn;
 struct nfqct_ruleset;
 
 /*
@@ -130,6 +131,10 @@ struct nfqct_rules_ct {
 	uint8_t status;		/* NFQCT_RULES_CTS_* */
 	bool dir_reply;		/* the packet goes in the reply direction */
 	uint32_t expire_s;	/* seconds of life left, rounded down */
+	/* The packet's entry (confirmed or not), for -m connmark and CONNMARK,
+	 * which read and write its mark atomically (ct.h); NULL: none (no
+	 * ct, as an untracked or invalid packet's in the kernel). */
+	struct nfqct_conn *conn;
 };
 
 /* nfqct_ruleset_needs_ct_entry - whether a filter rule reads nfqct_rules_ct's entry part. */

@@ -716,6 +716,77 @@ static void test_time_is_the_callers(void)
 	bench_close(&b);
 }
 
+/* ---- CONNMARK and -m connmark: the entry's mark ---- */
+
+static const char *connmark_rules =
+	"*raw\n"
+	/* no entry yet in raw: both do nothing (as the kernel's) */
+	"-A PREROUTING -j CONNMARK --set-mark 0x99\n"
+	"-A PREROUTING -m connmark --mark 0x0 -j MARK --set-mark 0x1\n"
+	"COMMIT\n"
+	"*filter\n"
+	":FORWARD DROP\n"
+	/* the classic pair: restore first, mark new connections, save */
+	"-A FORWARD -j CONNMARK --restore-mark --nfmask 0xff --ctmask 0xf\n"
+	"-A FORWARD -m connmark --mark 0x30/0xf0 -j ACCEPT\n"
+	"-A FORWARD -m mark ! --mark 0x0/0xf -j ACCEPT\n"
+	"-A FORWARD -p udp --dport 5 -j MARK --set-mark 0x5\n"
+	"-A FORWARD -p udp --dport 6 -j MARK --set-mark 0x6\n"
+	"-A FORWARD -j CONNMARK --save-mark --mask 0xf\n"
+	"-A FORWARD -p udp --dport 6 -j CONNMARK --or-mark 0x30\n"
+	"-A FORWARD -j ACCEPT\n"
+	"COMMIT\n";
+
+static uint32_t entry_mark(struct bench *b, const struct pb *p)
+{
+	struct nfqct_tuple t;
+	struct nfqct_conn *c;
+	struct nfqct_ct_info ci;
+	struct nfqct_pkt pkt = { .data = p->b, .caplen = p->n, .len = p->n };
+
+	CU_ASSERT_EQUAL_FATAL(nfqct_pkt_parse(&pkt), 0);
+	t = pkt.tuple;
+	c = nfqct_ct_lookup(b->ct, &t, 0, T0, NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	nfqct_ct_info(c, &ci);
+	return ci.mark;
+}
+
+static void test_connmark(void)
+{
+	struct bench b;
+	struct nfqct_verdict v;
+	struct pb p;
+
+	bench_open(&b, connmark_rules, 0);
+	/* new: raw's CONNMARK did nothing, raw's -m connmark did not match (no
+	 * MARK 0x1); nothing to restore; MARK 0x5 (all bits), saved to the entry (0xf bits) */
+	pb_udp_packet(&p, "198.18.0.1", "198.19.0.1", 1000, 5, 10);
+	v = judge(&b, &p, NFQCT_HOOK_FORWARD, 0x100, T0);
+	CU_ASSERT_TRUE(v.accept);
+	CU_ASSERT_EQUAL(v.mark, 0x5);
+	CU_ASSERT_TRUE(v.set_mark);
+	CU_ASSERT_STRING_EQUAL(rule_name(&b, &v), "FORWARD#8");
+	CU_ASSERT_EQUAL(entry_mark(&b, &p), 0x5);
+	/* the next packet: restored into the low byte's 0xf bits (nfmask 0xff
+	 * clears 0x1ff's low byte first), then ! --mark 0x0/0xf accepts it */
+	v = judge(&b, &p, NFQCT_HOOK_FORWARD, 0x1ff, T0 + 1);
+	CU_ASSERT_TRUE(v.accept);
+	CU_ASSERT_EQUAL(v.mark, 0x105);
+	CU_ASSERT_TRUE(v.set_mark);
+	CU_ASSERT_STRING_EQUAL(rule_name(&b, &v), "FORWARD#3");
+	/* port 6: saved 0x6, then --or-mark 0x30: 0x36; its next packet is
+	 * accepted by -m connmark --mark 0x30/0xf0 */
+	pb_udp_packet(&p, "198.18.0.1", "198.19.0.1", 1000, 6, 10);
+	v = judge(&b, &p, NFQCT_HOOK_FORWARD, 0, T0);
+	CU_ASSERT_STRING_EQUAL(rule_name(&b, &v), "FORWARD#8");
+	CU_ASSERT_EQUAL(entry_mark(&b, &p), 0x36);
+	v = judge(&b, &p, NFQCT_HOOK_FORWARD, 0, T0 + 1);
+	CU_ASSERT_STRING_EQUAL(rule_name(&b, &v), "FORWARD#2");
+	CU_ASSERT_EQUAL(v.mark, 0x6);	/* restored: 0x36 & 0xf */
+	bench_close(&b);
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -724,6 +795,7 @@ int main(void)
 		{ "unparsable: raw and filter see it", test_unparsable_sees_raw_and_filter },
 		{ "confirm only when accepted", test_confirm_only_when_accepted },
 		{ "one mark through both tables", test_final_mark },
+		{ "CONNMARK and -m connmark", test_connmark },
 		{ "CT --zone", test_zone },
 		{ "REJECT and LOG", test_reject_and_log },
 		{ "hook without a filter chain", test_hook_without_filter_chain },
