@@ -1406,6 +1406,22 @@ void nfqct_ct_set_mark(struct nfqct_conn *conn, uint32_t value, uint32_t mask)
 	nfqct_ct_mark_xset(conn, value & mask, mask);
 }
 
+const struct nfqct_tuple *nfqct_ct_tuple(const struct nfqct_conn *conn, uint16_t *zone)
+{
+	*zone = conn->zone;
+	return &conn->tuple;
+}
+
+bool nfqct_ct_closed(const struct nfqct_conn *conn)
+{
+	uint8_t st;
+
+	if (conn->tuple.proto != IPPROTO_TCP)
+		return false;
+	st = __atomic_load_n(&conn->proto.tcp.state, __ATOMIC_RELAXED);
+	return st == NFQCT_TCP_TIME_WAIT || st == NFQCT_TCP_CLOSE;
+}
+
 uint32_t nfqct_ct_mark(const struct nfqct_conn *conn)
 {
 	return __atomic_load_n(&conn->mark, __ATOMIC_RELAXED);

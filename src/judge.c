@@ -113,7 +113,7 @@ void nfqct_judge(const struct nfqct_judge_ctx *cx, struct nfqct_pkt *pkt, uint64
 	}
 
 	ctv = (struct nfqct_rules_ct){ .state = res.ctstate, .master_helper = res.master_helper,
-					.conn = res.conn };
+					.conn = res.conn, .unconfirmed = res.unconfirmed, .table = cx->ct };
 	if (res.conn && nfqct_ruleset_needs_ct_entry(cx->rs)) {
 		/* -m conntrack --ctproto, --ctorig*, --ctstatus, --ctexpire, --ctdir:
 		 * a snapshot of the entry, only for rulesets that ask */

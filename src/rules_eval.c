@@ -273,7 +273,7 @@ static void run_table(const struct nfqct_ruleset *rs, int id,
 {
 	struct evctx cx = {
 		.rs = rs->v6 && nfqct_pkt_family(pkt) == AF_INET6 ? rs->v6 : rs,
-		.x = { .pkt = pkt, .ct = ct, .now_ms = now_ms },
+		.x = { .pkt = pkt, .ct = ct, .now_ms = now_ms, .worker = worker },
 		.pkt = pkt, .worker = worker, .now_ms = now_ms,
 		.master_helper = ct->master_helper,
 	};

@@ -149,6 +149,7 @@ enum rules_xkind_id {
 	XK_LIMIT,	/* stateful: a token bucket per rule instance (tbf.h) */
 	XK_RECENT,	/* stateful: a named list (recent.h) */
 	XK_CONNMARK,	/* the entry's mark */
+	XK_CONNLIMIT,	/* stateful: connections per address (connlimit.h) */
 	XK_MAX,
 };
 
@@ -169,6 +170,9 @@ enum { XO_AT_SRC, XO_AT_DST, XO_AT_IN, XO_AT_OUT };
 enum { XO_DG_SRC, XO_DG_DST };
 enum { XO_LIM_LIMIT, XO_LIM_BURST };
 enum { XO_CM_MARK };
+enum { XO_CL_UPTO, XO_CL_ABOVE, XO_CL_MASK, XO_CL_SADDR, XO_CL_DADDR };
+
+struct nfqct_connlimit;
 enum {
 	XO_REC_SET, XO_REC_RCHECK, XO_REC_UPDATE, XO_REC_REMOVE, XO_REC_SECONDS, XO_REC_REAP,
 	XO_REC_HITCOUNT, XO_REC_RTTL, XO_REC_NAME, XO_REC_RSOURCE, XO_REC_RDEST, XO_REC_MASK,
@@ -222,6 +226,13 @@ struct rules_xmatch {
 		struct rules_xrecent *rec;
 		struct { uint32_t mark, mask; } cm;	/* -m connmark */
 		struct {
+			uint32_t limit;
+			uint8_t plen;		/* --connlimit-mask; 0xff: not given (32 / 128) */
+			bool upto;		/* matches when count <= limit (else count > limit) */
+			bool dest;		/* --connlimit-daddr */
+			struct nfqct_connlimit *cl;	/* this instance's lists */
+		} cl;
+		struct {
 			uint32_t avg, burst;	/* as xt_rateinfo: seconds * 10000 per packet */
 			uint32_t cost, cap;	/* credits (tbf.h), set by the kind's finish */
 			struct rules_limit_state *st;	/* this rule instance's buckets, shared by workers */
@@ -236,6 +247,7 @@ struct rules_xctx {
 	const struct nfqct_pkt *pkt;
 	const struct nfqct_rules_ct *ct;
 	uint64_t now_ms;	/* the batch clock given to nfqct_ruleset_filter() / raw() */
+	unsigned int worker;	/* the caller's worker index */
 };
 
 /* One option as the reader hands it to a kind's parser. */

@@ -26,6 +26,8 @@
 #include <linux/rtnetlink.h>
 
 #include "nfqct/addrs.h"
+#include "nfqct/connlimit.h"
+#include "nfqct/ct.h"
 #include "nfqct/recent.h"
 #include "nfqct/tbf.h"
 #include "rules_int.h"
@@ -2211,6 +2213,115 @@ static void connmark_print(FILE *out, const struct rules_xmatch *m)
 		fprintf(out, " 0x%x", m->u.cm.mark);
 }
 
+/* ---- connlimit: connections per address, as xt_connlimit (connlimit.h) ---- */
+
+static int connlimit_init(struct rules_xmatch *m)
+{
+	m->u.cl.plen = 0xff;
+	return 0;
+}
+
+static int connlimit_parse(struct rules_xmatch *m, struct rules_xarg *a)
+{
+	unsigned long v;
+
+	if (GIVEN(m, a->opt) || (a->opt <= XO_CL_ABOVE && (GIVEN(m, XO_CL_UPTO) || GIVEN(m, XO_CL_ABOVE))) ||
+	    (a->opt >= XO_CL_SADDR && (GIVEN(m, XO_CL_SADDR) || GIVEN(m, XO_CL_DADDR)))) {
+		if (GIVEN(m, a->opt))
+			xerr(a, "%s given twice", a->name);
+		else if (a->opt <= XO_CL_ABOVE)
+			xerr(a, "only one of --connlimit-upto or --connlimit-above");
+		else
+			xerr(a, "only one of --connlimit-saddr or --connlimit-daddr");
+		a->err_at_opt = true;
+		return -EINVAL;
+	}
+	switch (a->opt) {
+	case XO_CL_UPTO: case XO_CL_ABOVE:
+		if (!dec(a->arg, UINT32_MAX, &v)) {
+			xerr(a, "expected a number of connections 0..4294967295, got '%s'", a->arg);
+			return -EINVAL;
+		}
+		m->u.cl.limit = (uint32_t)v;
+		/* libxt_connlimit: upto is a negated above, and '!' flips it */
+		m->u.cl.upto = (a->opt == XO_CL_UPTO) != a->neg;
+		break;
+	case XO_CL_MASK:
+		if (!dec(a->arg, 128, &v) || (a->family == AF_INET && v > 32)) {
+			xerr(a, "expected a prefix length 0..%u, got '%s'", a->family == AF_INET ? 32 : 128,
+			     a->arg);
+			return -EINVAL;
+		}
+		if (v > 32 && !xfamily(m, a, AF_INET6))
+			return -EINVAL;
+		m->u.cl.plen = (uint8_t)v;
+		break;
+	case XO_CL_SADDR: case XO_CL_DADDR:
+		m->u.cl.dest = a->opt == XO_CL_DADDR;
+		break;
+	}
+	m->given |= (uint16_t)(1u << a->opt);	/* '!' went into upto */
+	return 0;
+}
+
+static int connlimit_finish(struct rules_xmatch *m, char *err, size_t errlen)
+{
+	if (!GIVEN(m, XO_CL_UPTO) && !GIVEN(m, XO_CL_ABOVE)) {
+		snprintf(err, errlen, "-m connlimit needs --connlimit-above or --connlimit-upto");
+		return -EINVAL;
+	}
+	if (!m->u.cl.cl) {
+		m->u.cl.cl = nfqct_connlimit_alloc();
+		if (!m->u.cl.cl)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static bool connlimit_eval(const struct rules_xmatch *m, const struct rules_xctx *cx)
+{
+	const struct nfqct_pkt *pkt = cx->pkt;
+	const struct nfqct_rules_ct *ct = cx->ct;
+	const struct nfqct_tuple *t = &pkt->tuple;
+	bool v4 = pkt->tuple.family == AF_INET;
+	unsigned int plen = m->u.cl.plen == 0xff ? (v4 ? 32 : 128) : m->u.cl.plen;
+	union nfqct_addr key = m->u.cl.dest ? pkt->tuple.dst : pkt->tuple.src;
+	uint16_t zone = 0;
+	int n;
+
+	if (!ct->table)
+		return false;	/* no table: the loader keeps connlimit out of raw */
+	/* the packet's header address, masked (xt_connlimit's key) */
+	if (v4 && plen > 32)
+		plen = 32;
+	for (unsigned int i = 0; i < 16; i++) {
+		unsigned int left = plen > i * 8 ? plen - i * 8 : 0;
+
+		key.b[i] &= left >= 8 ? 0xff : (uint8_t)(0xff << (8 - left));
+	}
+	if (ct->conn)
+		t = nfqct_ct_tuple(ct->conn, &zone);
+	n = nfqct_connlimit_count(m->u.cl.cl, ct->table, &key, pkt->tuple.family, t, zone, cx->worker,
+				  cx->now_ms);
+	if (n < 0)	/* full: the kernel drops the packet (hotdrop); here it is over any limit */
+		return !m->u.cl.upto;
+	return ((uint32_t)n > m->u.cl.limit) != m->u.cl.upto;
+}
+
+static void connlimit_print(FILE *out, const struct rules_xmatch *m)
+{
+	fprintf(out, " --connlimit-%s %u", m->u.cl.upto ? "upto" : "above", m->u.cl.limit);
+	if (m->u.cl.plen != 0xff)
+		fprintf(out, " --connlimit-mask %u", m->u.cl.plen);
+	fputs(m->u.cl.dest ? " --connlimit-daddr" : " --connlimit-saddr", out);
+}
+
+static void connlimit_free(struct rules_xmatch *m)
+{
+	nfqct_connlimit_free(m->u.cl.cl);
+	m->u.cl.cl = NULL;
+}
+
 /* ---- the kinds ---- */
 
 const struct rules_xkind rules_xkinds[XK_MAX] = {
@@ -2234,6 +2345,8 @@ const struct rules_xkind rules_xkinds[XK_MAX] = {
 	[XK_IPV6HEADER] = { "ipv6header", false, ipv6header_parse, ipv6header_eval, ipv6header_print, NULL },
 	[XK_LIMIT] = { "limit", true, limit_parse, limit_eval, limit_print, limit_free, limit_init,
 		       limit_finish },
+	[XK_CONNLIMIT] = { "connlimit", true, connlimit_parse, connlimit_eval, connlimit_print, connlimit_free,
+			   connlimit_init, connlimit_finish },
 	[XK_CONNMARK] = { "connmark", false, connmark_parse, connmark_eval, connmark_print, NULL },
 	[XK_RECENT] = { "recent", true, recent_parse, recent_eval, recent_print, recent_free, recent_init,
 			recent_finish },
@@ -2270,6 +2383,8 @@ bool rules_xmatch_same(const struct rules_xmatch *a, const struct rules_xmatch *
 		    strcmp(p->name, q->name) || memcmp(&p->mask, &q->mask, sizeof(p->mask)))
 			return false;
 		x.u.rec = y.u.rec = NULL;
+	} else if (a->kind == XK_CONNLIMIT) {
+		x.u.cl.cl = y.u.cl.cl = NULL;
 	} else if (a->kind == XK_LIMIT) {
 		x.u.lim.st = y.u.lim.st = NULL;	/* the state is not the rule */
 	}

@@ -558,7 +558,7 @@ static bool is_tcp(uint8_t p)
 
 enum match_id { M_NONE, M_PORTS, M_ICMP, M_ICMP6, M_CONNTRACK, M_STATE, M_MARK, M_COMMENT, M_HELPER,
 		M_TCP, M_MULTIPORT, M_LENGTH, M_TTL, M_HL, M_IPRANGE, M_MAC, M_OWNER, M_PKTTYPE,
-		M_FRAG, M_RT, M_IPV6HEADER, M_ADDRTYPE, M_DEVGROUP, M_LIMIT, M_RECENT, M_CONNMARK, M_MAX };
+		M_FRAG, M_RT, M_IPV6HEADER, M_ADDRTYPE, M_DEVGROUP, M_LIMIT, M_RECENT, M_CONNMARK, M_CONNLIMIT, M_MAX };
 
 static const struct match_def {
 	const char *name;		/* -m NAME */
@@ -595,13 +595,14 @@ static const struct match_def {
 	/* its "needs" (a command) is checked by the kind's finish */
 	[M_RECENT] = { "recent", NULL, NULL, NULL, NULL, XK_RECENT },
 	[M_CONNMARK] = { "connmark", NULL, NULL, NULL, "--mark", XK_CONNMARK },
+	/* its "needs" is checked by the kind's finish */
+	[M_CONNLIMIT] = { "connlimit", NULL, NULL, NULL, NULL, XK_CONNLIMIT },
 };
 
 /* iptables matches nfqct does not implement, and why: refused by name. */
 static const struct { const char *name, *why; } unsupported_matches[] = {
 	{ "rpfilter", "a reverse-path route lookup needs rtnetlink, which nfqct does not do per packet" },
 	{ "hashlimit", "rate limits are not implemented yet" },
-	{ "connlimit", "connection counting is not implemented yet" },
 	{ "set", "ipset lives in the kernel" },
 	{ "string", "payload matching is not implemented" },
 	{ "physdev", "bridge ports are not in the queued packet" },
@@ -961,6 +962,7 @@ struct rctx {
 	uint32_t cm_nfmask, cm_ctmask;	/* CONNMARK --save-mark / --restore-mark masks */
 	unsigned int cm_mask_col;	/* the first --nfmask / --ctmask / --mask */
 	unsigned int cm_masks;		/* 1 --nfmask, 2 --ctmask, 4 --mask given */
+	unsigned int errs0;		/* p->nerrs when the rule began */
 };
 
 struct opt_def;
@@ -1802,6 +1804,11 @@ static const struct opt_def opts[] = {
 	{ "--rsource",	NULL,			M_RECENT, T_NONE, 0,		0,		ARG_NONE,	opt_x },
 	{ "--rdest",	NULL,			M_RECENT, T_NONE, 0,		0,		ARG_NONE,	opt_x },
 	{ "--mask",	NULL,			M_RECENT, T_NONE, 0,		0,		ARG_NEED,	opt_x },
+	{ "--connlimit-upto", NULL,		M_CONNLIMIT, T_NONE, RM_XMATCH, 0,		ARG_NEED,	opt_x },
+	{ "--connlimit-above", NULL,		M_CONNLIMIT, T_NONE, RM_XMATCH, 0,		ARG_NEED,	opt_x },
+	{ "--connlimit-mask", NULL,		M_CONNLIMIT, T_NONE, 0,		0,		ARG_NEED,	opt_x },
+	{ "--connlimit-saddr", NULL,		M_CONNLIMIT, T_NONE, 0,		0,		ARG_NONE,	opt_x },
+	{ "--connlimit-daddr", NULL,		M_CONNLIMIT, T_NONE, 0,		0,		ARG_NONE,	opt_x },
 	/* -m connmark's --mark and -m mark's: find_opt() tells them apart */
 	{ "--mark",	NULL,			M_CONNMARK, T_NONE, RM_XMATCH,	0,		ARG_NEED,	opt_x },
 	{ "-j",		"--jump",		M_NONE, T_NONE,	0,		OS_JUMP,	ARG_NEED,	opt_jump },
@@ -2157,12 +2164,19 @@ static void check_rule(struct parser *p, struct rctx *x)
 		}
 	if (x->tgt == T_REJECT)
 		check_reject(p, x);
+	for (unsigned int i = 0; i < x->pr.nxm; i++)
+		if (x->pr.xm[i].kind == XK_CONNLIMIT && x->table == RULES_T_RAW) {
+			/* nfqct runs raw before tracking: no table to count from */
+			perror_at(p, i < RULES_XM_COLS ? x->xm_col[i] : 1,
+				  "-m connlimit is not supported in table 'raw' (use it in 'filter')");
+			return;
+		}
 	for (unsigned int i = 0; i < x->pr.nxm; i++) {
 		const struct rules_xkind *k = &rules_xkinds[x->pr.xm[i].kind];
 		char err[256];
 		int rc;
 
-		if (!k->finish)
+		if (!k->finish || p->nerrs != x->errs0)	/* one error per mistake */
 			continue;
 		rc = k->finish(&x->pr.xm[i], err, sizeof(err));
 		if (rc == -ENOMEM)
@@ -2342,6 +2356,7 @@ static void parse_rule_cmd(struct parser *p, struct tok *tk, int n, enum rule_cm
 
 	x.pr.info.line = p->line;
 	x.table = p->cur;
+	x.errs0 = p->nerrs;
 	for (i = first; i < n; i++) {
 		if (!strcmp(tk[i].s, "!")) {
 			if (neg)

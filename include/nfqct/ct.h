@@ -324,6 +324,14 @@ bool nfqct_ct_kill(struct nfqct_ct *ct, struct nfqct_ct_stats *st, struct nfqct_
 /* nfqct_ct_set_mark - ct mark = (mark & ~@mask) | (@value & @mask), atomically. */
 void nfqct_ct_set_mark(struct nfqct_conn *conn, uint32_t value, uint32_t mask);
 
+/* nfqct_ct_tuple - @conn's original-direction tuple, and its zone in *@zone
+ * (both fixed when the entry is made: no lock). */
+const struct nfqct_tuple *nfqct_ct_tuple(const struct nfqct_conn *conn, uint16_t *zone);
+
+/* nfqct_ct_closed - a TCP entry in TIME_WAIT or CLOSE (nf_conncount's
+ * already_closed()); a racy read, as the kernel's. */
+bool nfqct_ct_closed(const struct nfqct_conn *conn);
+
 /* nfqct_ct_mark - the entry's mark (an atomic read: workers may be writing it). */
 uint32_t nfqct_ct_mark(const struct nfqct_conn *conn);
 

@@ -18,6 +18,7 @@
 #include "nfqct/pkt.h"
 
 struct nfqct_conn;
+struct nfqct_ct;
 struct nfqct_ruleset;
 
 /*
@@ -135,6 +136,8 @@ struct nfqct_rules_ct {
 	 * which read and write its mark atomically (ct.h); NULL: none (no
 	 * ct, as an untracked or invalid packet's in the kernel). */
 	struct nfqct_conn *conn;
+	bool unconfirmed;		/* conn is new, not yet in the table */
+	struct nfqct_ct *table;		/* the table, for -m connlimit's lookups; NULL: none */
 };
 
 /* nfqct_ruleset_needs_ct_entry - whether a filter rule reads nfqct_rules_ct's entry part. */

@@ -787,6 +787,62 @@ static void test_connmark(void)
 	bench_close(&b);
 }
 
+/* ---- -m connlimit: counts after opens and closes ---- */
+
+static const char *connlimit_rules =
+	"*filter\n"
+	":INPUT ACCEPT\n"
+	"-A INPUT -p tcp --syn -m connlimit --connlimit-above 2 -j DROP\n"
+	"-A INPUT -p tcp --syn -m connlimit --connlimit-above 4 --connlimit-mask 24 -j DROP\n"
+	"COMMIT\n";
+
+/* A SYN from @src:@sp to port 22 at @now: accepted? */
+static bool syn_ok(struct bench *b, const char *src, uint16_t sp, uint64_t now)
+{
+	struct pb p;
+
+	pb_tcp_packet(&p, src, "198.19.0.1", sp, 22, PB_SYN, 100, 0, 0);
+	return judge(b, &p, NFQCT_HOOK_INPUT, 0, now).accept;
+}
+
+static void test_connlimit(void)
+{
+	struct bench b;
+	struct nfqct_verdict v;
+	struct pb p;
+	uint64_t t = T0;
+
+	bench_open(&b, connlimit_rules, 0);
+	/* two open, the third refused: it counts itself, as the kernel's (worked
+	 * through __nf_conncount_add(): a list is looked at once per jiffy) */
+	CU_ASSERT_TRUE(syn_ok(&b, "198.18.0.1", 1001, t));
+	CU_ASSERT_TRUE(syn_ok(&b, "198.18.0.1", 1002, t));
+	CU_ASSERT_FALSE(syn_ok(&b, "198.18.0.1", 1003, t));
+	CU_ASSERT_EQUAL(rule_packets(&b, "filter", "INPUT", 0), 1);
+	/* its entry was discarded with it: at the next look its node goes, it is
+	 * counted again (3) and refused again; another address is apart */
+	CU_ASSERT_FALSE(syn_ok(&b, "198.18.0.1", 1003, t + 8));
+	CU_ASSERT_TRUE(syn_ok(&b, "198.18.0.2", 1001, t + 8));
+	/* close 1001 (RST: CLOSE): the next look drops it; 1004 is the second */
+	pb_tcp_packet(&p, "198.18.0.1", "198.19.0.1", 1001, 22, PB_RST, 101, 0, 0);
+	v = judge(&b, &p, NFQCT_HOOK_INPUT, 0, t + 16);
+	CU_ASSERT_TRUE(v.accept);
+	CU_ASSERT_TRUE(syn_ok(&b, "198.18.0.1", 1004, t + 20));
+	CU_ASSERT_FALSE(syn_ok(&b, "198.18.0.1", 1005, t + 24));
+	/* the /24 rule saw .1's 1001, 1002, 1004 (1001 closed since) and .2's 1001:
+	 * 3; .3 makes 4, .4 makes 5 */
+	CU_ASSERT_TRUE(syn_ok(&b, "198.18.0.3", 1001, t + 28));
+	CU_ASSERT_FALSE(syn_ok(&b, "198.18.0.4", 1001, t + 28));
+	CU_ASSERT_EQUAL(rule_packets(&b, "filter", "INPUT", 1), 1);
+	/* an expired entry (the table forgets it) stops counting too: after the
+	 * SYN_SENT timeout (120 s) every one of them is gone */
+	nfqct_ct_gc(b.ct, &b.st, t + 200000, 1u << 20);
+	CU_ASSERT_TRUE(syn_ok(&b, "198.18.0.1", 1006, t + 200000));
+	CU_ASSERT_TRUE(syn_ok(&b, "198.18.0.1", 1007, t + 200000));
+	CU_ASSERT_FALSE(syn_ok(&b, "198.18.0.1", 1008, t + 200000));
+	bench_close(&b);
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -796,6 +852,7 @@ int main(void)
 		{ "confirm only when accepted", test_confirm_only_when_accepted },
 		{ "one mark through both tables", test_final_mark },
 		{ "CONNMARK and -m connmark", test_connmark },
+		{ "-m connlimit after opens and closes", test_connlimit },
 		{ "CT --zone", test_zone },
 		{ "REJECT and LOG", test_reject_and_log },
 		{ "hook without a filter chain", test_hook_without_filter_chain },
