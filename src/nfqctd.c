@@ -52,6 +52,7 @@
 #include "nfqct/tbf.h"
 #include "nfqct/settings.h"
 #include "nfqct/state.h"
+#include "nfqct/statextra.h"
 #include "nfqct/statfile.h"
 #include "nfqct/stats.h"
 #include "nfqct/worker.h"
@@ -729,6 +730,9 @@ static void publish(void *arg)
 	if (nfqct_statfile_write(d->statfile, &view, nfqct_ct_count(d->ct),
 				 rcu_dereference(d->settings)) < 0)
 		log_warnx("stat: %s", nfqct_statfile_strerror(d->statfile));
+	/* -m recent lists (nfqct_limits); a failure leaves the last file, the
+	 * next interval retries */
+	(void)nfqct_statextra_write_limits(d->opt.stat_dir);
 	state_tick(d);
 }
 

@@ -1,13 +1,23 @@
 /*
- * statextra.c - the one-line stat files of the events and IPFIX threads.
+ * statextra.c - the one-line stat files of the events and IPFIX threads,
+ * and the per-table file of the stateful matches (nfqct_limits).
  */
+#include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "nfqct/recent.h"
 #include "nfqct/statextra.h"
 #include "nfqct/statfile.h"
 
 static const char *const extra_files[] = { "nfqct_events", "nfqct_ipfix" };
+
+static void print_limits(const char *dir, bool json, FILE *out);
 
 unsigned int nfqct_statextra_print(const char *dir, bool json, FILE *out)
 {
@@ -33,5 +43,128 @@ unsigned int nfqct_statextra_print(const char *dir, bool json, FILE *out)
 		nfqct_stattab_free(&t);
 		n++;
 	}
+	print_limits(dir, json, out);
 	return n;
+}
+
+/* Replace DIR/@sub/@name with @len bytes of @data (temporary file, rename);
+ * @data NULL: remove it. */
+static int put_file(const char *dir, const char *sub, const char *name, const char *data, size_t len)
+{
+	char path[PATH_MAX], tmp[PATH_MAX];
+	FILE *f;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s/%s", dir, sub, name) >= sizeof(path) ||
+	    (size_t)snprintf(tmp, sizeof(tmp), "%s/%s/.%s.tmp", dir, sub, name) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	if (!data)
+		return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+	f = fopen(tmp, "w");
+	if (!f)
+		return -errno;
+	if (fwrite(data, 1, len, f) != len || fchmod(fileno(f), 0444) < 0) {
+		fclose(f);
+		unlink(tmp);
+		return -EIO;
+	}
+	if (fclose(f) != 0 || rename(tmp, path) < 0) {
+		unlink(tmp);
+		return -EIO;
+	}
+	return 0;
+}
+
+int nfqct_statextra_write_limits(const char *dir)
+{
+	struct nfqct_recent_stat *st = NULL;
+	char *vals = NULL, *names = NULL;
+	size_t vlen = 0, nlen = 0;
+	FILE *v, *n;
+	unsigned int cnt, got;
+	int rc;
+
+	/* a table may come or go between the two calls: take what fits */
+	cnt = nfqct_recent_stats(NULL, 0);
+	if (cnt) {
+		st = calloc(cnt, sizeof(*st));
+		if (!st)
+			return -ENOMEM;
+	}
+	got = nfqct_recent_stats(st, cnt);
+	if (got > cnt)
+		got = cnt;
+	v = open_memstream(&vals, &vlen);
+	n = open_memstream(&names, &nlen);
+	if (!v || !n) {
+		if (v)
+			fclose(v);
+		if (n)
+			fclose(n);
+		free(vals);
+		free(names);
+		free(st);
+		return -ENOMEM;
+	}
+	fputs(NFQCT_LIMITS_HDR, v);
+	for (unsigned int i = 0; i < got; i++) {
+		fprintf(v, "%08x %08x %08x %08x\n", NFQCT_LIMITS_RECENT, st[i].entries, st[i].max,
+			st[i].nstamps);
+		fprintf(n, "%s\n", st[i].name);
+	}
+	fclose(v);
+	fclose(n);
+	/* no table: no file (lnstat reads every file of net/stat: none without lines) */
+	rc = put_file(dir, "net", "nfqct_limits.names", got ? names : NULL, nlen);
+	if (!rc)
+		rc = put_file(dir, "net/stat", "nfqct_limits", got ? vals : NULL, vlen);
+	free(vals);
+	free(names);
+	free(st);
+	return rc;
+}
+
+/* `nfqct stat`'s lines (or JSON member) for nfqct_limits: a table per line. */
+static void print_limits(const char *dir, bool json, FILE *out)
+{
+	char path[PATH_MAX], name[NFQCT_RECENT_NAME_LEN + 2];
+	struct nfqct_stattab t;
+	FILE *nf;
+
+	snprintf(path, sizeof(path), "%s/net/stat/nfqct_limits", dir);
+	if (nfqct_statfile_read(path, &t) < 0)
+		return;
+	snprintf(path, sizeof(path), "%s/net/nfqct_limits.names", dir);
+	nf = fopen(path, "r");
+	if (json)
+		fputs(",\"nfqct_limits\":[", out);
+	for (unsigned int l = 0; l < t.nlines; l++) {
+		const uint64_t *row = t.values + (size_t)l * t.nfields;
+
+		if (!nf || !fgets(name, sizeof(name), nf))
+			snprintf(name, sizeof(name), "?");
+		name[strcspn(name, "\n")] = '\0';
+		fprintf(out, json ? "%s{\"name\":\"" : "nfqct_limits: %s", json && l ? "," : "");
+		if (json)	/* list names are printable ASCII without blanks */
+			for (const char *c = name; *c; c++)
+				fprintf(out, *c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
+		else
+			fputs(name, out);
+		if (json)
+			fputc('"', out);
+		for (unsigned int j = 0; j < t.nfields; j++) {
+			const char *fname = t.names[j];
+
+			if (!strcmp(fname, "kind"))
+				fprintf(out, json ? ",\"kind\":\"%s\"" : " kind=%s",
+					row[j] == NFQCT_LIMITS_RECENT ? "recent" : "other");
+			else
+				fprintf(out, json ? ",\"%s\":%" PRIu64 : " %s=%" PRIu64, fname, row[j]);
+		}
+		fputs(json ? "}" : "\n", out);
+	}
+	if (json)
+		fputc(']', out);
+	if (nf)
+		fclose(nf);
+	nfqct_stattab_free(&t);
 }

@@ -104,6 +104,21 @@ assert_eq "two addresses listed" 2 "$(wc -l <"$TMP_DIR/kern.G")"
 # and stamped those again)
 assert_eq "stamps of $C4" "9" "$(awk -v a="src=$C4" '$1 == a { print NF - 7 }' "$TMP_DIR/ours.G")"
 
+# the stat tree: net/stat/nfqct_limits (kind 1 recent, 2 entries, at most 100, 32 stamps: the
+# --set rule's default), its names file (net/nfqct_limits.names), and `nfqct stat` (text, JSON)
+for i in $(seq 30); do
+	grep -q '^00000001 00000002 ' "$STATDIR/net/stat/nfqct_limits" 2>/dev/null && break
+	sleep 0.1
+done
+assert_eq "net/stat/nfqct_limits" "kind entries max stamps
+00000001 00000002 00000064 00000020" "$(cat "$STATDIR/net/stat/nfqct_limits")"
+assert_eq "net/nfqct_limits.names" "G" "$(cat "$STATDIR/net/nfqct_limits.names")"
+assert_eq "nfqct stat: the list's line" "nfqct_limits: G kind=recent entries=2 max=100 stamps=32" \
+	"$("$NFQCT" -s "$STATDIR" stat | grep '^nfqct_limits:')"
+"$NFQCT" -s "$STATDIR" stat --json >"$TMP_DIR/stat.json" || fail "nfqct stat --json"
+assert_eq "nfqct stat --json: nfqct_limits" '[{"name": "G", "kind": "recent", "entries": 2, "max": 100, "stamps": 32}]' \
+	"$(python3 -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1]))["nfqct_limits"]))' "$TMP_DIR/stat.json")"
+
 # a reload keeps the list (named by the new ruleset too); rule counters start again
 kcounts >"$TMP_DIR/kern.base"
 "$NFQCT" -s "$STATDIR" reload >/dev/null || fail "nfqct reload"
