@@ -5,7 +5,8 @@
  * shapes (address + protocol + port, ctstate, interface, mark), and runs
  * packets through nfqct_ruleset_filter(): ones that fall through to the
  * policy (the whole chain is walked: the worst case) and ones accepted
- * half-way; then one rule of each extension match on a matching packet.
+ * half-way; then one rule of each extension match on a matching packet;
+ * then the stateful matches (limit, recent, connlimit, connmark).
  * Prints nanoseconds per packet.  Not part of make check.
  */
 #include "config.h"
@@ -18,12 +19,14 @@
 #include <time.h>
 
 #include <linux/rtnetlink.h>
+#include <urcu-qsbr.h>
 
 #include "nfqct/ct.h"
 #include "nfqct/addrs.h"
 #include "nfqct/ifname.h"
 #include "nfqct/pkt.h"
 #include "nfqct/rules.h"
+#include "nfqct/settings.h"
 
 static char *fake_name(unsigned int ifindex, char *name)
 {
@@ -217,6 +220,81 @@ static int match_rows(void)
 	return 0;
 }
 
+/*
+ * The stateful matches, on the same kind of SYN: each row's clock moves by
+ * @step_ms per packet (their state depends on it), and they need not all
+ * match: the share accepted is printed.  connlimit counts against an
+ * empty table: every packet looks its list over and adds itself (the
+ * cost of a new connection's first packet).
+ */
+static int stateful_rows(void)
+{
+	static const struct { const char *name, *rule; unsigned int step_ms; } rows[] = {
+		{ "core: -p tcp --dport 80", "-p tcp --dport 80", 0 },
+		{ "limit, bucket empty", "-p tcp --dport 80 -m limit --limit 1/hour --limit-burst 1", 0 },
+		{ "limit, refilling (1 ms/pkt)", "-p tcp --dport 80 -m limit --limit 500/sec --limit-burst 5", 1 },
+		{ "recent --set", "-p tcp --dport 80 -m recent --set --name B1", 0 },
+		{ "recent --rcheck (listed)", "-p tcp --dport 80 -m recent --set --name B2 -m recent --rcheck --name B2", 0 },
+		{ "recent --update --hitcount 4", "-p tcp --dport 80 -m recent --set --name B3 -m recent --update --seconds 60 --hitcount 4 --name B3", 1 },
+		{ "connlimit (new conn, 4 ms/pkt)", "-p tcp --dport 80 -m connlimit --connlimit-upto 2", 4 },
+		{ "connmark (no entry: no match)", "-p tcp --dport 80 -m connmark ! --mark 1", 0 },
+	};
+	static uint8_t b[40] = {
+		0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, IPPROTO_TCP, 0, 0, 198, 18, 0, 1, 198, 18, 1, 2,
+		0x9c, 0x40, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0,
+	};
+	struct nfqct_settings s;
+	struct nfqct_ct *table;
+	struct nfqct_rules_ct ct = { .state = NFQCT_CTSTATE_NEW };
+	struct nfqct_rules_verdict v;
+	struct nfqct_pkt p;
+
+	/* connlimit looks entries up: an RCU reader, as a worker */
+	rcu_register_thread();
+	rcu_read_lock();
+	nfqct_settings_init(&s);
+	table = nfqct_ct_create(&s);
+	if (!table)
+		return 1;
+	ct.table = table;
+	memset(&p, 0, sizeof(p));
+	p.data = b;
+	p.caplen = p.len = sizeof(b);
+	p.hook = NFQCT_HOOK_INPUT;
+	if (nfqct_pkt_parse(&p))
+		return 1;
+	printf("\n%-34s %10s %10s\n", "stateful matches", "ns/packet", "accepted");
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct nfqct_ruleset *rs = NULL;
+		unsigned long iters = 2000000, acc = 0;
+		uint64_t now = 1000000;
+		uint32_t mark = 0;
+		char text[512];
+		double t0, t1;
+
+		snprintf(text, sizeof(text), "*filter\n:INPUT DROP\n-A INPUT %s -j ACCEPT\nCOMMIT\n", rows[i].rule);
+		if (nfqct_ruleset_parse("bench", text, strlen(text), 1, &rs, stderr)) {
+			fprintf(stderr, "bench_rules: '%s' does not load\n", rows[i].rule);
+			return 1;
+		}
+		nfqct_ruleset_filter(rs, 0, &p, &ct, now, &mark, &v);
+		t0 = now_ns();
+		for (unsigned long k = 0; k < iters; k++) {
+			now += rows[i].step_ms;
+			nfqct_ruleset_filter(rs, 0, &p, &ct, now, &mark, &v);
+			acc += v.accept;
+		}
+		t1 = now_ns();
+		printf("%-34s %10.1f %9.1f%%\n", rows[i].name, (t1 - t0) / (double)iters,
+		       100.0 * (double)acc / (double)iters);
+		nfqct_ruleset_free(rs);
+	}
+	rcu_read_unlock();
+	nfqct_ct_destroy(table);
+	rcu_unregister_thread();
+	return 0;
+}
+
 int main(void)
 {
 	static const unsigned int sizes[] = { 10, 1000 };
@@ -271,5 +349,7 @@ int main(void)
 		printf("%-6u %-28s %10.1f %10u\n", n, "accepted at rule n/2", ns, acc);
 		nfqct_ruleset_free(rs);
 	}
-	return match_rows();
+	if (match_rows())
+		return 1;
+	return stateful_rows();
 }
