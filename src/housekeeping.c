@@ -8,6 +8,7 @@
 
 #include <urcu-qsbr.h>
 
+#include "nfqct/hashlimit.h"
 #include "nfqct/housekeeping.h"
 #include "nfqct/log.h"
 
@@ -57,6 +58,9 @@ static void *housekeeping_main(void *arg)
 					next_sweep = now + GC_SWEEP_MS;
 				nfqct_ct_gc(hk->cfg.ct, hk->cfg.stats, now, gc_budget(hk, gc_ms));
 			}
+			/* -m hashlimit tables: each at its own --hashlimit-htable-gcinterval,
+			 * so within one gc tick of it (nfqct.gc_interval_ms) */
+			nfqct_hashlimit_gc(now);
 			next_gc = now + gc_ms;
 		}
 		if (now >= next_stat) {

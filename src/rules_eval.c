@@ -27,6 +27,7 @@ struct evctx {
 	uint64_t now_ms;	/* the caller's clock, for the interface-name cache */
 	uint8_t master_helper;	/* the expected entry's master's helper (-m helper), 0: none */
 	bool have_in, have_out;
+	bool hotdrop;		/* an extension match asked to drop the packet */
 	uint64_t in[2], out[2];	/* interface names, NUL-padded */
 };
 
@@ -165,8 +166,15 @@ static void walk(struct evctx *cx, const struct rules_table *t, int chain, unsig
 			const struct rules_rule *r = &rules[i];
 			const struct rules_chain *to;
 
-			if (!rule_match(r, cx, *mark, ctstate))
-				continue;
+			if (!rule_match(r, cx, *mark, ctstate)) {
+				if (!cx->hotdrop)
+					continue;
+				/* hotdrop: dropped here, this rule not counted (ipt_do_table) */
+				out->accept = false;
+				out->by.chain = cur;
+				out->by.rule = (int32_t)(i - t->chains[cur].first);
+				return;
+			}
 			count(&rctr[i], len);
 			switch (r->target) {
 			case RT_NONE:
@@ -280,6 +288,7 @@ static void run_table(const struct nfqct_ruleset *rs, int id,
 	const struct rules_table *t = &cx.rs->t[id];
 
 	cx.xm = t->xm;
+	cx.x.hotdrop = &cx.hotdrop;
 	*out = (struct nfqct_rules_verdict){ .accept = true, .by = { -1, -1 } };
 	if (pkt->hook < NFQCT_HOOK_MAX && t->hook_chain[pkt->hook] >= 0)
 		walk(&cx, t, t->hook_chain[pkt->hook], ct->state, mark, out);

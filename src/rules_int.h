@@ -150,6 +150,7 @@ enum rules_xkind_id {
 	XK_RECENT,	/* stateful: a named list (recent.h) */
 	XK_CONNMARK,	/* the entry's mark */
 	XK_CONNLIMIT,	/* stateful: connections per address (connlimit.h) */
+	XK_HASHLIMIT,	/* stateful: named tables of buckets (hashlimit.h) */
 	XK_MAX,
 };
 
@@ -171,6 +172,12 @@ enum { XO_DG_SRC, XO_DG_DST };
 enum { XO_LIM_LIMIT, XO_LIM_BURST };
 enum { XO_CM_MARK };
 enum { XO_CL_UPTO, XO_CL_ABOVE, XO_CL_MASK, XO_CL_SADDR, XO_CL_DADDR };
+enum {
+	XO_HL_UPTO, XO_HL_ABOVE, XO_HL_OLD, XO_HL_SRCMASK, XO_HL_DSTMASK, XO_HL_BURST, XO_HL_SIZE,
+	XO_HL_MAX, XO_HL_GCINT, XO_HL_EXPIRE, XO_HL_MODE, XO_HL_NAME, XO_HL_RATEMATCH, XO_HL_INTERVAL,
+};
+
+struct rules_xhashlimit;	/* -m hashlimit's parameters and tables (rules_match.c) */
 
 struct nfqct_connlimit;
 enum {
@@ -224,6 +231,7 @@ struct rules_xmatch {
 		struct { uint32_t src, smask, dst, dmask; } dg;	/* -m devgroup */
 		struct rules_xct *ct;
 		struct rules_xrecent *rec;
+		struct rules_xhashlimit *hl;
 		struct { uint32_t mark, mask; } cm;	/* -m connmark */
 		struct {
 			uint32_t limit;
@@ -248,6 +256,8 @@ struct rules_xctx {
 	const struct nfqct_rules_ct *ct;
 	uint64_t now_ms;	/* the batch clock given to nfqct_ruleset_filter() / raw() */
 	unsigned int worker;	/* the caller's worker index */
+	bool *hotdrop;		/* set it (and fail) to drop the packet at once, as the
+				 * kernel's par->hotdrop: no counter, no other rule */
 };
 
 /* One option as the reader hands it to a kind's parser. */

@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <grp.h>
 #include <netdb.h>
 #include <pwd.h>
@@ -28,6 +29,7 @@
 #include "nfqct/addrs.h"
 #include "nfqct/connlimit.h"
 #include "nfqct/ct.h"
+#include "nfqct/hashlimit.h"
 #include "nfqct/recent.h"
 #include "nfqct/tbf.h"
 #include "rules_int.h"
@@ -2303,8 +2305,10 @@ static bool connlimit_eval(const struct rules_xmatch *m, const struct rules_xctx
 		t = nfqct_ct_tuple(ct->conn, &zone);
 	n = nfqct_connlimit_count(m->u.cl.cl, ct->table, &key, pkt->tuple.family, t, zone, cx->worker,
 				  cx->now_ms);
-	if (n < 0)	/* full: the kernel drops the packet (hotdrop); here it is over any limit */
-		return !m->u.cl.upto;
+	if (n < 0) {	/* full: the kernel's allocation failed: hotdrop */
+		*cx->hotdrop = true;
+		return false;
+	}
 	return ((uint32_t)n > m->u.cl.limit) != m->u.cl.upto;
 }
 
@@ -2320,6 +2324,440 @@ static void connlimit_free(struct rules_xmatch *m)
 {
 	nfqct_connlimit_free(m->u.cl.cl);
 	m->u.cl.cl = NULL;
+}
+
+/* ---- hashlimit: named tables of buckets, as xt_hashlimit revision 3 (hashlimit.h) ---- */
+
+#define HL_BURST_DEFAULT 5
+#define HL_BURST_MAX 1000000u		/* XT_HASHLIMIT_BURST_MAX */
+#define HL_GCINTERVAL 1000
+#define HL_BYTE_EXPIRE 15		/* s: byte mode, no burst */
+#define HL_BYTE_EXPIRE_BURST 60		/* s: byte mode with a burst */
+
+struct rules_xhashlimit {
+	struct nfqct_hashlimit_cfg cfg;	/* masks 0xff: not given (the family's whole address) */
+	char name[NFQCT_HL_NAME_LEN + 1];
+	uint32_t mult;			/* the rate's unit in seconds (libxt_hashlimit's udata) */
+	uint64_t burst_bytes;		/* --hashlimit-burst as written, in byte mode */
+	uint8_t family;			/* the rule's family when known, else 0 */
+	struct nfqct_hashlimit_table *t[2];	/* IPv4, IPv6 */
+};
+
+static int hashlimit_init(struct rules_xmatch *m)
+{
+	struct rules_xhashlimit *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return -ENOMEM;
+	h->cfg.burst = HL_BURST_DEFAULT;
+	h->cfg.gc_interval = HL_GCINTERVAL;
+	h->cfg.srcmask = h->cfg.dstmask = 0xff;
+	h->mult = 1;
+	m->u.hl = h;
+	return 0;
+}
+
+/* A number of decimal digits, whole: 64 bits. */
+static bool dec64(const char *s, uint64_t *v)
+{
+	unsigned long long x;
+	char *end;
+
+	if (!isdigit((unsigned char)*s))
+		return false;
+	errno = 0;
+	x = strtoull(s, &end, 10);
+	if (errno || *end)
+		return false;
+	*v = x;
+	return true;
+}
+
+/* "N[/unit]" (packets) or "N[k|m]b/s" (bytes), as libxt_hashlimit's parse_bytes() and
+ * parse_rate() at revision 3.  Returns 0, or -EINVAL with the message. */
+static int hl_rate(struct rules_xhashlimit *h, struct rules_xarg *a)
+{
+	const char *s = a->arg, *bs = strstr(s, "b/s");
+	char num[24];
+	uint64_t r, tmp;
+	size_t n;
+
+	if (bs && bs != s && !bs[3]) {
+		const char *u = bs - 1;
+		uint64_t factor = *u == 'k' ? 1024 : *u == 'm' ? 1024 * 1024 : 1;
+
+		n = (size_t)((factor > 1 ? u : bs) - s);
+		if (n == 0 || n >= sizeof(num))
+			goto bad;
+		memcpy(num, s, n);
+		num[n] = '\0';
+		if (!dec64(num, &r) || r == 0)
+			goto bad;
+		tmp = r * factor;
+		tmp = nfqct_hashlimit_bytes_to_cost(tmp);
+		if (tmp == 0) {
+			xerr(a, "rate too high '%s'", s);
+			return -EINVAL;
+		}
+		h->cfg.avg = tmp;
+		h->cfg.mode |= NFQCT_HL_BYTES;
+		h->mult = HL_BYTE_EXPIRE;
+		return 0;
+	}
+	{
+		static const struct { const char *name; uint32_t mult; } units[] = {
+			{ "second", 1 }, { "minute", 60 }, { "hour", 3600 }, { "day", 86400 },
+		};
+		const char *slash = strchr(s, '/');
+		size_t i = 0;
+
+		n = slash ? (size_t)(slash - s) : strlen(s);
+		if (n == 0 || n >= sizeof(num))
+			goto bad;
+		memcpy(num, s, n);
+		num[n] = '\0';
+		if (!dec64(num, &r) || r == 0)
+			goto bad;
+		h->mult = 1;
+		if (slash) {
+			size_t ulen = strlen(slash + 1);
+
+			for (i = 0; i < RULES_ARRAY_SIZE(units); i++)
+				if (ulen && !strncasecmp(slash + 1, units[i].name, ulen))
+					break;
+			if (i == RULES_ARRAY_SIZE(units))
+				goto bad;
+			h->mult = units[i].mult;
+		}
+		tmp = (uint64_t)NFQCT_HL_SCALE * h->mult / r;
+		if (tmp == 0) {
+			xerr(a, "rate too fast '%s'", s);
+			return -EINVAL;
+		}
+		h->cfg.avg = tmp;
+		h->cfg.mode &= ~(uint32_t)NFQCT_HL_BYTES;
+		return 0;
+	}
+bad:
+	xerr(a, "expected a rate 'N/second', 'N/minute', 'N/hour', 'N/day' or 'N[kb|mb]b/s' bytes "
+	     "(N from 1), got '%s'", s);
+	return -EINVAL;
+}
+
+static int hashlimit_parse(struct rules_xmatch *m, struct rules_xarg *a)
+{
+	struct rules_xhashlimit *h = m->u.hl;
+	unsigned int opt = a->opt == XO_HL_OLD ? XO_HL_UPTO : a->opt;
+	unsigned long v;
+	int rc;
+
+	if (a->family)
+		h->family = a->family;
+	if (GIVEN(m, opt) || (opt <= XO_HL_ABOVE && (GIVEN(m, XO_HL_UPTO) || GIVEN(m, XO_HL_ABOVE)))) {
+		if (GIVEN(m, opt))
+			xerr(a, "%s given twice", a->name);
+		else
+			xerr(a, "only one of --hashlimit-upto or --hashlimit-above");
+		a->err_at_opt = true;
+		return -EINVAL;
+	}
+	switch (opt) {
+	case XO_HL_UPTO: case XO_HL_ABOVE:
+		rc = hl_rate(h, a);
+		if (rc)
+			return rc;
+		/* above is a negated upto, and '!' flips it (libxt_hashlimit) */
+		if ((opt == XO_HL_ABOVE) != a->neg)
+			h->cfg.mode |= NFQCT_HL_INVERT;
+		break;
+	case XO_HL_SRCMASK: case XO_HL_DSTMASK:
+		if (!dec(a->arg, 128, &v) || (a->family == AF_INET && v > 32)) {
+			xerr(a, "expected a prefix length 0..%u, got '%s'", a->family == AF_INET ? 32 : 128, a->arg);
+			return -EINVAL;
+		}
+		if (v > 32 && !xfamily(m, a, AF_INET6))
+			return -EINVAL;
+		if (opt == XO_HL_SRCMASK)
+			h->cfg.srcmask = (uint8_t)v;
+		else
+			h->cfg.dstmask = (uint8_t)v;
+		break;
+	case XO_HL_BURST: {
+		const char *end = a->arg;
+		uint64_t b = 0, factor = 1;
+
+		while (isdigit((unsigned char)*end))
+			end++;
+		if (end == a->arg || (size_t)(end - a->arg) > 19 || (*end && strcmp(end, "b") &&
+		    strcmp(end, "k") && strcmp(end, "kb") && strcmp(end, "m") && strcmp(end, "mb"))) {
+			xerr(a, "expected a burst: packets 1..%u, or bytes 'N[kb|mb]', got '%s'", HL_BURST_MAX,
+			     a->arg);
+			return -EINVAL;
+		}
+		b = strtoull(a->arg, NULL, 10);
+		if (b == 0 || (!*end && b > HL_BURST_MAX)) {
+			xerr(a, "expected a burst: packets 1..%u, or bytes 'N[kb|mb]', got '%s'", HL_BURST_MAX,
+			     a->arg);
+			return -EINVAL;
+		}
+		factor = *end == 'k' ? 1024 : *end == 'm' ? 1024 * 1024 : 1;
+		h->cfg.burst = b * factor;
+		break;
+	}
+	case XO_HL_SIZE: case XO_HL_MAX: case XO_HL_GCINT: case XO_HL_EXPIRE: case XO_HL_INTERVAL:
+		if (!dec(a->arg, UINT32_MAX, &v)) {
+			xerr(a, "expected a number 0..4294967295, got '%s'", a->arg);
+			return -EINVAL;
+		}
+		if (opt == XO_HL_SIZE)
+			h->cfg.size = (uint32_t)v;
+		else if (opt == XO_HL_MAX)
+			h->cfg.max = (uint32_t)v;
+		else if (opt == XO_HL_GCINT)
+			h->cfg.gc_interval = (uint32_t)v;
+		else if (opt == XO_HL_EXPIRE)
+			h->cfg.expire = (uint32_t)v;
+		else if (v == 0) {	/* parse_interval(): a positive number */
+			xerr(a, "expected a number of seconds 1..4294967295, got '%s'", a->arg);
+			return -EINVAL;
+		} else
+			h->cfg.interval = (uint32_t)v;
+		break;
+	case XO_HL_MODE: {
+		char buf[64], *save = NULL;
+
+		if (strlen(a->arg) >= sizeof(buf))
+			goto bad_mode;
+		strcpy(buf, a->arg);
+		for (char *tok = strtok_r(buf, ",|", &save); tok; tok = strtok_r(NULL, ",|", &save)) {
+			if (!strcmp(tok, "dstip"))
+				h->cfg.mode |= NFQCT_HL_DIP;
+			else if (!strcmp(tok, "srcip"))
+				h->cfg.mode |= NFQCT_HL_SIP;
+			else if (!strcmp(tok, "srcport"))
+				h->cfg.mode |= NFQCT_HL_SPT;
+			else if (!strcmp(tok, "dstport"))
+				h->cfg.mode |= NFQCT_HL_DPT;
+			else
+				goto bad_mode;
+		}
+		break;
+bad_mode:
+		xerr(a, "expected a comma list of srcip, srcport, dstip, dstport, got '%s'", a->arg);
+		return -EINVAL;
+	}
+	case XO_HL_NAME:
+		if (!*a->arg || strlen(a->arg) > NFQCT_HL_NAME_LEN || strchr(a->arg, '/') ||
+		    !strcmp(a->arg, ".") || !strcmp(a->arg, "..")) {
+			xerr(a, "expected a table name of 1..%u characters without '/', got '%s'",
+			     NFQCT_HL_NAME_LEN, a->arg);
+			return -EINVAL;
+		}
+		strcpy(h->name, a->arg);
+		break;
+	case XO_HL_RATEMATCH:
+		h->cfg.mode |= NFQCT_HL_RATE_MATCH;
+		break;
+	}
+	m->given |= (uint16_t)(1u << opt);
+	return 0;
+}
+
+/* The parameters one family's table gets: the masks resolved. */
+static struct nfqct_hashlimit_cfg hl_cfg_for(const struct rules_xhashlimit *h, int family)
+{
+	struct nfqct_hashlimit_cfg c = h->cfg;
+	uint8_t full = family == AF_INET ? 32 : 128;
+
+	if (c.srcmask == 0xff)
+		c.srcmask = full;
+	if (c.dstmask == 0xff)
+		c.dstmask = full;
+	return c;
+}
+
+static int hashlimit_finish(struct rules_xmatch *m, char *err, size_t errlen)
+{
+	struct rules_xhashlimit *h = m->u.hl;
+	int fam = m->family ? m->family : h->family;
+
+	if (!GIVEN(m, XO_HL_UPTO) && !GIVEN(m, XO_HL_ABOVE)) {
+		snprintf(err, errlen, "-m hashlimit needs --hashlimit-upto or --hashlimit-above");
+		return -EINVAL;
+	}
+	if (!GIVEN(m, XO_HL_NAME)) {
+		snprintf(err, errlen, "-m hashlimit needs --hashlimit-name");
+		return -EINVAL;
+	}
+	if (h->t[0] || h->t[1])
+		return 0;
+	/* libxt_hashlimit's final check (revision 3), once */
+	if (!GIVEN(m, XO_HL_EXPIRE))
+		h->cfg.expire = h->mult * 1000;
+	if (h->cfg.mode & NFQCT_HL_BYTES) {
+		uint64_t unit = nfqct_hashlimit_cost_to_bytes(h->cfg.avg), burst = 0;
+
+		if (GIVEN(m, XO_HL_BURST)) {
+			h->burst_bytes = h->cfg.burst;
+			if (h->cfg.burst < unit) {
+				snprintf(err, errlen, "-m hashlimit: burst cannot be smaller than %" PRIu64 "b", unit);
+				return -EINVAL;
+			}
+			burst = h->cfg.burst / unit + (h->cfg.burst % unit != 0);
+			if (!GIVEN(m, XO_HL_EXPIRE))
+				h->cfg.expire = HL_BYTE_EXPIRE_BURST * 1000;
+		}
+		h->cfg.burst = (uint32_t)burst;	/* 32 bits in libxt_hashlimit */
+	} else if (h->cfg.burst > HL_BURST_MAX) {
+		snprintf(err, errlen, "-m hashlimit: burst %" PRIu64 " out of range (1-%u packets)",
+			 h->cfg.burst, HL_BURST_MAX);
+		return -EINVAL;
+	}
+	if (h->cfg.mode & NFQCT_HL_RATE_MATCH) {
+		if (!(h->cfg.mode & NFQCT_HL_BYTES))
+			h->cfg.avg /= h->mult;
+		if (h->cfg.interval == 0)
+			h->cfg.interval = (h->cfg.mode & NFQCT_HL_BYTES) ? 1 : h->mult;
+	}	/* without it, --hashlimit-rate-interval is read and ignored, as by iptables */
+	for (int i = 0; i < 2; i++) {
+		int f = i ? AF_INET6 : AF_INET;
+		struct nfqct_hashlimit_cfg c = hl_cfg_for(h, f);
+		int rc;
+
+		if (fam && fam != f)
+			continue;
+		rc = nfqct_hashlimit_check(&c, f);
+		if (rc) {
+			snprintf(err, errlen, rc == -ERANGE ? "-m hashlimit: rate and burst overflow the "
+				 "kernel's credit (burst 0, or a burst too large for that rate)" :
+				 "-m hashlimit: parameters the kernel refuses (gcinterval or expire 0, a "
+				 "rate too high for byte mode, or a mask too long)");
+			return -EINVAL;
+		}
+		rc = nfqct_hashlimit_get(h->name, f, &c, &h->t[i]);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static bool hashlimit_eval(const struct rules_xmatch *m, const struct rules_xctx *cx)
+{
+	struct nfqct_hashlimit_table *t = m->u.hl->t[cx->pkt->tuple.family == AF_INET6];
+	int r;
+
+	if (!t)
+		return false;
+	r = nfqct_hashlimit_match(t, cx->pkt, cx->now_ms);
+	if (r < 0) {	/* no ports in a later fragment, table full: the kernel's hotdrop */
+		*cx->hotdrop = true;
+		return false;
+	}
+	return r;
+}
+
+/* libxt_hashlimit's print_rate(): returns the unit's length in ms (the default expire). */
+static uint32_t hl_print_rate(FILE *out, uint64_t period)
+{
+	static const struct { const char *name; uint64_t mult; } rates[] = {
+		{ "day", NFQCT_HL_SCALE * 86400ull }, { "hour", NFQCT_HL_SCALE * 3600ull },
+		{ "min", NFQCT_HL_SCALE * 60ull }, { "sec", NFQCT_HL_SCALE },
+	};
+	size_t i;
+
+	if (period == 0) {
+		fputs(" inf", out);
+		return 0;
+	}
+	for (i = 1; i < RULES_ARRAY_SIZE(rates); i++)
+		if (period > rates[i].mult || rates[i].mult / period < rates[i].mult % period)
+			break;
+	fprintf(out, " %" PRIu64 "/%s", rates[i - 1].mult / period, rates[i - 1].name);
+	return (uint32_t)(rates[i - 1].mult / NFQCT_HL_SCALE * 1000);
+}
+
+/* libxt_hashlimit's print_bytes() */
+static uint32_t hl_print_bytes(FILE *out, uint64_t avg, uint64_t burst)
+{
+	static const struct { const char *name; uint64_t thresh; } units[] = {
+		{ "m", 1024 * 1024 }, { "k", 1024 }, { "", 1 },
+	};
+	uint64_t r = nfqct_hashlimit_cost_to_bytes(avg);
+	size_t i;
+
+	for (i = 0; i < RULES_ARRAY_SIZE(units) - 1; i++)
+		if (r >= units[i].thresh && nfqct_hashlimit_bytes_to_cost(r & ~(units[i].thresh - 1)) == avg)
+			break;
+	fprintf(out, " %" PRIu64 "%sb/s", r / units[i].thresh, units[i].name);
+	if (burst == 0)
+		return HL_BYTE_EXPIRE * 1000;
+	r *= burst;
+	for (i = 0; i < RULES_ARRAY_SIZE(units) - 1; i++)
+		if (r >= units[i].thresh)
+			break;
+	fprintf(out, " --hashlimit-burst %" PRIu64 "%sb", r / units[i].thresh, units[i].name);
+	return HL_BYTE_EXPIRE_BURST * 1000;
+}
+
+static void hashlimit_print(FILE *out, const struct rules_xmatch *m)
+{
+	const struct rules_xhashlimit *h = m->u.hl;
+	const struct nfqct_hashlimit_cfg *c = &h->cfg;
+	uint32_t quantum;
+
+	fputs(c->mode & NFQCT_HL_INVERT ? " --hashlimit-above" : " --hashlimit-upto", out);
+	if (c->mode & NFQCT_HL_BYTES) {
+		quantum = hl_print_bytes(out, c->avg, c->burst);
+	} else {
+		quantum = hl_print_rate(out, c->avg);
+		fprintf(out, " --hashlimit-burst %" PRIu64, c->burst);
+	}
+	if (c->mode & (NFQCT_HL_SIP | NFQCT_HL_SPT | NFQCT_HL_DIP | NFQCT_HL_DPT)) {
+		const char *sep = " --hashlimit-mode ";
+
+		if (c->mode & NFQCT_HL_SIP) {
+			fprintf(out, "%ssrcip", sep);
+			sep = ",";
+		}
+		if (c->mode & NFQCT_HL_SPT) {
+			fprintf(out, "%ssrcport", sep);
+			sep = ",";
+		}
+		if (c->mode & NFQCT_HL_DIP) {
+			fprintf(out, "%sdstip", sep);
+			sep = ",";
+		}
+		if (c->mode & NFQCT_HL_DPT)
+			fprintf(out, "%sdstport", sep);
+	}
+	fprintf(out, " --hashlimit-name %s", h->name);
+	if (c->size)
+		fprintf(out, " --hashlimit-htable-size %u", c->size);
+	if (c->max)
+		fprintf(out, " --hashlimit-htable-max %u", c->max);
+	if (c->gc_interval != HL_GCINTERVAL)
+		fprintf(out, " --hashlimit-htable-gcinterval %u", c->gc_interval);
+	if (c->expire != quantum)
+		fprintf(out, " --hashlimit-htable-expire %u", c->expire);
+	if (c->srcmask != 0xff)
+		fprintf(out, " --hashlimit-srcmask %u", c->srcmask);
+	if (c->dstmask != 0xff)
+		fprintf(out, " --hashlimit-dstmask %u", c->dstmask);
+	if (c->mode & NFQCT_HL_RATE_MATCH) {
+		fputs(" --hashlimit-rate-match", out);
+		if (c->interval != 1)
+			fprintf(out, " --hashlimit-rate-interval %u", c->interval);
+	}
+}
+
+static void hashlimit_free(struct rules_xmatch *m)
+{
+	if (!m->u.hl)
+		return;
+	nfqct_hashlimit_put(m->u.hl->t[0]);
+	nfqct_hashlimit_put(m->u.hl->t[1]);
+	free(m->u.hl);
+	m->u.hl = NULL;
 }
 
 /* ---- the kinds ---- */
@@ -2347,6 +2785,8 @@ const struct rules_xkind rules_xkinds[XK_MAX] = {
 		       limit_finish },
 	[XK_CONNLIMIT] = { "connlimit", true, connlimit_parse, connlimit_eval, connlimit_print, connlimit_free,
 			   connlimit_init, connlimit_finish },
+	[XK_HASHLIMIT] = { "hashlimit", true, hashlimit_parse, hashlimit_eval, hashlimit_print, hashlimit_free,
+			   hashlimit_init, hashlimit_finish },
 	[XK_CONNMARK] = { "connmark", false, connmark_parse, connmark_eval, connmark_print, NULL },
 	[XK_RECENT] = { "recent", true, recent_parse, recent_eval, recent_print, recent_free, recent_init,
 			recent_finish },
@@ -2383,6 +2823,12 @@ bool rules_xmatch_same(const struct rules_xmatch *a, const struct rules_xmatch *
 		    strcmp(p->name, q->name) || memcmp(&p->mask, &q->mask, sizeof(p->mask)))
 			return false;
 		x.u.rec = y.u.rec = NULL;
+	} else if (a->kind == XK_HASHLIMIT) {
+		const struct rules_xhashlimit *p = a->u.hl, *q = b->u.hl;
+
+		if (memcmp(&p->cfg, &q->cfg, sizeof(p->cfg)) || strcmp(p->name, q->name))
+			return false;
+		x.u.hl = y.u.hl = NULL;
 	} else if (a->kind == XK_CONNLIMIT) {
 		x.u.cl.cl = y.u.cl.cl = NULL;
 	} else if (a->kind == XK_LIMIT) {

@@ -558,7 +558,7 @@ static bool is_tcp(uint8_t p)
 
 enum match_id { M_NONE, M_PORTS, M_ICMP, M_ICMP6, M_CONNTRACK, M_STATE, M_MARK, M_COMMENT, M_HELPER,
 		M_TCP, M_MULTIPORT, M_LENGTH, M_TTL, M_HL, M_IPRANGE, M_MAC, M_OWNER, M_PKTTYPE,
-		M_FRAG, M_RT, M_IPV6HEADER, M_ADDRTYPE, M_DEVGROUP, M_LIMIT, M_RECENT, M_CONNMARK, M_CONNLIMIT, M_MAX };
+		M_FRAG, M_RT, M_IPV6HEADER, M_ADDRTYPE, M_DEVGROUP, M_LIMIT, M_RECENT, M_CONNMARK, M_CONNLIMIT, M_HASHLIMIT, M_MAX };
 
 static const struct match_def {
 	const char *name;		/* -m NAME */
@@ -597,12 +597,12 @@ static const struct match_def {
 	[M_CONNMARK] = { "connmark", NULL, NULL, NULL, "--mark", XK_CONNMARK },
 	/* its "needs" is checked by the kind's finish */
 	[M_CONNLIMIT] = { "connlimit", NULL, NULL, NULL, NULL, XK_CONNLIMIT },
+	[M_HASHLIMIT] = { "hashlimit", NULL, NULL, NULL, NULL, XK_HASHLIMIT },
 };
 
 /* iptables matches nfqct does not implement, and why: refused by name. */
 static const struct { const char *name, *why; } unsupported_matches[] = {
 	{ "rpfilter", "a reverse-path route lookup needs rtnetlink, which nfqct does not do per packet" },
-	{ "hashlimit", "rate limits are not implemented yet" },
 	{ "set", "ipset lives in the kernel" },
 	{ "string", "payload matching is not implemented" },
 	{ "physdev", "bridge ports are not in the queued packet" },
@@ -1809,6 +1809,20 @@ static const struct opt_def opts[] = {
 	{ "--connlimit-mask", NULL,		M_CONNLIMIT, T_NONE, 0,		0,		ARG_NEED,	opt_x },
 	{ "--connlimit-saddr", NULL,		M_CONNLIMIT, T_NONE, 0,		0,		ARG_NONE,	opt_x },
 	{ "--connlimit-daddr", NULL,		M_CONNLIMIT, T_NONE, 0,		0,		ARG_NONE,	opt_x },
+	{ "--hashlimit-upto", NULL,		M_HASHLIMIT, T_NONE, RM_XMATCH, 0,		ARG_NEED,	opt_x },
+	{ "--hashlimit-above", NULL,		M_HASHLIMIT, T_NONE, RM_XMATCH, 0,		ARG_NEED,	opt_x },
+	{ "--hashlimit", NULL,			M_HASHLIMIT, T_NONE, RM_XMATCH, 0,		ARG_NEED,	opt_x },
+	{ "--hashlimit-srcmask", NULL,		M_HASHLIMIT, T_NONE, 0,		0,		ARG_NEED,	opt_x },
+	{ "--hashlimit-dstmask", NULL,		M_HASHLIMIT, T_NONE, 0,		0,		ARG_NEED,	opt_x },
+	{ "--hashlimit-burst", NULL,		M_HASHLIMIT, T_NONE, 0,		0,		ARG_NEED,	opt_x },
+	{ "--hashlimit-htable-size", NULL,	M_HASHLIMIT, T_NONE, 0,		0,		ARG_NEED,	opt_x },
+	{ "--hashlimit-htable-max", NULL,	M_HASHLIMIT, T_NONE, 0,		0,		ARG_NEED,	opt_x },
+	{ "--hashlimit-htable-gcinterval", NULL, M_HASHLIMIT, T_NONE, 0,		0,		ARG_NEED,	opt_x },
+	{ "--hashlimit-htable-expire", NULL,	M_HASHLIMIT, T_NONE, 0,		0,		ARG_NEED,	opt_x },
+	{ "--hashlimit-mode", NULL,		M_HASHLIMIT, T_NONE, 0,		0,		ARG_NEED,	opt_x },
+	{ "--hashlimit-name", NULL,		M_HASHLIMIT, T_NONE, 0,		0,		ARG_NEED,	opt_x },
+	{ "--hashlimit-rate-match", NULL,	M_HASHLIMIT, T_NONE, 0,		0,		ARG_NONE,	opt_x },
+	{ "--hashlimit-rate-interval", NULL,	M_HASHLIMIT, T_NONE, 0,		0,		ARG_NEED,	opt_x },
 	/* -m connmark's --mark and -m mark's: find_opt() tells them apart */
 	{ "--mark",	NULL,			M_CONNMARK, T_NONE, RM_XMATCH,	0,		ARG_NEED,	opt_x },
 	{ "-j",		"--jump",		M_NONE, T_NONE,	0,		OS_JUMP,	ARG_NEED,	opt_jump },

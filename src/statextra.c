@@ -8,9 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "nfqct/hashlimit.h"
 #include "nfqct/recent.h"
 #include "nfqct/statextra.h"
 #include "nfqct/statfile.h"
@@ -77,10 +79,11 @@ static int put_file(const char *dir, const char *sub, const char *name, const ch
 int nfqct_statextra_write_limits(const char *dir)
 {
 	struct nfqct_recent_stat *st = NULL;
+	struct nfqct_hashlimit_stat *hs = NULL;
 	char *vals = NULL, *names = NULL;
 	size_t vlen = 0, nlen = 0;
 	FILE *v, *n;
-	unsigned int cnt, got;
+	unsigned int cnt, got, hcnt, hgot;
 	int rc;
 
 	/* a table may come or go between the two calls: take what fits */
@@ -93,6 +96,17 @@ int nfqct_statextra_write_limits(const char *dir)
 	got = nfqct_recent_stats(st, cnt);
 	if (got > cnt)
 		got = cnt;
+	hcnt = nfqct_hashlimit_stats(NULL, 0);
+	if (hcnt) {
+		hs = calloc(hcnt, sizeof(*hs));
+		if (!hs) {
+			free(st);
+			return -ENOMEM;
+		}
+	}
+	hgot = nfqct_hashlimit_stats(hs, hcnt);
+	if (hgot > hcnt)
+		hgot = hcnt;
 	v = open_memstream(&vals, &vlen);
 	n = open_memstream(&names, &nlen);
 	if (!v || !n) {
@@ -103,6 +117,7 @@ int nfqct_statextra_write_limits(const char *dir)
 		free(vals);
 		free(names);
 		free(st);
+		free(hs);
 		return -ENOMEM;
 	}
 	fputs(NFQCT_LIMITS_HDR, v);
@@ -111,15 +126,22 @@ int nfqct_statextra_write_limits(const char *dir)
 			st[i].nstamps);
 		fprintf(n, "%s\n", st[i].name);
 	}
+	for (unsigned int i = 0; i < hgot; i++) {
+		/* stamps: 0 (buckets have none); the name says the family, as
+		 * /proc/net/ipt_hashlimit/ and ip6t_hashlimit/ do */
+		fprintf(v, "%08x %08x %08x %08x\n", NFQCT_LIMITS_HASHLIMIT, hs[i].entries, hs[i].max, 0u);
+		fprintf(n, "%s/%s\n", hs[i].family == AF_INET6 ? "ip6t_hashlimit" : "ipt_hashlimit", hs[i].name);
+	}
 	fclose(v);
 	fclose(n);
 	/* no table: no file (lnstat reads every file of net/stat: none without lines) */
-	rc = put_file(dir, "net", "nfqct_limits.names", got ? names : NULL, nlen);
+	rc = put_file(dir, "net", "nfqct_limits.names", got + hgot ? names : NULL, nlen);
 	if (!rc)
-		rc = put_file(dir, "net/stat", "nfqct_limits", got ? vals : NULL, vlen);
+		rc = put_file(dir, "net/stat", "nfqct_limits", got + hgot ? vals : NULL, vlen);
 	free(vals);
 	free(names);
 	free(st);
+	free(hs);
 	return rc;
 }
 
@@ -156,7 +178,8 @@ static void print_limits(const char *dir, bool json, FILE *out)
 
 			if (!strcmp(fname, "kind"))
 				fprintf(out, json ? ",\"kind\":\"%s\"" : " kind=%s",
-					row[j] == NFQCT_LIMITS_RECENT ? "recent" : "other");
+					row[j] == NFQCT_LIMITS_RECENT ? "recent" :
+					row[j] == NFQCT_LIMITS_HASHLIMIT ? "hashlimit" : "other");
 			else
 				fprintf(out, json ? ",\"%s\":%" PRIu64 : " %s=%" PRIu64, fname, row[j]);
 		}

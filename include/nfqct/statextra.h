@@ -19,8 +19,9 @@ unsigned int nfqct_statextra_print(const char *dir, bool json, FILE *out);
 
 /*
  * DIR/net/stat/nfqct_limits: one line per named state table of the
- * running ruleset (-m recent lists), header NFQCT_LIMITS_HDR, 32-bit hex
- * fields as the other stat files: its kind (NFQCT_LIMITS_RECENT), the
+ * running ruleset (-m recent lists, -m hashlimit tables), header
+ * NFQCT_LIMITS_HDR, 32-bit hex fields as the other stat files: its kind
+ * (NFQCT_LIMITS_RECENT, NFQCT_LIMITS_HASHLIMIT), the
  * entries it holds, the most it may hold, the stamps kept per entry.  The
  * names, one a line in the same order, are in DIR/net/nfqct_limits.names
  * (not in net/stat, where lnstat reads every file).  Neither file exists
@@ -28,6 +29,7 @@ unsigned int nfqct_statextra_print(const char *dir, bool json, FILE *out);
  */
 #define NFQCT_LIMITS_HDR "kind entries max stamps\n"
 #define NFQCT_LIMITS_RECENT 1
+#define NFQCT_LIMITS_HASHLIMIT 2	/* named ipt_hashlimit/NAME or ip6t_hashlimit/NAME */
 
 /*
  * nfqct_statextra_write_limits - write both files from the recent lists
