@@ -6,7 +6,7 @@
  * packets through nfqct_ruleset_filter(): ones that fall through to the
  * policy (the whole chain is walked: the worst case) and ones accepted
  * half-way; then one rule of each extension match on a matching packet;
- * then the stateful matches (limit, recent, connlimit, connmark).
+ * then the stateful matches (limit, hashlimit, recent, connlimit, connmark).
  * Prints nanoseconds per packet.  Not part of make check.
  */
 #include "config.h"
@@ -236,6 +236,8 @@ static int stateful_rows(void)
 		{ "recent --set", "-p tcp --dport 80 -m recent --set --name B1", 0 },
 		{ "recent --rcheck (listed)", "-p tcp --dport 80 -m recent --set --name B2 -m recent --rcheck --name B2", 0 },
 		{ "recent --update --hitcount 4", "-p tcp --dport 80 -m recent --set --name B3 -m recent --update --seconds 60 --hitcount 4 --name B3", 1 },
+		{ "hashlimit srcip, one key", "-p tcp --dport 80 -m hashlimit --hashlimit-upto 500/sec --hashlimit-mode srcip --hashlimit-name B4", 1 },
+		{ "hashlimit srcip,dstport bytes", "-p tcp --dport 80 -m hashlimit --hashlimit-upto 64kb/s --hashlimit-mode srcip,dstport --hashlimit-name B5", 1 },
 		{ "connlimit (new conn, 4 ms/pkt)", "-p tcp --dport 80 -m connlimit --connlimit-upto 2", 4 },
 		{ "connmark (no entry: no match)", "-p tcp --dport 80 -m connmark ! --mark 1", 0 },
 	};
