@@ -295,6 +295,49 @@ static void print_log(FILE *out, const struct nfqct_log_spec *l)
 			fputs(flag_opts[b], out);
 }
 
+/* An XK_CORE match: the core tests written after a stateful match, where they were
+ * written, in the forms print_rule() gives them. */
+static void print_core(FILE *out, const struct rules_xmatch *m)
+{
+	unsigned int b = m->u.core.bits, inv = m->u.core.inv;
+	const char *pname = rules_proto_name(m->u.core.proto);
+
+	if (b & (RM_SPORT | RM_DPORT)) {
+		fprintf(out, " -m %s", pname ? pname : "tcp");
+		if (b & RM_SPORT)
+			print_ports(out, inv & RM_SPORT, "--sport", m->u.core.sport);
+		if (b & RM_DPORT)
+			print_ports(out, inv & RM_DPORT, "--dport", m->u.core.dport);
+	}
+	if (b & RM_ICMP) {
+		bool v6 = m->u.core.proto == IPPROTO_ICMPV6;
+
+		fprintf(out, " -m %s %s%s ", v6 ? "icmp6" : "icmp", inv & RM_ICMP ? "! " : "",
+			v6 ? "--icmpv6-type" : "--icmp-type");
+		if (m->u.core.icmp_any)
+			fputs("any", out);
+		else if (m->u.core.icmp_code[0] == m->u.core.icmp_code[1])
+			fprintf(out, "%u/%u", m->u.core.icmp_type, m->u.core.icmp_code[0]);
+		else
+			fprintf(out, "%u", m->u.core.icmp_type);
+	}
+	if (b & RM_CTSTATE) {
+		bool st = m->u.core.ctmod == RULES_CTMOD_STATE;
+
+		fprintf(out, " -m %s %s%s ", st ? "state" : "conntrack", inv & RM_CTSTATE ? "! " : "",
+			st ? "--state" : "--ctstate");
+		print_ctstates(out, m->u.core.ctstate);
+	}
+	if (b & RM_MARK) {
+		fprintf(out, " -m mark %s--mark ", inv & RM_MARK ? "! " : "");
+		print_valmask(out, m->u.core.mark_value, m->u.core.mark_mask, false);
+	}
+	if (b & RM_HELPER) {
+		fprintf(out, " -m helper %s--helper ", inv & RM_HELPER ? "! " : "");
+		print_word(out, m->u.core.helper ? nfqct_helper_name(m->u.core.helper) : "", true);
+	}
+}
+
 static void print_rule(FILE *out, const struct rules_table *t, const struct rules_chain *c,
 		       unsigned int i)
 {
@@ -380,6 +423,10 @@ static void print_rule(FILE *out, const struct rules_table *t, const struct rule
 	for (uint32_t k = 0; (r->match & RM_XMATCH) && k < r->xcount; k++) {
 		const struct rules_xmatch *m = &t->xm[r->xfirst + k];
 
+		if (m->kind == XK_CORE) {
+			print_core(out, m);
+			continue;
+		}
 		if (m == tcpx || m == ctx || (!m->given && !rules_xkinds[m->kind].init))
 			continue;
 		fprintf(out, " -m %s", rules_xkinds[m->kind].name);

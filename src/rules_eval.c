@@ -133,6 +133,45 @@ static inline bool rule_match(const struct rules_rule *r, struct evctx *cx, uint
 	return true;
 }
 
+bool rules_core_eval(const struct rules_xmatch *m, const struct rules_xctx *cx)
+{
+	const struct nfqct_pkt *pkt = cx->pkt;
+	unsigned int b = m->u.core.bits, inv = m->u.core.inv;
+
+	/* the same tests as rule_match()'s, on the values the walk has now */
+	if (b & (RM_SPORT | RM_DPORT | RM_ICMP)) {
+		if (pkt->flags & NFQCT_PKT_F_LATER_FRAG)
+			return false;
+		if (b & RM_DPORT) {
+			uint16_t p = ntohs(pkt->tuple.dp.port);
+
+			FAIL_IF(RM_DPORT, p >= m->u.core.dport[0] && p <= m->u.core.dport[1]);
+		}
+		if (b & RM_SPORT) {
+			uint16_t p = ntohs(pkt->tuple.sp.port);
+
+			FAIL_IF(RM_SPORT, p >= m->u.core.sport[0] && p <= m->u.core.sport[1]);
+		}
+		if (b & RM_ICMP) {
+			uint8_t c = pkt->tuple.dp.icmp.code;
+
+			FAIL_IF(RM_ICMP, m->u.core.icmp_any || (pkt->tuple.dp.icmp.type == m->u.core.icmp_type &&
+								 c >= m->u.core.icmp_code[0] &&
+								 c <= m->u.core.icmp_code[1]));
+		}
+	}
+	if (b & RM_CTSTATE)
+		FAIL_IF(RM_CTSTATE, (m->u.core.ctstate & *cx->ctstate) != 0);
+	if (b & RM_MARK)
+		FAIL_IF(RM_MARK, (*cx->mark & m->u.core.mark_mask) == m->u.core.mark_value);
+	if (b & RM_HELPER) {
+		unsigned int h = cx->master_helper;
+
+		FAIL_IF(RM_HELPER, h && (!m->u.core.helper || m->u.core.helper == h));
+	}
+	return true;
+}
+
 static inline void count(struct rules_counter *c, uint32_t len)
 {
 	__atomic_store_n(&c->packets, __atomic_load_n(&c->packets, __ATOMIC_RELAXED) + 1,
@@ -160,6 +199,9 @@ static void walk(struct evctx *cx, const struct rules_table *t, int chain, unsig
 	uint32_t i = bc->first, end = bc->first + bc->count;
 	int32_t cur = chain;	/* the chain rule i belongs to */
 	bool ct_done = false;	/* a NOTRACK / CT target has run */
+
+	cx->x.mark = mark;	/* XK_CORE reads them as they are at its rule */
+	cx->x.ctstate = &ctstate;
 
 	for (;;) {
 		for (; i < end; i++) {
@@ -289,6 +331,7 @@ static void run_table(const struct nfqct_ruleset *rs, int id,
 
 	cx.xm = t->xm;
 	cx.x.hotdrop = &cx.hotdrop;
+	cx.x.master_helper = ct->master_helper;
 	*out = (struct nfqct_rules_verdict){ .accept = true, .by = { -1, -1 } };
 	if (pkt->hook < NFQCT_HOOK_MAX && t->hook_chain[pkt->hook] >= 0)
 		walk(&cx, t, t->hook_chain[pkt->hook], ct->state, mark, out);

@@ -112,19 +112,18 @@ struct rules_rule {
  * the rule passed (rules_eval.c), first to last, and stops at the first
  * that fails.
  *
- * Order rule (for stateful kinds to come: limit, recent, hashlimit): the
- * core tests are the kernel's ip_packet_match() part (-s -d -i -o -p -f)
- * and stateless matches, so testing them first changes no outcome.  A
- * stateful kind must only see packets that passed every match written
- * before it, and no match written after it may run before it: the reader
- * therefore compiles every match option written after a stateful one as
- * an extension match too (never as a core bit), so that it runs after it:
- * issue 11 adds kinds for the core-bit matches (ports, ICMP type, ctstate,
- * mark, helper) for that.  -s -d -i -o -p -f stay core wherever they are
- * written: the kernel tests them before any match too.  No kind is
- * stateful but -m limit; rules_xkind.stateful marks them.  Until the
- * core-bit kinds exist, the reader refuses a core-bit match option written
- * after a stateful match (rules_parse.c, opt_after_stateful()).
+ * Order rule: the core tests are the kernel's ip_packet_match() part
+ * (-s -d -i -o -p -f) and stateless matches, so testing them first changes
+ * no outcome.  A stateful kind must only see packets that passed every
+ * match written before it, and no match written after it may run before
+ * it: the reader therefore compiles every match option written after a
+ * stateful one as an extension match too (never as a core bit), so that
+ * it runs after it.  -s -d -i -o -p -f stay core wherever they are
+ * written: the kernel tests them before any match too.  The stateful
+ * kinds are limit, hashlimit, recent and connlimit; rules_xkind.stateful
+ * marks them.  A core-bit option written after one becomes an XK_CORE
+ * extension match of its own (rules_parse.c, opt_after_stateful()), run
+ * and printed where it was written.
  *
  * A kind is one place: its option parser, eval, print and free, in a
  * struct rules_xkind (rules_match.c).
@@ -151,6 +150,7 @@ enum rules_xkind_id {
 	XK_CONNMARK,	/* the entry's mark */
 	XK_CONNLIMIT,	/* stateful: connections per address (connlimit.h) */
 	XK_HASHLIMIT,	/* stateful: named tables of buckets (hashlimit.h) */
+	XK_CORE,	/* core-bit tests written after a stateful match (the order rule) */
 	XK_MAX,
 };
 
@@ -232,6 +232,14 @@ struct rules_xmatch {
 		struct rules_xct *ct;
 		struct rules_xrecent *rec;
 		struct rules_xhashlimit *hl;
+		struct {			/* XK_CORE: struct rules_rule's fields of those tests */
+			uint16_t bits, inv;	/* RM_SPORT, RM_DPORT, RM_ICMP, RM_CTSTATE, RM_MARK, RM_HELPER */
+			uint16_t sport[2], dport[2];
+			uint8_t proto;		/* the rule's -p, for printing -m tcp / -m icmp */
+			uint8_t icmp_type, icmp_code[2], icmp_any;
+			uint8_t ctstate, ctmod, helper;
+			uint32_t mark_value, mark_mask;
+		} core;
 		struct { uint32_t mark, mask; } cm;	/* -m connmark */
 		struct {
 			uint32_t limit;
@@ -258,7 +266,13 @@ struct rules_xctx {
 	unsigned int worker;	/* the caller's worker index */
 	bool *hotdrop;		/* set it (and fail) to drop the packet at once, as the
 				 * kernel's par->hotdrop: no counter, no other rule */
+	const uint32_t *mark;	/* the packet's mark as the walk has it now (XK_CORE) */
+	const unsigned int *ctstate;	/* its ct state, likewise */
+	uint8_t master_helper;	/* an expected entry's master's helper, 0: none */
 };
+
+/* rules_core_eval - XK_CORE's tests, as rules_eval.c's core tests (rules_eval.c). */
+bool rules_core_eval(const struct rules_xmatch *m, const struct rules_xctx *cx);
 
 /* One option as the reader hands it to a kind's parser. */
 struct rules_xarg {

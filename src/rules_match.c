@@ -2787,6 +2787,8 @@ const struct rules_xkind rules_xkinds[XK_MAX] = {
 			   connlimit_init, connlimit_finish },
 	[XK_HASHLIMIT] = { "hashlimit", true, hashlimit_parse, hashlimit_eval, hashlimit_print, hashlimit_free,
 			   hashlimit_init, hashlimit_finish },
+	/* printed by rules.c (its -m tcp, -m state, ... forms) */
+	[XK_CORE] = { NULL, false, NULL, rules_core_eval, NULL, NULL },
 	[XK_CONNMARK] = { "connmark", false, connmark_parse, connmark_eval, connmark_print, NULL },
 	[XK_RECENT] = { "recent", true, recent_parse, recent_eval, recent_print, recent_free, recent_init,
 			recent_finish },

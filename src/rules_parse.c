@@ -1959,14 +1959,84 @@ static bool unknown_match_option(struct parser *p, struct rctx *x, const struct 
 
 /*
  * Is @d a match option compiled as a core test (rules_int.h's order rule)?
- * Written after a stateful match, it would run before it: refused until
- * the core-bit kinds exist.  -s -d -i -o -p -f are core in the kernel too.
+ * Written after a stateful match, it becomes an XK_CORE extension match
+ * (core_after_stateful()), so that it runs after it, as in the kernel.
+ * -s -d -i -o -p -f stay core: the kernel tests them before any match too.
  */
 static bool opt_after_stateful(const struct rctx *x, const struct opt_def *d)
 {
 	if (d->fn == opt_helper)
 		return x->tgt != T_CT;
 	return d->fn == opt_ports || d->fn == opt_icmp || d->fn == opt_ctstate || d->fn == opt_mark;
+}
+
+#define RM_CORE_LATE (RM_SPORT | RM_DPORT | RM_ICMP | RM_CTSTATE | RM_MARK | RM_HELPER)
+
+/*
+ * The core test an option written after a stateful match has just set in
+ * x->pr.r (with its '!'): moved into an XK_CORE extension match of its own,
+ * at this place among the rule's matches, and x->pr.r put back as @before
+ * had it.  Out of memory: p->oom.
+ */
+static void core_after_stateful(struct parser *p, struct rctx *x, const struct rules_rule *before)
+{
+	struct rules_rule *r = &x->pr.r;
+	uint16_t bits = (uint16_t)(r->match & ~before->match & RM_CORE_LATE);
+	struct prule *pr = &x->pr;
+	struct rules_xmatch *n, *m;
+
+	if (!bits)
+		return;	/* the option was refused: nothing was set */
+	m = pr->nxm ? &pr->xm[pr->nxm - 1] : NULL;
+	if (!m || m->kind != XK_CORE || (m->u.core.bits & bits)) {
+		/* a new one; else the options of one -m (--sport, --dport) share the last */
+		n = realloc(pr->xm, (pr->nxm + 1) * sizeof(*n));
+		if (!n) {
+			p->oom = true;
+			return;
+		}
+		pr->xm = n;
+		m = &n[pr->nxm];
+		memset(m, 0, sizeof(*m));
+		m->kind = XK_CORE;
+		m->u.core.proto = r->proto;
+		if (pr->nxm < RULES_XM_COLS)
+			x->xm_col[pr->nxm] = 0;
+		pr->nxm++;
+	}
+	m->u.core.bits |= bits;
+	m->u.core.inv |= (uint16_t)(r->inv & bits);
+	if (bits & RM_SPORT)
+		memcpy(m->u.core.sport, r->sport, sizeof(r->sport));
+	if (bits & RM_DPORT)
+		memcpy(m->u.core.dport, r->dport, sizeof(r->dport));
+	if (bits & RM_ICMP) {
+		m->u.core.icmp_type = r->icmp_type;
+		memcpy(m->u.core.icmp_code, r->icmp_code, sizeof(r->icmp_code));
+		m->u.core.icmp_any = r->icmp_any;
+	}
+	if (bits & RM_CTSTATE) {
+		m->u.core.ctstate = r->ctstate;
+		m->u.core.ctmod = x->pr.info.ctmod;
+	}
+	if (bits & RM_HELPER)
+		m->u.core.helper = r->helper;
+	if (bits & RM_MARK) {
+		m->u.core.mark_value = r->mark_value;
+		m->u.core.mark_mask = r->mark_mask;
+	}
+	/* the rule's own fields as they were; its other bits (-p ...) stay */
+	r->match = (uint16_t)((r->match & ~bits) | RM_XMATCH);
+	r->inv = (uint16_t)(r->inv & ~bits);
+	memcpy(r->sport, before->sport, sizeof(r->sport));
+	memcpy(r->dport, before->dport, sizeof(r->dport));
+	r->icmp_type = before->icmp_type;
+	memcpy(r->icmp_code, before->icmp_code, sizeof(r->icmp_code));
+	r->icmp_any = before->icmp_any;
+	r->ctstate = before->ctstate;
+	r->helper = before->helper;
+	r->mark_value = before->mark_value;
+	r->mark_mask = before->mark_mask;
 }
 
 /*
@@ -1997,6 +2067,8 @@ static bool parse_option(struct parser *p, struct rctx *x, struct tok *tk, int n
 {
 	struct optarg oa = { .o = &tk[*i], .neg = neg };
 	const struct opt_def *d = find_opt(x, oa.o->s);
+	struct rules_rule before = { 0 };
+	bool late = false;
 	struct tok inl = { NULL, 0 };	/* the value of "--option=value" */
 	bool has_arg = *i + 1 < n;
 
@@ -2059,12 +2131,9 @@ static bool parse_option(struct parser *p, struct rctx *x, struct tok *tk, int n
 	}
 	if (d->match != M_NONE && !brought_in(p, x, &oa))
 		return true;
-	if (x->stateful_col && opt_after_stateful(x, d)) {
-		perror_at(p, oa.o->col, "%s after -m %s is not supported: nfqct tests it before every "
-			  "match, the kernel after -m %s; write it before -m %s", oa.o->s,
-			  x->stateful_name, x->stateful_name, x->stateful_name);
-		return true;
-	}
+	late = x->stateful_col && opt_after_stateful(x, d);
+	if (late)
+		before = x->pr.r;
 	if (d->once) {
 		if (x->seen & d->once) {
 			if (d->once == OS_JUMP)
@@ -2087,6 +2156,8 @@ static bool parse_option(struct parser *p, struct rctx *x, struct tok *tk, int n
 		else if (d->neg != RM_XMATCH)	/* the kind took it */
 			x->pr.r.inv |= d->neg;
 	}
+	if (late)
+		core_after_stateful(p, x, &before);
 	return true;
 }
 

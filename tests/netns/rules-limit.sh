@@ -12,6 +12,9 @@
 #       the same packets, and every decision is 100 ms (25 jiffies) or more from a token
 #       boundary, far more than the queue's delay between the kernel's and nfqctd's view.
 #       (A sender stalled by 100 ms would change the hand count, not the comparison.)
+#   l4  --dport written after -m limit (burst 3, fed by ports 7103 and 7104 only): it runs
+#       after the limit, as in the kernel, so 2 packets to port 7104 take credit first and
+#       only 1 of 5 to 7103 counts (per family)
 # Each rule carries -m comment --comment lN to pair the two sets of counters.
 . "$(dirname "$0")/lib.sh"
 require_root_netns python3 iptables ip6tables iptables-save ip6tables-save
@@ -26,6 +29,7 @@ RULES=(
 	"l1 46 -p udp --dport 7100 -m limit --limit 1/min --limit-burst 7"
 	"l2 46 -p udp --dport 7101 -m limit"
 	"l3 4 -p udp --dport 7102 -m limit --limit 1/sec --limit-burst 1"
+	"l4 46 -p udp -m multiport --dports 7103,7104 -m limit --limit 1/min --limit-burst 3 -m udp --dport 7103"
 )
 {
 	echo '*filter'
@@ -66,6 +70,10 @@ for a in "$R4C" "$R6C"; do
 	send "$a" 7101 12 0
 done
 send "$R4C" 7102 16 0.3
+for a in "$R4C" "$R6C"; do
+	send "$a" 7104 2 0
+	send "$a" 7103 5 0
+done
 sleep 0.5
 
 counts() { sed -n 's/^\[\([0-9]*\):\([0-9]*\)\] .*--comment "\{0,1\}\(l[0-9]*\)"\{0,1\}\( .*\)\{0,1\}$/\3 \1 \2/p'; }
@@ -86,6 +94,7 @@ assert_eq "l1 packets per family (kernel, IPv6)" 7 "$(awk '$1 == "l1" { print $2
 assert_eq "l1 nfqctd" "14:700" "$(awk '$1 == "l1" { print $2 ":" $3 }' "$TMP_DIR/ours")"
 assert_eq "l2 nfqctd" "10:500" "$(awk '$1 == "l2" { print $2 ":" $3 }' "$TMP_DIR/ours")"
 assert_eq "l3 nfqctd" "4:160" "$(awk '$1 == "l3" { print $2 ":" $3 }' "$TMP_DIR/ours")"
+assert_eq "l4 nfqctd" "2:100" "$(awk '$1 == "l4" { print $2 ":" $3 }' "$TMP_DIR/ours")"
 assert_eq "queue 0 queue_dropped" 0 "$(queue_field 0 queue_dropped)"
 nfqctd_stop
 assert_eq "nfqctd exit status" 0 "$?"

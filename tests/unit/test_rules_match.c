@@ -798,6 +798,24 @@ static void test_limit(void)
 	rs = accept_if("-m limit --limit 1/hour --limit-burst 4 -m limit --limit 1/hour --limit-burst 2");
 	CU_ASSERT_EQUAL(accepted_at(rs, &p, t, 10), 2u);
 	nfqct_ruleset_free(rs);
+	/* the order rule: --dport written after -m limit runs after it, as in the kernel:
+	 * port 23's packets take the credit too, so port 22's third finds none; written
+	 * before, they do not reach the limit */
+	tcp_pkt(&b2, "198.18.0.1", "198.18.0.2", 23, PB_SYN, false);
+	p2 = parsed(&b2, IN);
+	rs = accept_if("-p tcp -m limit --limit 1/hour --limit-burst 3 --dport 22");
+	CU_ASSERT_EQUAL(accepted_at(rs, &p2, t, 2), 0u);
+	CU_ASSERT_EQUAL(accepted_at(rs, &p, t, 5), 1u);
+	nfqct_ruleset_free(rs);
+	rs = accept_if("-p tcp --dport 22 -m limit --limit 1/hour --limit-burst 3");
+	CU_ASSERT_EQUAL(accepted_at(rs, &p2, t, 2), 0u);
+	CU_ASSERT_EQUAL(accepted_at(rs, &p, t, 5), 3u);
+	nfqct_ruleset_free(rs);
+	/* --state and --mark after it likewise (the mark as MARK left it, the state as
+	 * conntrack said) */
+	rs = accept_if("-m limit --limit 1/hour --limit-burst 2 -m state --state ESTABLISHED");
+	CU_ASSERT_EQUAL(accepted_at(rs, &p, t, 5), 0u);	/* NEW: the limit still took 2 */
+	nfqct_ruleset_free(rs);
 	/* the second instance sees only what passed the first: 6 reach it, it lets 4 through */
 	rs = accept_if("-m limit --limit 1/hour --limit-burst 6 -m limit --limit 1/hour --limit-burst 4");
 	CU_ASSERT_EQUAL(accepted_at(rs, &p, t, 10), 4u);
