@@ -119,6 +119,10 @@ struct daemon {
 	 * main thread (stop, `nfqct save`), one at a time. */
 	pthread_mutex_t state_lock;
 	uint64_t state_next_ms;	/* next interval save, nfqct_now_ms() */
+	/* Stat tree writes that failed (a full or read-only file system): the
+	 * first is logged, then at most one line a minute with the count. */
+	uint64_t stat_failures;		/* since the last write that worked */
+	uint64_t stat_logged_ms;
 	bool stopping;		/* no interval save once the stop began */
 	/* Upgrade (nfqctd(8) UPGRADES).  The binary to re-execute: the path
 	 * /proc/self/exe named at start, so the file now at that path runs. */
@@ -713,6 +717,29 @@ static void state_check_report(const struct nfqct_settings *s)
 	}
 }
 
+#define STAT_LOG_INTERVAL_MS 60000
+
+/* A stat tree write failed: log the first, then a line a minute at most. */
+static void stat_failed(struct daemon *d)
+{
+	uint64_t now = nfqct_now_ms();
+
+	d->stat_failures++;
+	if (d->stat_failures == 1 || now - d->stat_logged_ms >= STAT_LOG_INTERVAL_MS) {
+		log_warnx("stat: %s (%llu write%s failed so far; the figures go stale until one works, "
+			  "packets are not affected)", nfqct_statfile_strerror(d->statfile),
+			  (unsigned long long)d->stat_failures, d->stat_failures == 1 ? "" : "s");
+		d->stat_logged_ms = now;
+	}
+}
+
+static void stat_recovered(struct daemon *d)
+{
+	log_info("stat: writing again after %llu failed write%s", (unsigned long long)d->stat_failures,
+		 d->stat_failures == 1 ? "" : "s");
+	d->stat_failures = 0;
+}
+
 /* Write the stat tree (housekeeping thread, and the main thread at exit). */
 static void publish(void *arg)
 {
@@ -726,10 +753,12 @@ static void publish(void *arg)
 
 	nfqct_ct_stats_add(&extra, &d->extra_stats[0].ct);
 	nfqct_ct_stats_add(&extra, &d->extra_stats[1].ct);
-	/* The next interval retries. */
+	/* The next interval retries; packets never wait for the stat tree. */
 	if (nfqct_statfile_write(d->statfile, &view, nfqct_ct_count(d->ct),
 				 rcu_dereference(d->settings)) < 0)
-		log_warnx("stat: %s", nfqct_statfile_strerror(d->statfile));
+		stat_failed(d);
+	else if (d->stat_failures)
+		stat_recovered(d);
 	/* -m recent lists (nfqct_limits); a failure leaves the last file, the
 	 * next interval retries */
 	(void)nfqct_statextra_write_limits(d->opt.stat_dir);
