@@ -10,6 +10,7 @@
 
 #include "nfqct/hashlimit.h"
 #include "nfqct/housekeeping.h"
+#include "nfqct/ipset.h"
 #include "nfqct/log.h"
 
 #define GC_MIN_BUDGET 1024
@@ -61,6 +62,8 @@ static void *housekeeping_main(void *arg)
 			/* -m hashlimit tables: each at its own --hashlimit-htable-gcinterval,
 			 * so within one gc tick of it (nfqct.gc_interval_ms) */
 			nfqct_hashlimit_gc(now);
+			/* set elements past their timeout (lookups ignore them already) */
+			nfqct_ipset_gc(now);
 			next_gc = now + gc_ms;
 		}
 		if (now >= next_stat) {

@@ -733,6 +733,10 @@ struct staged {
 	struct idata *data;
 	bool created;			/* by this text (else a copy of a running set's) */
 	struct nfqct_ipset *running;	/* the set of that name now, or NULL */
+	/* list:set members named by this text, resolved by commit() once every
+	 * set it creates exists (a member may be created further down) */
+	char (*pending)[NFQCT_IPSET_MAXNAMELEN];
+	unsigned int npending;
 };
 
 struct loader {
@@ -1008,36 +1012,44 @@ static struct idata *data_clone(const struct idata *src)
 	return d;
 }
 
-/* list:set: add member @name to @d. */
-static int list_add(struct loader *l, struct idata *d, const char *name, unsigned int col)
+/* list:set: member @name for @st, resolved at commit (pending). */
+static int list_add(struct loader *l, struct staged *st, const char *name, unsigned int col)
 {
-	struct nfqct_ipset *m;
+	struct staged *ms = staged_find(l, name);
+	struct nfqct_ipset *m = reg_find(name);
+	struct idata *d = st->data;
+	char (*np)[NFQCT_IPSET_MAXNAMELEN];
+	unsigned int type;
 
-	if (staged_find(l, name) && !reg_find(name)) {
-		lerr(l, col, "'%s': a list:set member must be a set that runs already "
-		     "(nfqct does not link sets created in the same file)", name);
+	if (!ms && !m) {
+		lerr(l, col, "'%s': no such set (create it in this file, above or below)", name);
 		return -EINVAL;
 	}
-	m = reg_find(name);
-	if (!m) {
-		lerr(l, col, "'%s': no such set", name);
-		return -EINVAL;
-	}
-	if (m->data->p.type == NFQCT_IPSET_LIST_SET) {
+	/* the file's own definition wins: it is what the member will be */
+	type = ms ? ms->data->p.type : m->data->p.type;
+	if (type == NFQCT_IPSET_LIST_SET) {
 		lerr(l, col, "'%s': a list:set cannot be a member of a list:set", name);
 		return -EINVAL;
 	}
 	for (unsigned int i = 0; i < d->nmembers; i++)
-		if (d->members[i] == m) {
-			lerr(l, col, "'%s': already a member", name);
+		if (!strcmp(d->members[i]->name, name)) {
+			lerr(l, col, "Element cannot be added to the set: it's already added");
 			return -EEXIST;
 		}
-	if (d->nmembers >= d->p.size) {
-		lerr(l, col, "Hash is full, cannot add more elements");
+	for (unsigned int i = 0; i < st->npending; i++)
+		if (!strcmp(st->pending[i], name)) {
+			lerr(l, col, "Element cannot be added to the set: it's already added");
+			return -EEXIST;
+		}
+	if (d->nmembers + st->npending >= d->p.size) {
+		lerr(l, col, "List is full, cannot add more elements (set '%s', size %u)", st->name, d->p.size);
 		return -ENOSPC;
 	}
-	__atomic_add_fetch(&m->refcnt, 1, __ATOMIC_RELAXED);
-	d->members[d->nmembers++] = m;
+	np = realloc(st->pending, (st->npending + 1) * sizeof(*np));
+	if (!np)
+		return -ENOMEM;
+	st->pending = np;
+	strcpy(np[st->npending++], name);
 	return 0;
 }
 
@@ -1080,7 +1092,7 @@ static int load_add(struct loader *l, int n, char **w, unsigned int *col)
 			lerr(l, col[3], "'%s': list:set members take no options in nfqct", w[3]);
 			return -EINVAL;
 		}
-		return list_add(l, st->data, w[2], col[2]);
+		return list_add(l, st, w[2], col[2]);
 	}
 	rc = parse_elem(&st->data->p, w[2], &e, err, sizeof(err));
 	if (rc) {
@@ -1112,6 +1124,7 @@ static void staged_free(struct staged *st)
 		struct staged *next = st->next;
 
 		data_free(st->data);
+		free(st->pending);
 		free(st);
 		st = next;
 	}
@@ -1203,6 +1216,21 @@ static int commit(struct loader *l)
 			pthread_mutex_unlock(&s->lock);
 		}
 		st->data = NULL;
+	}
+	/* list:set members, now that every set the text creates exists */
+	for (struct staged *st = l->st; st && !rc; st = st->next) {
+		struct nfqct_ipset *s = reg_find(st->name);
+
+		for (unsigned int k = 0; s && k < st->npending; k++) {
+			struct nfqct_ipset *m = reg_find(st->pending[k]);
+			struct idata *d = s->data;
+
+			if (!m)
+				continue;	/* checked by list_add() */
+			__atomic_add_fetch(&m->refcnt, 1, __ATOMIC_RELAXED);
+			d->members[d->nmembers] = m;
+			__atomic_store_n(&d->nmembers, d->nmembers + 1, __ATOMIC_RELEASE);
+		}
 	}
 	if (l->mode == NFQCT_IPSET_LOAD_FILE && !rc) {
 		struct nfqct_ipset **pp = &reg;
@@ -1351,6 +1379,11 @@ const char *nfqct_ipset_name(const struct nfqct_ipset *s)
 unsigned int nfqct_ipset_dim(const struct nfqct_ipset *s)
 {
 	return itypes[rcu_dereference(s->data)->p.type].dim;
+}
+
+unsigned int nfqct_ipset_type(const struct nfqct_ipset *s)
+{
+	return rcu_dereference(s->data)->p.type;
 }
 
 int nfqct_ipset_family(const struct nfqct_ipset *s)

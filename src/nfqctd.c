@@ -45,6 +45,7 @@
 #include "nfqct/ipfix.h"
 #include "nfqct/addrs.h"
 #include "nfqct/housekeeping.h"
+#include "nfqct/ipset.h"
 #include "nfqct/log.h"
 #include "nfqct/privdrop.h"
 #include "nfqct/recent.h"
@@ -67,6 +68,7 @@ struct options {
 	const char *rules_path;
 	bool rules_explicit;
 	const char *rules_v4, *rules_v6;	/* --rules-v4 / --rules-v6, or NULL */
+	const char *sets_path;			/* --sets, or NULL */
 	const char *config_path;
 	const char *set[MAX_SET_OPTIONS];
 	unsigned int nset;
@@ -153,6 +155,7 @@ static void usage(FILE *out)
 "  -r, --rules FILE        ruleset for both families (default %s/nfqct/nfqct.rules)\n"
 "      --rules-v4 FILE     an iptables-restore file, for IPv4 only (instead of -r)\n"
 "      --rules-v6 FILE     an ip6tables-restore file, for IPv6 only (instead of -r)\n"
+"      --sets FILE         sets in `ipset save` format, for -m set and -j SET\n"
 "  -c, --config FILE       settings file, sysctl.conf syntax\n"
 "  -o, --set NAME=VALUE    one setting; repeatable; wins over the config file\n"
 "  -s, --stat-dir DIR      stat tree and control socket (default %s/nfqct)\n"
@@ -240,12 +243,13 @@ static void options_free(struct options *o)
 static int parse_options(int argc, char **argv, struct options *o, FILE *errs)
 {
 	enum { OPT_FAIL_OPEN = 256, OPT_CHECK, OPT_PRINT_SETTINGS, OPT_UPGRADE_CHECK, OPT_RULES_V4,
-	       OPT_RULES_V6 };
+	       OPT_RULES_V6, OPT_SETS };
 	static const struct option longopts[] = {
 		{ "queue", required_argument, NULL, 'q' },
 		{ "rules", required_argument, NULL, 'r' },
 		{ "rules-v4", required_argument, NULL, OPT_RULES_V4 },
 		{ "rules-v6", required_argument, NULL, OPT_RULES_V6 },
+		{ "sets", required_argument, NULL, OPT_SETS },
 		{ "config", required_argument, NULL, 'c' },
 		{ "set", required_argument, NULL, 'o' },
 		{ "stat-dir", required_argument, NULL, 's' },
@@ -285,6 +289,9 @@ static int parse_options(int argc, char **argv, struct options *o, FILE *errs)
 			break;
 		case OPT_RULES_V6:
 			o->rules_v6 = optarg;
+			break;
+		case OPT_SETS:
+			o->sets_path = optarg;
 			break;
 		case 'c':
 			o->config_path = optarg;
@@ -360,6 +367,7 @@ static int parse_options(int argc, char **argv, struct options *o, FILE *errs)
 	}
 	if ((c = absolute_path(o, &o->rules_path)) < 0 || (c = absolute_path(o, &o->config_path)) < 0 ||
 	    (c = absolute_path(o, &o->rules_v4)) < 0 || (c = absolute_path(o, &o->rules_v6)) < 0 ||
+	    (c = absolute_path(o, &o->sets_path)) < 0 ||
 	    (c = absolute_path(o, &o->stat_dir)) < 0 || (c = absolute_path(o, &o->pid_file)) < 0) {
 		fprintf(errs, "nfqctd: cannot make the paths absolute: %s\n", strerror(-c));
 		return EXIT_RUNTIME;
@@ -400,6 +408,22 @@ static int load_settings(const struct options *o, struct nfqct_settings *s, FILE
 static const char *family_rules(const char *opt, const char *setting)
 {
 	return opt ? opt : setting[0] ? setting : NULL;
+}
+
+/*
+ * The sets (ipset.h): --sets, else the setting nfqct.sets_file, loaded
+ * before the ruleset whose rules name them.  The file is the truth for
+ * the sets: those it creates are replaced, the others destroyed (refused
+ * while a rule of the running ruleset names one).  Without a file the
+ * running sets stay as they are.  A bad file changes nothing.
+ */
+static int load_sets(const struct options *o, const struct nfqct_settings *s, FILE *errs)
+{
+	const char *path = o->sets_path ? o->sets_path : s->sets_file[0] ? s->sets_file : NULL;
+
+	if (!path)
+		return 0;
+	return nfqct_ipset_load_path(path, errs, NFQCT_IPSET_LOAD_FILE, nfqct_now_ms());
 }
 
 /*
@@ -785,6 +809,12 @@ static int reload(struct daemon *d, FILE *errs)
 	}
 	if (load_settings(&d->opt, next, errs) < 0)
 		bad = 1;
+	/* sets first (the rules name them); a bad set file refuses the reload */
+	else if (load_sets(&d->opt, next, errs) < 0) {
+		free(next);
+		fprintf(errs, "reload: refused; the running sets, ruleset and settings stay\n");
+		return -EINVAL;
+	}
 	if (load_ruleset(&d->opt, next, d->nworkers, &next_rs, errs) < 0) {
 		next_rs = NULL;
 		bad = 1;
@@ -898,6 +928,10 @@ static char **upgrade_argv(struct daemon *d, bool check, char *qbuf, size_t qlen
 	if (o->rules_v6) {
 		av[n++] = "--rules-v6";
 		av[n++] = (char *)o->rules_v6;
+	}
+	if (o->sets_path) {
+		av[n++] = "--sets";
+		av[n++] = (char *)o->sets_path;
 	}
 	if (o->config_path) {
 		av[n++] = "-c";
@@ -1699,6 +1733,8 @@ static int check_only(struct daemon *d)
 
 	if (load_settings(&d->opt, &s, stderr) < 0)
 		bad = 1;
+	else if (load_sets(&d->opt, &s, stderr) < 0)
+		bad = 1;
 	if (load_ruleset(&d->opt, &s, queue_count(&d->opt), &rs, stderr) < 0)
 		bad = 1;
 	nfqct_ruleset_free(rs);
@@ -1930,6 +1966,9 @@ int main(int argc, char **argv)
 	/* Both, so that every error is reported at once. */
 	if (load_settings(&d.opt, d.settings, errs) < 0) {
 		fprintf(errs, "nfqctd: bad settings\n");
+		ret = EXIT_CONFIG;
+	} else if (load_sets(&d.opt, d.settings, errs) < 0) {
+		fprintf(errs, "nfqctd: sets refused\n");
 		ret = EXIT_CONFIG;
 	}
 	if (load_ruleset(&d.opt, d.settings, queue_count(&d.opt), &d.ruleset, errs) < 0) {

@@ -151,6 +151,7 @@ enum rules_xkind_id {
 	XK_CONNLIMIT,	/* stateful: connections per address (connlimit.h) */
 	XK_HASHLIMIT,	/* stateful: named tables of buckets (hashlimit.h) */
 	XK_CORE,	/* core-bit tests written after a stateful match (the order rule) */
+	XK_SET,		/* stateful (element counters): an ipset set by name (ipset.h) */
 	XK_MAX,
 };
 
@@ -178,6 +179,13 @@ enum {
 };
 
 struct rules_xhashlimit;	/* -m hashlimit's parameters and tables (rules_match.c) */
+
+enum {
+	XO_SET_MATCH, XO_SET_RETNOMATCH, XO_SET_UPDCTR, XO_SET_UPDSUB, XO_SET_PKTEQ, XO_SET_PKTLT,
+	XO_SET_PKTGT, XO_SET_BYTEQ, XO_SET_BYTLT, XO_SET_BYTGT,
+};
+
+struct rules_xset;	/* -m set's set reference and options (rules_match.c) */
 
 struct nfqct_connlimit;
 enum {
@@ -232,6 +240,7 @@ struct rules_xmatch {
 		struct rules_xct *ct;
 		struct rules_xrecent *rec;
 		struct rules_xhashlimit *hl;
+		struct rules_xset *set;
 		struct {			/* XK_CORE: struct rules_rule's fields of those tests */
 			uint16_t bits, inv;	/* RM_SPORT, RM_DPORT, RM_ICMP, RM_CTSTATE, RM_MARK, RM_HELPER */
 			uint16_t sport[2], dport[2];
@@ -325,6 +334,11 @@ bool rules_parse_port_range(const char *s, const char *proto, uint16_t r[2]);
 
 /* rules_xmatch_same - do @a and @b match the same packets and print the same (-D RULE)? */
 bool rules_xmatch_same(const struct rules_xmatch *a, const struct rules_xmatch *b);
+
+/* rules_set_flags - -m set / -j SET's "src,dst,..." (1..6): @dim flags, bit i of @src: src. 0 or -EINVAL. */
+int rules_set_flags(const char *s, uint8_t *dim, uint8_t *src);
+/* rules_set_flags_print - " src,dst,..." */
+void rules_set_flags_print(FILE *out, uint8_t dim, uint8_t src);
 
 /* rules_xmatch_free - free what the kinds of @n matches at @m own (not @m). */
 void rules_xmatch_free(struct rules_xmatch *m, unsigned int n);

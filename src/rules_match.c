@@ -30,6 +30,7 @@
 #include "nfqct/connlimit.h"
 #include "nfqct/ct.h"
 #include "nfqct/hashlimit.h"
+#include "nfqct/ipset.h"
 #include "nfqct/recent.h"
 #include "nfqct/tbf.h"
 #include "rules_int.h"
@@ -1962,6 +1963,177 @@ static void limit_free(struct rules_xmatch *m)
 	m->u.lim.st = NULL;
 }
 
+/* ---- set: an ipset set, as xt_set revision 4 (ipset.h) ---- */
+
+struct rules_xset {
+	char name[NFQCT_IPSET_MAXNAMELEN];
+	uint8_t dim, src;		/* flags given; bit i: dimension i is src */
+	bool inv;			/* ! --match-set */
+	bool return_nomatch, skip_ctr, skip_subctr;
+	uint8_t pkt_op, byte_op;	/* 0 none, 1 eq, 2 lt, 3 gt, 4 ne (! --packets-eq) */
+	uint64_t pkt_val, byte_val;
+	struct nfqct_ipset *s;		/* a reference, taken by set_finish() */
+};
+
+static int set_init(struct rules_xmatch *m)
+{
+	m->u.set = calloc(1, sizeof(*m->u.set));
+	return m->u.set ? 0 : -ENOMEM;
+}
+
+/* "src,dst,...": 1..6 of them.  Returns 0 or -EINVAL. */
+int rules_set_flags(const char *s, uint8_t *dim, uint8_t *src)
+{
+	*dim = 0;
+	*src = 0;
+	for (;;) {
+		if (*dim == NFQCT_IPSET_DIM_MAX)
+			return -EINVAL;
+		if (!strncmp(s, "src", 3))
+			*src |= (uint8_t)(1u << *dim);
+		else if (strncmp(s, "dst", 3))
+			return -EINVAL;
+		(*dim)++;
+		s += 3;
+		if (!*s)
+			return 0;
+		if (*s++ != ',')
+			return -EINVAL;
+	}
+}
+
+void rules_set_flags_print(FILE *out, uint8_t dim, uint8_t src)
+{
+	for (unsigned int i = 0; i < dim; i++)
+		fprintf(out, "%s%s", i ? "," : " ", (src >> i) & 1 ? "src" : "dst");
+}
+
+static int set_parse(struct rules_xmatch *m, struct rules_xarg *a)
+{
+	struct rules_xset *x = m->u.set;
+	unsigned long long v;
+	char *end;
+
+	if (GIVEN(m, a->opt)) {
+		xerr(a, "%s given twice", a->name);
+		a->err_at_opt = true;
+		return -EINVAL;
+	}
+	switch (a->opt) {
+	case XO_SET_MATCH:
+		if (strlen(a->arg) >= NFQCT_IPSET_MAXNAMELEN) {
+			xerr(a, "set name '%s' is longer than %d characters", a->arg, NFQCT_IPSET_MAXNAMELEN - 1);
+			return -EINVAL;
+		}
+		if (!a->arg2 || rules_set_flags(a->arg2, &x->dim, &x->src)) {
+			xerr(a, "'%s': expected src or dst, up to %d separated by ','", a->arg2 ? a->arg2 : "",
+			     NFQCT_IPSET_DIM_MAX);
+			a->err_at_arg2 = true;
+			return -EINVAL;
+		}
+		strcpy(x->name, a->arg);
+		x->inv = a->neg;
+		break;
+	case XO_SET_RETNOMATCH:
+		x->return_nomatch = true;
+		break;
+	case XO_SET_UPDCTR:
+	case XO_SET_UPDSUB:
+		*(a->opt == XO_SET_UPDCTR ? &x->skip_ctr : &x->skip_subctr) = a->neg;
+		break;
+	default: {
+		bool pkt = a->opt <= XO_SET_PKTGT;
+		unsigned int op = (a->opt - (pkt ? XO_SET_PKTEQ : XO_SET_BYTEQ)) + 1;
+
+		if (a->neg && op != 1) {
+			xerr(a, "%s cannot be negated (only --packets-eq and --bytes-eq)", a->name);
+			a->err_at_opt = true;
+			return -EINVAL;
+		}
+		if ((pkt ? x->pkt_op : x->byte_op) != 0) {
+			xerr(a, "-m set takes one of --%s-eq, --%s-lt, --%s-gt", pkt ? "packets" : "bytes",
+			     pkt ? "packets" : "bytes", pkt ? "packets" : "bytes");
+			a->err_at_opt = true;
+			return -EINVAL;
+		}
+		errno = 0;
+		v = strtoull(a->arg, &end, 10);
+		if (!isdigit((unsigned char)a->arg[0]) || *end || errno) {
+			xerr(a, "'%s': expected a number", a->arg);
+			return -EINVAL;
+		}
+		*(pkt ? &x->pkt_op : &x->byte_op) = (uint8_t)(a->neg ? 4 : op);
+		*(pkt ? &x->pkt_val : &x->byte_val) = v;
+		break;
+	}
+	}
+	m->given |= (uint16_t)(1u << a->opt);
+	return 0;
+}
+
+static int set_finish(struct rules_xmatch *m, char *err, size_t errlen)
+{
+	struct rules_xset *x = m->u.set;
+	unsigned int dim;
+
+	if (!GIVEN(m, XO_SET_MATCH)) {
+		snprintf(err, errlen, "-m set needs --match-set NAME FLAGS");
+		return -EINVAL;
+	}
+	if (nfqct_ipset_get(x->name, &x->s) < 0) {
+		snprintf(err, errlen, "Set %s doesn't exist (no set of that name is loaded: see --sets)", x->name);
+		return -EINVAL;
+	}
+	dim = nfqct_ipset_dim(x->s);
+	if (dim && dim != x->dim) {
+		snprintf(err, errlen, "set %s is %s: --match-set takes %u flag%s (src or dst), not %u", x->name,
+			 nfqct_ipset_type_name(nfqct_ipset_type(x->s)), dim, dim > 1 ? "s" : "", x->dim);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static bool set_eval(const struct rules_xmatch *m, const struct rules_xctx *cx)
+{
+	const struct rules_xset *x = m->u.set;
+	struct nfqct_ipset_probe p = {
+		.t = &cx->pkt->tuple, .dim = x->dim, .src = x->src, .len = cx->pkt->len,
+		.update_counters = !x->skip_ctr, .return_nomatch = x->return_nomatch,
+		.pkt_op = x->pkt_op, .byte_op = x->byte_op, .pkt_val = x->pkt_val, .byte_val = x->byte_val,
+	};
+
+	return nfqct_ipset_test_pkt(x->s, &p, cx->now_ms) != x->inv;
+}
+
+static void set_print(FILE *out, const struct rules_xmatch *m)
+{
+	static const char *const ops[] = { "", "eq", "lt", "gt", "eq" };
+	const struct rules_xset *x = m->u.set;
+
+	/* libxt_set revision 4's order */
+	fprintf(out, "%s --match-set %s", x->inv ? " !" : "", x->name);
+	rules_set_flags_print(out, x->dim, x->src);
+	if (x->return_nomatch)
+		fputs(" --return-nomatch", out);
+	if (x->skip_ctr)
+		fputs(" ! --update-counters", out);
+	if (x->skip_subctr)
+		fputs(" ! --update-subcounters", out);
+	if (x->pkt_op)
+		fprintf(out, "%s --packets-%s %" PRIu64, x->pkt_op == 4 ? " !" : "", ops[x->pkt_op], x->pkt_val);
+	if (x->byte_op)
+		fprintf(out, "%s --bytes-%s %" PRIu64, x->byte_op == 4 ? " !" : "", ops[x->byte_op], x->byte_val);
+}
+
+static void set_free(struct rules_xmatch *m)
+{
+	if (!m->u.set)
+		return;
+	nfqct_ipset_put(m->u.set->s);
+	free(m->u.set);
+	m->u.set = NULL;
+}
+
 /* ---- recent: a named list of addresses, as xt_recent (recent.h) ---- */
 
 struct rules_xrecent {
@@ -2792,6 +2964,7 @@ const struct rules_xkind rules_xkinds[XK_MAX] = {
 	[XK_CONNMARK] = { "connmark", false, connmark_parse, connmark_eval, connmark_print, NULL },
 	[XK_RECENT] = { "recent", true, recent_parse, recent_eval, recent_print, recent_free, recent_init,
 			recent_finish },
+	[XK_SET] = { "set", true, set_parse, set_eval, set_print, set_free, set_init, set_finish },
 };
 
 void rules_xmatch_free(struct rules_xmatch *m, unsigned int n)
@@ -2825,6 +2998,13 @@ bool rules_xmatch_same(const struct rules_xmatch *a, const struct rules_xmatch *
 		    strcmp(p->name, q->name) || memcmp(&p->mask, &q->mask, sizeof(p->mask)))
 			return false;
 		x.u.rec = y.u.rec = NULL;
+	} else if (a->kind == XK_SET) {
+		struct rules_xset p = *a->u.set, q = *b->u.set;
+
+		p.s = q.s = NULL;
+		if (memcmp(&p, &q, sizeof(p)))
+			return false;
+		x.u.set = y.u.set = NULL;
 	} else if (a->kind == XK_HASHLIMIT) {
 		const struct rules_xhashlimit *p = a->u.hl, *q = b->u.hl;
 

@@ -558,7 +558,7 @@ static bool is_tcp(uint8_t p)
 
 enum match_id { M_NONE, M_PORTS, M_ICMP, M_ICMP6, M_CONNTRACK, M_STATE, M_MARK, M_COMMENT, M_HELPER,
 		M_TCP, M_MULTIPORT, M_LENGTH, M_TTL, M_HL, M_IPRANGE, M_MAC, M_OWNER, M_PKTTYPE,
-		M_FRAG, M_RT, M_IPV6HEADER, M_ADDRTYPE, M_DEVGROUP, M_LIMIT, M_RECENT, M_CONNMARK, M_CONNLIMIT, M_HASHLIMIT, M_MAX };
+		M_FRAG, M_RT, M_IPV6HEADER, M_ADDRTYPE, M_DEVGROUP, M_LIMIT, M_RECENT, M_CONNMARK, M_CONNLIMIT, M_HASHLIMIT, M_SET, M_MAX };
 
 static const struct match_def {
 	const char *name;		/* -m NAME */
@@ -598,12 +598,13 @@ static const struct match_def {
 	/* its "needs" is checked by the kind's finish */
 	[M_CONNLIMIT] = { "connlimit", NULL, NULL, NULL, NULL, XK_CONNLIMIT },
 	[M_HASHLIMIT] = { "hashlimit", NULL, NULL, NULL, NULL, XK_HASHLIMIT },
+	/* its "needs" (--match-set) is checked by the kind's finish */
+	[M_SET] = { "set", NULL, NULL, NULL, NULL, XK_SET },
 };
 
 /* iptables matches nfqct does not implement, and why: refused by name. */
 static const struct { const char *name, *why; } unsupported_matches[] = {
 	{ "rpfilter", "a reverse-path route lookup needs rtnetlink, which nfqct does not do per packet" },
-	{ "set", "ipset lives in the kernel" },
 	{ "string", "payload matching is not implemented" },
 	{ "physdev", "bridge ports are not in the queued packet" },
 	{ "socket", "socket lookups live in the kernel" },
@@ -1823,6 +1824,17 @@ static const struct opt_def opts[] = {
 	{ "--hashlimit-name", NULL,		M_HASHLIMIT, T_NONE, 0,		0,		ARG_NEED,	opt_x },
 	{ "--hashlimit-rate-match", NULL,	M_HASHLIMIT, T_NONE, 0,		0,		ARG_NONE,	opt_x },
 	{ "--hashlimit-rate-interval", NULL,	M_HASHLIMIT, T_NONE, 0,		0,		ARG_NEED,	opt_x },
+	/* -m set (xt_set revision 4); --set is its old name, and -m recent's: find_opt() */
+	{ "--match-set", "--set",		M_SET, T_NONE,	RM_XMATCH,	0,		ARG_TWO,	opt_x },
+	{ "--return-nomatch", NULL,		M_SET, T_NONE,	0,		0,		ARG_NONE,	opt_x },
+	{ "--update-counters", NULL,		M_SET, T_NONE,	RM_XMATCH,	0,		ARG_NONE,	opt_x },
+	{ "--update-subcounters", NULL,		M_SET, T_NONE,	RM_XMATCH,	0,		ARG_NONE,	opt_x },
+	{ "--packets-eq", NULL,			M_SET, T_NONE,	RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--packets-lt", NULL,			M_SET, T_NONE,	RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--packets-gt", NULL,			M_SET, T_NONE,	RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--bytes-eq",	NULL,			M_SET, T_NONE,	RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--bytes-lt",	NULL,			M_SET, T_NONE,	RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--bytes-gt",	NULL,			M_SET, T_NONE,	RM_XMATCH,	0,		ARG_NEED,	opt_x },
 	/* -m connmark's --mark and -m mark's: find_opt() tells them apart */
 	{ "--mark",	NULL,			M_CONNMARK, T_NONE, RM_XMATCH,	0,		ARG_NEED,	opt_x },
 	{ "-j",		"--jump",		M_NONE, T_NONE,	0,		OS_JUMP,	ARG_NEED,	opt_jump },

@@ -178,6 +178,8 @@ static const struct str_setting {
 } str_settings[] = {
 	{ "nfqct.state_file", FIELD(state_file), sizeof(((struct nfqct_settings *)0)->state_file),
 	  LOCALSTATEDIR "/lib/nfqct/nfqct.state" },
+	/* sets in `ipset save` format, loaded before the ruleset; --sets wins */
+	{ "nfqct.sets_file", FIELD(sets_file), sizeof(((struct nfqct_settings *)0)->sets_file), "none" },
 	/* the iptables-persistent layout (rules.v4 / rules.v6); --rules-v4/-v6 win */
 	{ "nfqct.rules_v4", FIELD(rules_v4), sizeof(((struct nfqct_settings *)0)->rules_v4), "none" },
 	{ "nfqct.rules_v6", FIELD(rules_v6), sizeof(((struct nfqct_settings *)0)->rules_v6), "none" },

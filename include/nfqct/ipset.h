@@ -96,6 +96,8 @@ void nfqct_ipset_put(struct nfqct_ipset *s);
 const char *nfqct_ipset_name(const struct nfqct_ipset *s);
 /* nfqct_ipset_dim - the number of src/dst flags a rule gives the set (list:set: 0, any). */
 unsigned int nfqct_ipset_dim(const struct nfqct_ipset *s);
+/* nfqct_ipset_type - enum nfqct_ipset_type. */
+unsigned int nfqct_ipset_type(const struct nfqct_ipset *s);
 /* nfqct_ipset_family - AF_INET or AF_INET6 (bitmap:port, list:set: 0). */
 int nfqct_ipset_family(const struct nfqct_ipset *s);
 

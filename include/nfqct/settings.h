@@ -110,6 +110,7 @@ struct nfqct_settings {
 	uint32_t recent_ip_pkt_list_tot;	/* stamps per address, 0: from --hitcount */
 	uint32_t recent_ip_list_hash_size;	/* buckets (a power of two), 0: from ip_list_tot */
 	char state_file[256];		/* the table on disk (state.h); "" (none): not kept */
+	char sets_file[256];		/* an `ipset save` file (ipset.h), "" (none): --sets or no sets */
 	char rules_v4[256];		/* an iptables-restore file for IPv4 only, "" (none) */
 	char rules_v6[256];		/* an ip6tables-restore file for IPv6 only, "" (none) */
 	uint32_t reject_mark_shift;	/* REJECT's mark bits: 0xf << this (reject.h) */

@@ -3,7 +3,10 @@
  * normalised form (stdout, exit 0), or print its errors (stdout, exit 1).
  * With -r, also load the printed form back and check that it prints the
  * same (exit 3 when it does not).  -4 / -6 read a one-family file, as
- * nfqctd --rules-v4 / --rules-v6.  Used by tests/rules/run.sh.
+ * nfqctd --rules-v4 / --rules-v6.  -s SETS loads a set file (`ipset
+ * save` format) first, as nfqctd --sets; -S reads FILE as a set file
+ * and prints its sets as `nfqct set save` does (errors: stdout, exit 1).
+ * Used by tests/rules/run.sh.
  */
 #include "config.h"
 
@@ -14,11 +17,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "nfqct/ipset.h"
 #include "nfqct/rules.h"
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: rules-check [-r] [-4|-6] FILE\n");
+	fprintf(stderr, "usage: rules-check [-r] [-4|-6] [-s SETS] FILE | -S SETS\n");
 	return 2;
 }
 
@@ -48,13 +52,18 @@ int main(int argc, char **argv)
 	struct nfqct_ruleset *rs = NULL, *rs2 = NULL;
 	char *first = NULL, *second = NULL;
 	size_t flen = 0, slen = 0;
-	bool reparse = false;
+	bool reparse = false, sets_only = false;
+	const char *sets = NULL;
 	int opt, rc, family = 0;
 	FILE *m;
 
-	while ((opt = getopt(argc, argv, "r46")) != -1) {
+	while ((opt = getopt(argc, argv, "r46s:S")) != -1) {
 		if (opt == 'r')
 			reparse = true;
+		else if (opt == 's')
+			sets = optarg;
+		else if (opt == 'S')
+			sets_only = true;
 		else if (opt == '4' || opt == '6')
 			family = opt == '4' ? AF_INET : AF_INET6;
 		else
@@ -62,6 +71,18 @@ int main(int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return usage();
+	if (sets_only || sets) {
+		rc = nfqct_ipset_load_path(sets_only ? argv[optind] : sets, stdout, NFQCT_IPSET_LOAD_FILE, 0);
+		if (rc == -EINVAL)
+			return 1;
+		if (rc)
+			return 2;
+		if (sets_only) {
+			rc = nfqct_ipset_cmd_save(NULL, stdout, 0) ? 2 : 0;
+			nfqct_ipset_destroy_all();
+			return rc;
+		}
+	}
 
 	rc = nfqct_ruleset_load_family(argv[optind], family, 1, &rs, stdout);
 	if (rc == -EINVAL)
@@ -93,6 +114,7 @@ int main(int argc, char **argv)
 out:
 	nfqct_ruleset_free(rs);
 	nfqct_ruleset_free(rs2);
+	nfqct_ipset_destroy_all();
 	free(first);
 	free(second);
 	return rc;

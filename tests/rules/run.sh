@@ -4,6 +4,9 @@
 #                 load back to the same print
 #   fail-X.rules  must be refused with exactly the errors in fail-X.err
 #   X.v4.rules / X.v6.rules are read as one family's file (-4 / -6)
+#   X.sets        beside X.rules: loaded first (nfqctd --sets)
+#   sets-X.ipset  a set file: must load and save as sets-X.ipset.out
+#   fail-sets-X.ipset  must be refused with exactly fail-sets-X.ipset.err
 # and every example in rules/ must load.
 # The driver is $RULES_CHECK, else ./tests/rules/rules-check of the build
 # directory; the files are read from $NFQCT_SRCDIR (make check sets it).
@@ -28,6 +31,7 @@ for f in *.rules; do
 	name=${f%.rules}
 	fam=
 	case $name in *.v4) fam=-4 ;; *.v6) fam=-6 ;; esac
+	if [ -f "$name.sets" ]; then fam="$fam -s $name.sets"; fi
 	case $name in
 	fail-*)
 		"$check" $fam "$f" >"$tmp/out" 2>&1
@@ -49,6 +53,38 @@ for f in *.rules; do
 			ko "$f (exit $rc)"
 			cat "$tmp/out" "$tmp/err"
 		elif ! diff -u "$name.out" "$tmp/out" >"$tmp/diff"; then
+			ko "$f (output differs)"
+			cat "$tmp/diff"
+		else
+			ok "$f"
+		fi
+		;;
+	esac
+done
+
+for f in *.ipset; do
+	[ -f "$f" ] || continue
+	case $f in
+	fail-*)
+		"$check" -S "$f" >"$tmp/out" 2>&1
+		rc=$?
+		if [ $rc -ne 1 ]; then
+			ko "$f (exit $rc, expected 1)"
+			cat "$tmp/out"
+		elif ! diff -u "$f.err" "$tmp/out" >"$tmp/diff"; then
+			ko "$f (errors differ)"
+			cat "$tmp/diff"
+		else
+			ok "$f"
+		fi
+		;;
+	*)
+		"$check" -S "$f" >"$tmp/out" 2>"$tmp/err"
+		rc=$?
+		if [ $rc -ne 0 ]; then
+			ko "$f (exit $rc)"
+			cat "$tmp/out" "$tmp/err"
+		elif ! diff -u "$f.out" "$tmp/out" >"$tmp/diff"; then
 			ko "$f (output differs)"
 			cat "$tmp/diff"
 		else
