@@ -266,6 +266,15 @@ static int run_command(char *line, const struct nfqct_ctl_ops *ops, void *arg, F
 			goto unsupported;
 		return ops->recent(arg, out, w[1], n == 3 ? w[2] : NULL) == 0 ? 0 : -1;
 	}
+	if (!strcmp(w[0], "set")) {
+		if (n < 2) {
+			fprintf(out, "set: missing the command (add, del, test, list, save, flush, restore)\n");
+			return -1;
+		}
+		if (!ops->set)
+			goto unsupported;
+		return ops->set(arg, out, n - 1, w + 1) == 0 ? 0 : -1;
+	}
 	if (!strcmp(w[0], "save") || !strcmp(w[0], "restore"))
 		return run_state(w, n, ops, arg, out);
 	if (!strcmp(w[0], "upgrade")) {

@@ -1137,8 +1137,15 @@ static void set_free(struct nfqct_ipset *s)
 	free(s);
 }
 
-/* Move sets at refcnt 0 out of the graveyard and free them (reg_lock held). */
-static void graveyard_sweep(void)
+/*
+ * Lock order and grace periods: nothing waits for a grace period (nor
+ * destroys a cds_lfht, which waits for one) while holding reg_lock or a
+ * set's mutex: housekeeping, an RCU reader, may be waiting for them.  What
+ * is to be freed is collected under the lock and freed after it.
+ */
+
+/* Move sets at refcnt 0 out of the graveyard onto *@out (reg_lock held). */
+static void graveyard_sweep(struct nfqct_ipset **out)
 {
 	struct nfqct_ipset **pp = &graveyard;
 
@@ -1147,15 +1154,30 @@ static void graveyard_sweep(void)
 
 		if (__atomic_load_n(&s->refcnt, __ATOMIC_ACQUIRE) == 0) {
 			*pp = s->next;
-			set_free(s);
+			s->next = *out;
+			*out = s;
 		} else {
 			pp = &s->next;
 		}
 	}
 }
 
+/* Free the sets on @list after a grace period (no lock held). */
+static void free_sets(struct nfqct_ipset *list)
+{
+	if (!list)
+		return;
+	synchronize_rcu();
+	while (list) {
+		struct nfqct_ipset *next = list->next;
+
+		set_free(list);
+		list = next;
+	}
+}
+
 /* Put the staged sets in place (reg_lock held); -EBUSY when a set in use would go or change. */
-static int commit(struct loader *l)
+static int commit(struct loader *l, struct idata ***oldp, unsigned int *noldp, struct nfqct_ipset **dead)
 {
 	struct idata **old;
 	unsigned int nold = 0, i = 0;
@@ -1248,11 +1270,9 @@ static int commit(struct loader *l)
 			}
 		}
 	}
-	synchronize_rcu();
-	for (unsigned int j = 0; j < i; j++)
-		data_free(old[j]);
-	free(old);
-	graveyard_sweep();
+	*oldp = old;
+	*noldp = i;
+	graveyard_sweep(dead);
 	return rc;
 }
 
@@ -1260,6 +1280,9 @@ int nfqct_ipset_load(FILE *in, const char *origin, FILE *errs, enum nfqct_ipset_
 		     uint64_t now_ms)
 {
 	struct loader l = { .errs = errs, .origin = origin, .mode = mode, .now_ms = now_ms };
+	struct idata **old = NULL;
+	unsigned int nold = 0;
+	struct nfqct_ipset *dead = NULL;
 	char *buf = NULL;
 	size_t cap = 0;
 	ssize_t len;
@@ -1300,11 +1323,18 @@ int nfqct_ipset_load(FILE *in, const char *origin, FILE *errs, enum nfqct_ipset_
 		rc = -EIO;
 	}
 	if (!rc)
-		rc = commit(&l);
+		rc = commit(&l, &old, &nold, &dead);
 	if (rc == -EEXIST || rc == -ENOSPC || rc == -ENOENT || rc == -ERANGE)
 		rc = -EINVAL;
-	staged_free(l.st);
 	pthread_mutex_unlock(&reg_lock);
+	/* unpublished and replaced contents, after the lock (see above) */
+	staged_free(l.st);
+	if (nold)
+		synchronize_rcu();
+	for (unsigned int j = 0; j < nold; j++)
+		data_free(old[j]);
+	free(old);
+	free_sets(dead);
 	return rc;
 }
 
@@ -1325,7 +1355,7 @@ int nfqct_ipset_load_path(const char *path, FILE *errs, enum nfqct_ipset_load_mo
 
 void nfqct_ipset_destroy_all(void)
 {
-	struct nfqct_ipset **pp;
+	struct nfqct_ipset **pp, *dead = NULL;
 
 	pthread_mutex_lock(&reg_lock);
 	/* list:set first: they hold references to the others */
@@ -1337,15 +1367,22 @@ void nfqct_ipset_destroy_all(void)
 			if ((pass == 0) == (s->data->p.type == NFQCT_IPSET_LIST_SET) &&
 			    !__atomic_load_n(&s->refcnt, __ATOMIC_RELAXED)) {
 				*pp = s->next;
-				synchronize_rcu();
-				set_free(s);
+				if (pass == 0) {
+					/* its members' references go now, for pass 1 */
+					for (unsigned int k = 0; k < s->data->nmembers; k++)
+						nfqct_ipset_put(s->data->members[k]);
+					s->data->nmembers = 0;
+				}
+				s->next = dead;
+				dead = s;
 			} else {
 				pp = &s->next;
 			}
 		}
 	}
-	graveyard_sweep();
+	graveyard_sweep(&dead);
 	pthread_mutex_unlock(&reg_lock);
+	free_sets(dead);
 }
 
 /* ---- references ---- */
@@ -1718,25 +1755,13 @@ int nfqct_ipset_cmd_del(const char *name, int argc, char **argv, FILE *out, uint
 			rc = -ENOENT;
 		} else {
 			struct nfqct_ipset *m = d->members[i];
-			struct nfqct_ipset **nm = calloc(d->p.size, sizeof(*nm));
 
-			/* readers may be walking members[]: publish a new array */
-			if (!nm) {
-				rc = -ENOMEM;
-			} else {
-				struct nfqct_ipset **om = d->members;
-				unsigned int k = 0;
-
-				for (unsigned int j = 0; j < d->nmembers; j++)
-					if (j != i)
-						nm[k++] = om[j];
-				__atomic_store_n(&d->nmembers, 0, __ATOMIC_RELEASE);
-				rcu_assign_pointer(d->members, nm);
-				__atomic_store_n(&d->nmembers, k, __ATOMIC_RELEASE);
-				synchronize_rcu();
-				free(om);
-				nfqct_ipset_put(m);
-			}
+			/* in place: a reader walking the array meanwhile may test a
+			 * member twice or miss the one after it, for that packet only */
+			for (unsigned int j = i; j + 1 < d->nmembers; j++)
+				d->members[j] = d->members[j + 1];
+			__atomic_store_n(&d->nmembers, d->nmembers - 1, __ATOMIC_RELEASE);
+			nfqct_ipset_put(m);	/* never frees: no grace period needed */
 		}
 	} else if ((rc = parse_elem(&d->p, argv[0], &e, err, sizeof(err)))) {
 		fprintf(out, "%s\n", err);
@@ -1852,8 +1877,8 @@ int nfqct_ipset_cmd_flush(const char *name, FILE *out)
 		} else {
 			unsigned int nm = d->nmembers;
 
+			/* the array stays: a put never frees a set */
 			__atomic_store_n(&d->nmembers, 0, __ATOMIC_RELEASE);
-			synchronize_rcu();
 			for (unsigned int i = 0; i < nm; i++)
 				nfqct_ipset_put(d->members[i]);
 		}
@@ -2000,6 +2025,7 @@ int nfqct_ipset_cmd_save(const char *name, FILE *out, uint64_t now_ms)
 unsigned int nfqct_ipset_gc(uint64_t now_ms)
 {
 	unsigned int removed = 0;
+	struct nfqct_ipset *dead = NULL;
 
 	pthread_mutex_lock(&reg_lock);
 	for (struct nfqct_ipset *s = reg; s; s = s->next) {
@@ -2023,8 +2049,9 @@ unsigned int nfqct_ipset_gc(uint64_t now_ms)
 		}
 		pthread_mutex_unlock(&s->lock);
 	}
-	graveyard_sweep();
+	graveyard_sweep(&dead);
 	pthread_mutex_unlock(&reg_lock);
+	free_sets(dead);
 	return removed;
 }
 

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -22,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <net/if.h>
 #include <strings.h>
 
@@ -70,6 +72,11 @@ static void usage(FILE *f)
 		"  recent NAME [+ADDR|-ADDR|/]\n"
 		"                   -m recent's list NAME, as /proc/net/xt_recent/NAME; add or\n"
 		"                   stamp ADDR, remove it, or empty the list\n"
+		"  set add|del|test SET ELEMENT [options] [--kill-flows|--keep-flows]\n"
+		"  set list|save|flush [SET]\n"
+		"  set restore [FILE]\n"
+		"                   the daemon's sets, as ipset(8); --kill-flows: delete the\n"
+		"                   entries the added element matches; restore reads stdin\n"
 		"  save [FILE]      save the table to FILE (default: the daemon's state file)\n"
 		"  restore [--replace] FILE\n"
 		"                   merge FILE's entries into the table; existing ones win\n"
@@ -534,6 +541,67 @@ static int cmd_recent(const char *dir, int argc, char **argv)
 	return nfqct_ctl_request(dir, cmd, stdout, stderr);
 }
 
+/*
+ * set CMD [NAME [ELEMENT [options]]], set restore [FILE]: ipset's commands
+ * on the daemon's sets.  restore without FILE reads the text on stdin
+ * into a temporary file the daemon reads (0644: it may run as -u USER).
+ */
+static int cmd_set(const char *dir, int argc, char **argv)
+{
+	char cmd[NFQCT_CTL_MAXLINE], cwd[PATH_MAX], tmp[] = "/tmp/nfqct-set.XXXXXX";
+	size_t off;
+	int r, fd = -1;
+
+	if (argc < 2)
+		return usage_error("set: missing the command (add, del, test, list, save, flush, restore)");
+	if (!strcmp(argv[1], "restore")) {
+		const char *file = argc > 2 ? argv[2] : NULL;
+
+		if (argc > 3)
+			return usage_error("set restore: too many arguments");
+		if (!file || !strcmp(file, "-")) {
+			char buf[65536];
+			ssize_t n;
+
+			fd = mkstemp(tmp);
+			if (fd < 0 || fchmod(fd, 0644) < 0)
+				return usage_error("set restore: cannot make a temporary file: %s", strerror(errno));
+			while ((n = read(STDIN_FILENO, buf, sizeof(buf))) > 0)
+				if (write(fd, buf, (size_t)n) != n) {
+					n = -1;
+					break;
+				}
+			close(fd);
+			if (n < 0) {
+				unlink(tmp);
+				return usage_error("set restore: cannot copy stdin: %s", strerror(errno));
+			}
+			file = tmp;
+		}
+		if (file[0] != '/' && !getcwd(cwd, sizeof(cwd)))
+			return usage_error("set restore: cannot make '%s' absolute: %s", file, strerror(errno));
+		if (strpbrk(file, " \t\r\n"))
+			return usage_error("set restore: FILE may not contain blanks");
+		if ((size_t)snprintf(cmd, sizeof(cmd), "set restore %s%s%s", file[0] != '/' ? cwd : "",
+				     file[0] != '/' ? "/" : "", file) >= sizeof(cmd) - 1)
+			return usage_error("set restore: path too long");
+		r = nfqct_ctl_request(dir, cmd, stdout, stderr);
+		if (file == tmp)
+			unlink(tmp);
+		return r;
+	}
+	off = (size_t)snprintf(cmd, sizeof(cmd), "set");
+	for (int i = 1; i < argc; i++) {
+		if (!argv[i][0] || strpbrk(argv[i], " \t\r\n"))
+			return usage_error("set: bad argument '%s' (no blanks: a comment is one word here)",
+					   argv[i]);
+		off += (size_t)snprintf(cmd + off, off < sizeof(cmd) ? sizeof(cmd) - off : 0, " %s", argv[i]);
+		if (off >= sizeof(cmd) - 1)
+			return usage_error("set: command too long");
+	}
+	return nfqct_ctl_request(dir, cmd, stdout, stderr);
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	struct nfqct_ruleset *rs = NULL;
@@ -790,6 +858,8 @@ int main(int argc, char **argv)
 		r = cmd_ctl(dir, cmd, argc, argv);
 	else if (!strcmp(cmd, "recent"))
 		r = cmd_recent(dir, argc, argv);
+	else if (!strcmp(cmd, "set"))
+		r = cmd_set(dir, argc, argv);
 	else if (!strcmp(cmd, "save") || !strcmp(cmd, "restore"))
 		r = cmd_state(dir, cmd, argc, argv);
 	else if (!strcmp(cmd, "check"))

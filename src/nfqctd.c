@@ -786,6 +786,7 @@ static void publish(void *arg)
 	/* -m recent lists (nfqct_limits); a failure leaves the last file, the
 	 * next interval retries */
 	(void)nfqct_statextra_write_limits(d->opt.stat_dir);
+	(void)nfqct_statextra_write_sets(d->opt.stat_dir);
 	state_tick(d);
 }
 
@@ -1464,6 +1465,87 @@ static int ctl_recent(void *arg, FILE *out, const char *name, const char *cmd)
 	return rc < 0 ? -1 : 0;
 }
 
+struct kill_walk {
+	struct daemon *d;
+	const struct nfqct_ipset_elem_spec *e;
+	unsigned long n;
+};
+
+/* --kill-flows: an entry whose original tuple the element holds, read
+ * with every flag src or every flag dst: the address's flows either way. */
+static bool kill_one(struct nfqct_conn *conn, const struct nfqct_ct_info *ci, void *arg)
+{
+	struct kill_walk *w = arg;
+	uint16_t zone;
+	const struct nfqct_tuple *t = nfqct_ct_tuple(conn, &zone);
+
+	(void)ci;
+	if ((nfqct_ipset_elem_matches(w->e, t, true) || nfqct_ipset_elem_matches(w->e, t, false)) &&
+	    nfqct_ct_kill(w->d->ct, &w->d->extra_stats[1].ct, conn))
+		w->n++;
+	return true;
+}
+
+/* "set CMD ...": ipset's commands on the running sets (ipset.h). */
+static int ctl_set(void *arg, FILE *out, int argc, char **argv)
+{
+	struct daemon *d = arg;
+	const char *cmd = argv[0], *name = argc > 1 ? argv[1] : NULL;
+	uint64_t now = nfqct_now_ms();
+	int rc;
+
+	if (!strcmp(cmd, "list") || !strcmp(cmd, "save") || !strcmp(cmd, "flush")) {
+		if (argc > 2) {
+			fprintf(out, "set %s: unexpected argument '%s'\n", cmd, argv[2]);
+			return -1;
+		}
+		rc = cmd[0] == 'l' ? nfqct_ipset_cmd_list(name, out, now) :
+		     cmd[0] == 's' ? nfqct_ipset_cmd_save(name, out, now) : nfqct_ipset_cmd_flush(name, out);
+		return rc < 0 ? -1 : 0;
+	}
+	if (!strcmp(cmd, "restore")) {
+		if (argc != 2 || argv[1][0] != '/') {
+			fprintf(out, "set restore: expected one absolute path\n");
+			return -1;
+		}
+		return nfqct_ipset_load_path(argv[1], out, NFQCT_IPSET_LOAD_RESTORE, now) < 0 ? -1 : 0;
+	}
+	if (!name || argc < 3) {
+		fprintf(out, "set %s: expected NAME ELEMENT\n", cmd);
+		return -1;
+	}
+	if (!strcmp(cmd, "add")) {
+		bool kill = rcu_dereference(d->settings)->sets_kill_flows;
+		struct nfqct_ipset_elem_spec *e = NULL;
+		char *rest[64];
+		int n = 0;
+
+		for (int i = 2; i < argc && n < 64; i++) {
+			if (!strcmp(argv[i], "--kill-flows"))
+				kill = true;
+			else if (!strcmp(argv[i], "--keep-flows"))
+				kill = false;
+			else
+				rest[n++] = argv[i];
+		}
+		rc = nfqct_ipset_cmd_add(name, n, rest, out, now, kill ? &e : NULL);
+		if (rc == 0 && e) {
+			struct kill_walk w = { d, e, 0 };
+
+			nfqct_ct_walk(d->ct, now, kill_one, &w);
+			fprintf(out, "nfqct: %lu flow entries have been deleted.\n", w.n);
+		}
+		nfqct_ipset_elem_spec_free(e);
+		return rc < 0 ? -1 : 0;
+	}
+	if (!strcmp(cmd, "del"))
+		return nfqct_ipset_cmd_del(name, argc - 2, argv + 2, out, now) < 0 ? -1 : 0;
+	if (!strcmp(cmd, "test"))
+		return nfqct_ipset_cmd_test(name, argc - 2, argv + 2, out, now) < 0 ? -1 : 0;
+	fprintf(out, "set: unknown command '%s' (expected add, del, test, list, save, flush, restore)\n", cmd);
+	return -1;
+}
+
 static int ctl_table(void *arg, FILE *out, int argc, char **argv)
 {
 	struct daemon *d = arg;
@@ -1515,6 +1597,7 @@ static const struct nfqct_ctl_ops ctl_ops = {
 	.reload = ctl_reload,
 	.rules = ctl_rules,
 	.recent = ctl_recent,
+	.set = ctl_set,
 	.list_expect = ctl_list_expect,
 	.table = ctl_table,
 };

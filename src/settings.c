@@ -93,6 +93,8 @@ static const struct setting settings[] = {
 	/* REJECT's four mark bits, 0xf << shift (reject.h); nfqct-kernel-rules --reject-mark-shift */
 	{ "nfqct.reject_mark_shift", FIELD(reject_mark_shift), NFQCT_REJECT_MARK_SHIFT_DEFAULT, 0,
 	  NFQCT_REJECT_MARK_SHIFT_MAX, true, NULL },
+	/* `nfqct set add` cuts the flows an added element matches by default */
+	{ "nfqct.sets_kill_flows", FIELD(sets_kill_flows), 0, 0, 1, true, NULL },
 	/* xt_recent's module parameters (recent.h); read when a list is made */
 	{ "nfqct.recent_ip_list_tot", FIELD(recent_ip_list_tot), 100, 1, 1u << 20, true, NULL },
 	{ "nfqct.recent_ip_pkt_list_tot", FIELD(recent_ip_pkt_list_tot), 0, 0, 255, true, NULL },

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "nfqct/hashlimit.h"
+#include "nfqct/ipset.h"
 #include "nfqct/recent.h"
 #include "nfqct/statextra.h"
 #include "nfqct/statfile.h"
@@ -20,6 +21,7 @@
 static const char *const extra_files[] = { "nfqct_events", "nfqct_ipfix" };
 
 static void print_limits(const char *dir, bool json, FILE *out);
+static void print_sets(const char *dir, bool json, FILE *out);
 
 unsigned int nfqct_statextra_print(const char *dir, bool json, FILE *out)
 {
@@ -46,6 +48,7 @@ unsigned int nfqct_statextra_print(const char *dir, bool json, FILE *out)
 		n++;
 	}
 	print_limits(dir, json, out);
+	print_sets(dir, json, out);
 	return n;
 }
 
@@ -182,6 +185,94 @@ static void print_limits(const char *dir, bool json, FILE *out)
 					row[j] == NFQCT_LIMITS_HASHLIMIT ? "hashlimit" : "other");
 			else
 				fprintf(out, json ? ",\"%s\":%" PRIu64 : " %s=%" PRIu64, fname, row[j]);
+		}
+		fputs(json ? "}" : "\n", out);
+	}
+	if (json)
+		fputc(']', out);
+	if (nf)
+		fclose(nf);
+	nfqct_stattab_free(&t);
+}
+
+int nfqct_statextra_write_sets(const char *dir)
+{
+	struct nfqct_ipset_stat *st = NULL;
+	char *vals = NULL, *names = NULL;
+	size_t vlen = 0, nlen = 0;
+	unsigned int cnt, got;
+	FILE *v, *n;
+	int rc;
+
+	cnt = nfqct_ipset_stats(NULL, 0);
+	if (cnt && !(st = calloc(cnt, sizeof(*st))))
+		return -ENOMEM;
+	got = nfqct_ipset_stats(st, cnt);	/* a set may come between the calls: what fits */
+	if (got > cnt)
+		got = cnt;
+	v = open_memstream(&vals, &vlen);
+	n = open_memstream(&names, &nlen);
+	if (!v || !n) {
+		if (v)
+			fclose(v);
+		if (n)
+			fclose(n);
+		free(vals);
+		free(names);
+		free(st);
+		return -ENOMEM;
+	}
+	fputs(NFQCT_SETS_HDR, v);
+	for (unsigned int i = 0; i < got; i++) {
+		fprintf(v, "%08x %08x %08x %08zx %08x\n", st[i].type, st[i].entries, st[i].maxelem, st[i].memsize,
+			st[i].references);
+		fprintf(n, "%s\n", st[i].name);
+	}
+	fclose(v);
+	fclose(n);
+	rc = put_file(dir, "net", "nfqct_sets.names", got ? names : NULL, nlen);
+	if (!rc)
+		rc = put_file(dir, "net/stat", "nfqct_sets", got ? vals : NULL, vlen);
+	free(vals);
+	free(names);
+	free(st);
+	return rc;
+}
+
+/* `nfqct stat`'s lines (or JSON member) for nfqct_sets: a set per line. */
+static void print_sets(const char *dir, bool json, FILE *out)
+{
+	char path[PATH_MAX], name[NFQCT_IPSET_MAXNAMELEN + 2];
+	struct nfqct_stattab t;
+	FILE *nf;
+
+	snprintf(path, sizeof(path), "%s/net/stat/nfqct_sets", dir);
+	if (nfqct_statfile_read(path, &t) < 0)
+		return;
+	snprintf(path, sizeof(path), "%s/net/nfqct_sets.names", dir);
+	nf = fopen(path, "r");
+	if (json)
+		fputs(",\"nfqct_sets\":[", out);
+	for (unsigned int l = 0; l < t.nlines; l++) {
+		const uint64_t *row = t.values + (size_t)l * t.nfields;
+
+		if (!nf || !fgets(name, sizeof(name), nf))
+			snprintf(name, sizeof(name), "?");
+		name[strcspn(name, "\n")] = '\0';
+		fprintf(out, json ? "%s{\"name\":\"" : "nfqct_sets: %s", json && l ? "," : "");
+		if (json)	/* set names are printable ASCII without blanks */
+			for (const char *c = name; *c; c++)
+				fprintf(out, *c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
+		else
+			fputs(name, out);
+		if (json)
+			fputc('"', out);
+		for (unsigned int j = 0; j < t.nfields; j++) {
+			if (!strcmp(t.names[j], "type"))
+				fprintf(out, json ? ",\"type\":\"%s\"" : " type=%s",
+					nfqct_ipset_type_name((unsigned int)row[j]));
+			else
+				fprintf(out, json ? ",\"%s\":%" PRIu64 : " %s=%" PRIu64, t.names[j], row[j]);
 		}
 		fputs(json ? "}" : "\n", out);
 	}

@@ -4,7 +4,8 @@
  * Protocol, one request per connection:
  *   client -> server   one command line, at most NFQCT_CTL_MAXLINE bytes
  *                      including its '\n': "list", "flush", "reload",
- *                      "rules [-c] [-4|-6]", "upgrade", "recent NAME [+ADDR|-ADDR|/]"
+ *                      "rules [-c] [-4|-6]", "upgrade", "recent NAME [+ADDR|-ADDR|/]",
+ *                      "set CMD [NAME [ELEMENT [options]]]"
  *                      (words separated by blanks)
  *   server -> client   a status line, "ok\n" or "error\n", then the
  *                      command's output (on "error", its error messages),
@@ -57,6 +58,8 @@ struct nfqct_ctl_ops {
 	/* "recent NAME [CMD]": list NAME of -m recent, as /proc/net/xt_recent/NAME
 	 * reads, or what writing @cmd (+ADDR, -ADDR, /) there does; @cmd NULL: read */
 	int (*recent)(void *arg, FILE *out, const char *name, const char *cmd);
+	/* "set add|del|test|list|save|flush|restore ...": the words after "set" (ipset.h) */
+	int (*set)(void *arg, FILE *out, int argc, char **argv);
 };
 
 /*

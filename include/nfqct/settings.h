@@ -106,6 +106,7 @@ struct nfqct_settings {
 	uint32_t log_ratelimit_ms;	/* packet-triggered messages: window ... */
 	uint32_t log_ratelimit_burst;	/* ... and messages per window */
 	uint32_t state_interval_s;	/* save the table every N s (0: only at a stop) */
+	uint32_t sets_kill_flows;	/* nfqct set add: --kill-flows unless --keep-flows (0/1) */
 	uint32_t recent_ip_list_tot;	/* -m recent: addresses per list */
 	uint32_t recent_ip_pkt_list_tot;	/* stamps per address, 0: from --hitcount */
 	uint32_t recent_ip_list_hash_size;	/* buckets (a power of two), 0: from ip_list_tot */

@@ -38,4 +38,17 @@ unsigned int nfqct_statextra_print(const char *dir, bool json, FILE *out);
  */
 int nfqct_statextra_write_limits(const char *dir);
 
+/*
+ * DIR/net/stat/nfqct_sets: one line per set (ipset.h), header
+ * NFQCT_SETS_HDR, hex fields: its type (enum nfqct_ipset_type: 0 hash:ip,
+ * 1 hash:net, ...), the elements it holds, its maxelem (list:set: size),
+ * the bytes its elements, comments and buckets take, the rules referring
+ * to it.  The names, one a line in the same order, are in
+ * DIR/net/nfqct_sets.names.  Neither file exists while there is no set.
+ */
+#define NFQCT_SETS_HDR "type entries maxelem memsize references\n"
+
+/* nfqct_statextra_write_sets - write both files from this process's sets.  0 or -errno. */
+int nfqct_statextra_write_sets(const char *dir);
+
 #endif
