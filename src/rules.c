@@ -65,8 +65,10 @@ int rules_alloc_runtime(struct nfqct_ruleset *rs)
 void rules_table_free(struct rules_table *t)
 {
 	if (t->info)
-		for (unsigned int i = 0; i < t->nrules; i++)
+		for (unsigned int i = 0; i < t->nrules; i++) {
 			free(t->info[i].comment);
+			rules_settarget_free(t->info[i].set);
+		}
 	free(t->info);
 	free(t->rules);
 	free(t->chains);
@@ -481,6 +483,25 @@ static void print_rule(FILE *out, const struct rules_table *t, const struct rule
 		fputs(" -j LOG", out);
 		print_log(out, &t->info[i].log);
 		break;
+	case RT_SET: {
+		const struct rules_settarget *st = t->info[i].set;
+
+		/* libxt_SET revision 3's order */
+		fputs(" -j SET", out);
+		if (st->add) {
+			fprintf(out, " --add-set %s", st->add_name);
+			rules_set_flags_print(out, st->add_dim, st->add_src);
+		}
+		if (st->del) {
+			fprintf(out, " --del-set %s", st->del_name);
+			rules_set_flags_print(out, st->del_dim, st->del_src);
+		}
+		if (st->exist)
+			fputs(" --exist", out);
+		if (st->timeout != UINT32_MAX)
+			fprintf(out, " --timeout %u", st->timeout);
+		break;
+	}
 	case RT_REJECT:
 		/* iptables-save prints the type even when it is the default */
 		fprintf(out, " -j REJECT --reject-with %s", nfqct_reject_name((r->tmask >> 8) & 0xff));

@@ -15,6 +15,7 @@
 
 #include "nfqct/ct.h"
 #include "nfqct/ifname.h"
+#include "nfqct/ipset.h"
 #include "nfqct/rules.h"
 #include "rules_int.h"
 
@@ -268,6 +269,24 @@ static void walk(struct evctx *cx, const struct rules_table *t, int chain, unsig
 				else if (out->log_lost < UINT8_MAX)
 					out->log_lost++;
 				break;
+			case RT_SET: {
+				/* xt_SET: add or delete the packet's element, then go on.
+				 * It takes the set's mutex and may allocate: see ipset.h. */
+				const struct rules_settarget *st = t->info[i].set;
+				struct nfqct_ipset_probe pr = { .t = &cx->x.pkt->tuple };
+
+				if (st->add) {
+					pr.dim = st->add_dim;
+					pr.src = st->add_src;
+					(void)nfqct_ipset_pkt_add(st->add, &pr, st->timeout, st->exist, cx->x.now_ms);
+				}
+				if (st->del) {
+					pr.dim = st->del_dim;
+					pr.src = st->del_src;
+					(void)nfqct_ipset_pkt_del(st->del, &pr, cx->x.now_ms);
+				}
+				break;
+			}
 			case RT_MARK:
 				*mark = (*mark & ~r->tmask) ^ r->tval;
 				out->set_mark = true;

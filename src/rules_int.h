@@ -70,6 +70,7 @@ enum rules_target {
 	RT_CONNMARK_SET,	/* ct mark = (ct mark & ~tmask) ^ tval */
 	RT_CONNMARK_SAVE,	/* ct mark = (ct mark & ~tmask) ^ (mark & tval): tval nfmask, tmask ctmask */
 	RT_CONNMARK_RESTORE,	/* mark = (mark & ~tval) ^ (ct mark & tmask) */
+	RT_SET,		/* -j SET: rules_info.set; does not end the traversal */
 };
 
 /* -j CHAIN and -g CHAIN: the targets that name a user chain. */
@@ -345,6 +346,18 @@ void rules_xmatch_free(struct rules_xmatch *m, unsigned int n);
 
 enum rules_ctmod { RULES_CTMOD_CONNTRACK, RULES_CTMOD_STATE };
 
+/* -j SET's options (xt_SET revision 3, without --map-set). */
+struct rules_settarget {
+	struct nfqct_ipset *add, *del;	/* references, or NULL */
+	char add_name[32], del_name[32];
+	uint8_t add_dim, add_src, del_dim, del_src;	/* flags, as rules_set_flags() */
+	bool exist;
+	uint32_t timeout;		/* seconds, UINT32_MAX: not given */
+};
+
+/* rules_settarget_free - drop @t's references and free it (NULL: no-op). */
+void rules_settarget_free(struct rules_settarget *t);
+
 /* What printing needs besides struct rules_rule. */
 struct rules_info {
 	unsigned int line;
@@ -355,6 +368,7 @@ struct rules_info {
 	char in[IFNAMSIZ];		/* as written, with any '+' */
 	char out[IFNAMSIZ];
 	struct nfqct_log_spec log;	/* -j LOG's options (read by the evaluator too) */
+	struct rules_settarget *set;	/* -j SET's (read by the evaluator too), else NULL */
 };
 
 #define RULES_CHAIN_NAMELEN 29		/* as xtables: 28 characters and the NUL */

@@ -2134,6 +2134,15 @@ static void set_free(struct rules_xmatch *m)
 	m->u.set = NULL;
 }
 
+void rules_settarget_free(struct rules_settarget *t)
+{
+	if (!t)
+		return;
+	nfqct_ipset_put(t->add);
+	nfqct_ipset_put(t->del);
+	free(t);
+}
+
 /* ---- recent: a named list of addresses, as xt_recent (recent.h) ---- */
 
 struct rules_xrecent {

@@ -24,6 +24,7 @@
 #include "nfqct/ct.h"
 #include "nfqct/errrec.h"
 #include "nfqct/helper.h"
+#include "nfqct/ipset.h"
 #include "nfqct/logfmt.h"
 #include "nfqct/reject.h"
 #include "nfqct/rules.h"
@@ -612,7 +613,7 @@ static const struct { const char *name, *why; } unsupported_matches[] = {
 };
 
 /* Targets, as -j names them; any other name is a user chain (or unsupported). */
-enum target_id { T_NONE, T_ACCEPT, T_DROP, T_RETURN, T_MARK, T_NOTRACK, T_CT, T_REJECT, T_LOG, T_CONNMARK,
+enum target_id { T_NONE, T_ACCEPT, T_DROP, T_RETURN, T_MARK, T_NOTRACK, T_CT, T_REJECT, T_LOG, T_CONNMARK, T_SET,
 		 T_MAX };
 
 static const struct target_def {
@@ -631,6 +632,7 @@ static const struct target_def {
 	[T_REJECT] = { "REJECT", RT_REJECT, false, 0, true },
 	[T_LOG] = { "LOG", RT_LOG, false, 0 },
 	[T_CONNMARK] = { "CONNMARK", RT_CONNMARK_SET, false, OS_TOPT },
+	[T_SET] = { "SET", RT_SET, false, OS_TOPT },
 };
 
 /* iptables targets nfqct does not implement, and why: refused by name, and not chain names. */
@@ -665,7 +667,6 @@ static const struct {
 	{ "LED", "it drives kernel objects: leave it in the kernel" },
 	{ "IDLETIMER", "it drives kernel objects: leave it in the kernel" },
 	{ "RATEEST", "it drives kernel objects: leave it in the kernel" },
-	{ "SET", "not supported yet (ipset sets are planned)" },
 };
 
 static int find_target(const char *name)
@@ -1559,6 +1560,74 @@ static int opt_log_level(struct parser *p, struct rctx *x, const struct optarg *
 	return OPT_OK;
 }
 
+/* @name's reference and flags check, as xt_SET's checkentry (the dimension, as the rule check) */
+static int settarget_set(struct parser *p, const struct optarg *oa, struct nfqct_ipset **sp, char *name,
+			 uint8_t *dim, uint8_t *src)
+{
+	unsigned int d;
+
+	if (*sp) {
+		perror_at(p, oa->o->col, "%s given twice", oa->o->s);
+		return OPT_BAD;
+	}
+	if (strlen(oa->a->s) >= NFQCT_IPSET_MAXNAMELEN || nfqct_ipset_get(oa->a->s, sp) < 0) {
+		perror_at(p, oa->a->col, "Set %s doesn't exist (no set of that name is loaded: see --sets)",
+			  oa->a->s);
+		return OPT_BAD;
+	}
+	strcpy(name, oa->a->s);
+	if (rules_set_flags(oa->a2->s, dim, src)) {
+		perror_at(p, oa->a2->col, "'%s': expected src or dst, up to %d separated by ','", oa->a2->s,
+			  NFQCT_IPSET_DIM_MAX);
+		return OPT_BAD;
+	}
+	d = nfqct_ipset_dim(*sp);
+	if (!d || d != *dim) {
+		perror_at(p, oa->a2->col, "set %s is %s: %s takes %u flag%s (src or dst), not %u", name,
+			  nfqct_ipset_type_name(nfqct_ipset_type(*sp)), oa->o->s, d, d == 1 ? "" : "s", *dim);
+		if (!d)
+			perror_at(p, oa->a->col, "-j SET cannot add to or delete from a list:set in nfqct");
+		return OPT_BAD;
+	}
+	return OPT_OK;
+}
+
+/* -j SET: --add-set NAME FLAGS, --del-set NAME FLAGS, --exist, --timeout N. */
+static int opt_settarget(struct parser *p, struct rctx *x, const struct optarg *oa)
+{
+	struct rules_settarget *st = x->pr.info.set;
+	const char *o = oa->o->s;
+	unsigned long v;
+	char *end;
+
+	if (!st) {
+		st = x->pr.info.set = calloc(1, sizeof(*st));
+		if (!st) {
+			p->oom = true;
+			return OPT_BAD;
+		}
+		st->timeout = UINT32_MAX;
+	}
+	if (o[2] == 'a' || o[2] == 'd')
+		x->seen |= OS_TOPT;
+	if (!strcmp(o, "--add-set"))
+		return settarget_set(p, oa, &st->add, st->add_name, &st->add_dim, &st->add_src);
+	if (!strcmp(o, "--del-set"))
+		return settarget_set(p, oa, &st->del, st->del_name, &st->del_dim, &st->del_src);
+	if (!strcmp(o, "--exist")) {
+		st->exist = true;
+		return OPT_OK;
+	}
+	errno = 0;
+	v = strtoul(oa->a->s, &end, 10);
+	if (!isdigit((unsigned char)oa->a->s[0]) || *end || errno || v > NFQCT_IPSET_TIMEOUT_MAX) {
+		perror_at(p, oa->a->col, "expected a --timeout of 0 to %u seconds", NFQCT_IPSET_TIMEOUT_MAX);
+		return OPT_BAD;
+	}
+	st->timeout = (uint32_t)v;
+	return OPT_OK;
+}
+
 static int opt_log_prefix(struct parser *p, struct rctx *x, const struct optarg *oa)
 {
 	size_t n = strlen(oa->a->s);
@@ -1854,6 +1923,11 @@ static const struct opt_def opts[] = {
 	{ "--log-ip-options", NULL,		M_NONE, T_LOG,	0,		0,		ARG_NONE,	opt_log_flag },
 	{ "--log-uid",	NULL,			M_NONE, T_LOG,	0,		0,		ARG_NONE,	opt_log_flag },
 	{ "--log-macdecode", NULL,		M_NONE, T_LOG,	0,		0,		ARG_NONE,	opt_log_flag },
+	/* -j SET: --add-set and --del-set may come together (both set OS_TOPT, the "needs") */
+	{ "--add-set",	NULL,			M_NONE, T_SET,	0,		0,		ARG_TWO,	opt_settarget },
+	{ "--del-set",	NULL,			M_NONE, T_SET,	0,		0,		ARG_TWO,	opt_settarget },
+	{ "--exist",	NULL,			M_NONE, T_SET,	0,		0,		ARG_NONE,	opt_settarget },
+	{ "--timeout",	NULL,			M_NONE, T_SET,	0,		0,		ARG_NEED,	opt_settarget },
 	/* CONNMARK's share MARK's names: find_opt() takes the -j's */
 	{ "--set-xmark", NULL,			M_NONE, T_CONNMARK, 0,		0,		ARG_NEED,	opt_connmark },
 	{ "--set-mark",	NULL,			M_NONE, T_CONNMARK, 0,		0,		ARG_NEED,	opt_connmark },
@@ -1873,8 +1947,9 @@ static void target_opt_names(char *buf, size_t len, int target)
 	buf[0] = '\0';
 	for (size_t i = 0; i < RULES_ARRAY_SIZE(opts); i++)
 		if (opts[i].target == target &&
-		    strcmp(opts[i].name + strlen(opts[i].name) - 4, "mask"))
-			list_add(buf, len, opts[i].name);	/* CONNMARK's --nfmask ... are modifiers */
+		    strcmp(opts[i].name + strlen(opts[i].name) - 4, "mask") &&
+		    strcmp(opts[i].name, "--exist") && strcmp(opts[i].name, "--timeout"))
+			list_add(buf, len, opts[i].name);	/* CONNMARK's --nfmask, SET's --exist ... are modifiers */
 }
 
 /*
@@ -2307,6 +2382,7 @@ static void prule_free(struct prule *pr)
 {
 	free(pr->jump);
 	free(pr->info.comment);
+	rules_settarget_free(pr->info.set);
 	rules_xmatch_free(pr->xm, pr->nxm);
 	free(pr->xm);
 }
@@ -2360,6 +2436,16 @@ static void rule_remove(struct ptable *t, unsigned int i)
 	t->nrules--;
 }
 
+static bool settarget_same(const struct rules_settarget *a, const struct rules_settarget *b)
+{
+	if (!a || !b)
+		return a == b;
+	return a->add == b->add && a->del == b->del && !strcmp(a->add_name, b->add_name) &&
+	       !strcmp(a->del_name, b->del_name) && a->add_dim == b->add_dim && a->add_src == b->add_src &&
+	       a->del_dim == b->del_dim && a->del_src == b->del_src && a->exist == b->exist &&
+	       a->timeout == b->timeout;
+}
+
 /*
  * Two rules are the same rule for -D when everything evaluation and
  * printing read is equal (the line they were written on aside), as
@@ -2380,7 +2466,8 @@ static bool prule_same(const struct prule *a, const struct prule *b)
 	       !strcmp(x->comment ? x->comment : "", y->comment ? y->comment : "") &&
 	       x->src_plen == y->src_plen && x->dst_plen == y->dst_plen && x->ctmod == y->ctmod &&
 	       x->notrack_alias == y->notrack_alias && !strcmp(x->in, y->in) && !strcmp(x->out, y->out) &&
-	       !memcmp(&x->log, &y->log, sizeof(x->log));	/* zeroed, prefix NUL-padded */
+	       !memcmp(&x->log, &y->log, sizeof(x->log)) &&	/* zeroed, prefix NUL-padded */
+	       settarget_same(x->set, y->set);
 }
 
 /* A rule number as iptables reads it: 1 or more, decimal. */
@@ -3155,6 +3242,7 @@ static int build_table(struct nfqct_ruleset *rs, int id, struct ptable *pt)
 		t->rules[at].xcount = pr->nxm;
 		t->info[at] = pr->info;
 		pr->info.comment = NULL;	/* moved */
+		pr->info.set = NULL;
 	}
 	free(next);
 	/* Extension matches in rule order, so that a chain's walk reads them forwards. */

@@ -341,6 +341,43 @@ static void test_kill_match(void)
 	nfqct_ipset_destroy_all();
 }
 
+/* -j SET's side: the packet's element added (a host in a net set) and deleted. */
+static void test_pkt_add_del(void)
+{
+	struct nfqct_tuple t = tup(AF_INET, "198.18.3.4", "198.19.0.2", IPPROTO_TCP, 40000, 22);
+	struct nfqct_tuple t6 = tup(AF_INET6, "2001:db8::1", "2001:db8::2", IPPROTO_TCP, 40000, 22);
+	struct nfqct_ipset_probe p = { .t = &t, .dim = 2, .src = 0x1 };
+	struct nfqct_ipset *s, *n;
+	char *out;
+
+	CU_ASSERT_EQUAL_FATAL(load("create seen hash:ip,port timeout 60\n"
+				   "create nets hash:net maxelem 1\n", NFQCT_IPSET_LOAD_FILE, 0, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(nfqct_ipset_get("seen", &s), 0);
+	CU_ASSERT_EQUAL_FATAL(nfqct_ipset_get("nets", &n), 0);
+	CU_ASSERT_EQUAL(nfqct_ipset_pkt_add(s, &p, UINT32_MAX, false, 1000), 0);
+	CU_ASSERT_EQUAL(nfqct_ipset_pkt_add(s, &p, UINT32_MAX, false, 1000), -EEXIST);
+	CU_ASSERT_EQUAL(TEST("seen", "198.18.3.4,tcp:22", 1000), 0);
+	CU_ASSERT_EQUAL(TEST("seen", "198.18.3.4,tcp:22", 61000), -ENOENT);	/* the set's default */
+	CU_ASSERT_EQUAL(nfqct_ipset_pkt_add(s, &p, 5, true, 2000), 0);	/* --exist --timeout 5 */
+	CU_ASSERT_EQUAL(TEST("seen", "198.18.3.4,tcp:22", 6999), 0);
+	CU_ASSERT_EQUAL(TEST("seen", "198.18.3.4,tcp:22", 7000), -ENOENT);
+	CU_ASSERT_EQUAL(nfqct_ipset_pkt_add(s, &(struct nfqct_ipset_probe){ .t = &t6, .dim = 2, .src = 1 },
+					    UINT32_MAX, false, 0), -EINVAL);
+	CU_ASSERT_EQUAL(nfqct_ipset_pkt_del(s, &p, 3000), 0);
+	CU_ASSERT_EQUAL(nfqct_ipset_pkt_del(s, &p, 3000), -ENOENT);
+	p.dim = 1;
+	CU_ASSERT_EQUAL(nfqct_ipset_pkt_add(n, &p, UINT32_MAX, false, 0), 0);
+	CU_ASSERT_EQUAL(nfqct_ipset_pkt_add(n, &(struct nfqct_ipset_probe){ .t = &t, .dim = 1 }, UINT32_MAX,
+					    false, 0), -ENOSPC);
+	CAPTURE(out, nfqct_ipset_cmd_save("nets", _f, 0));
+	CU_ASSERT_STRING_EQUAL(out, "create nets hash:net family inet hashsize 1024 maxelem 1\n"
+				    "add nets 198.18.3.4\n");
+	free(out);
+	nfqct_ipset_put(s);
+	nfqct_ipset_put(n);
+	nfqct_ipset_destroy_all();
+}
+
 /* A lookup probes once per prefix length present, whatever the element count. */
 static void test_many(void)
 {
@@ -376,6 +413,7 @@ int main(void)
 		{ "file errors keep the running sets", test_load_errors },
 		{ "references, reloads, restore", test_references_reload },
 		{ "--kill-flows element test", test_kill_match },
+		{ "-j SET: the packet's element", test_pkt_add_del },
 		{ "50000 networks", test_many },
 	};
 	int rc;
