@@ -1512,38 +1512,39 @@ static bool pkt_key(const struct idata *d, const struct nfqct_ipset_probe *p, st
 	return true;
 }
 
-static bool elem_hit(struct ielem *e, const struct idata *d, const struct nfqct_ipset_probe *p)
+/*
+ * The kernel's ip_set_match_extensions(): the counters are updated first
+ * (unless ! --update-counters), nomatch elements included, then
+ * --packets-* / --bytes-* compare the updated values; a failed comparison
+ * makes the element as good as absent (a net type then tries shorter
+ * prefixes).  @p NULL: a command's test, no counters.
+ */
+static bool ext_match(struct ielem *e, const struct idata *d, const struct nfqct_ipset_probe *p)
 {
-	if (d->p.counters) {
-		uint64_t pk, by;
+	static const uint8_t ne = 4;
+	uint64_t pk, by;
 
-		if (p->pkt_op || p->byte_op) {
-			pk = __atomic_load_n(&e->packets, __ATOMIC_RELAXED);
-			by = __atomic_load_n(&e->bytes, __ATOMIC_RELAXED);
-			/* as xt_set: the counters before this packet */
-			if (p->pkt_op && !(p->pkt_op == 1 ? pk == p->pkt_val :
-					   p->pkt_op == 2 ? pk < p->pkt_val : pk > p->pkt_val))
-				goto no;
-			if (p->byte_op && !(p->byte_op == 1 ? by == p->byte_val :
-					    p->byte_op == 2 ? by < p->byte_val : by > p->byte_val))
-				goto no;
-		}
-		if (p->update_counters) {
-			__atomic_add_fetch(&e->packets, 1, __ATOMIC_RELAXED);
-			__atomic_add_fetch(&e->bytes, p->len, __ATOMIC_RELAXED);
-		}
-	}
-	return true;
-no:
+	if (!p || !d->p.counters)
+		return true;
 	if (p->update_counters) {
-		__atomic_add_fetch(&e->packets, 1, __ATOMIC_RELAXED);
-		__atomic_add_fetch(&e->bytes, p->len, __ATOMIC_RELAXED);
+		pk = __atomic_add_fetch(&e->packets, 1, __ATOMIC_RELAXED);
+		by = __atomic_add_fetch(&e->bytes, p->len, __ATOMIC_RELAXED);
+	} else {
+		pk = __atomic_load_n(&e->packets, __ATOMIC_RELAXED);
+		by = __atomic_load_n(&e->bytes, __ATOMIC_RELAXED);
 	}
-	return false;
+	if (p->pkt_op && !(p->pkt_op == 1 ? pk == p->pkt_val : p->pkt_op == 2 ? pk < p->pkt_val :
+			   p->pkt_op == 3 ? pk > p->pkt_val : (p->pkt_op == ne && pk != p->pkt_val)))
+		return false;
+	if (p->byte_op && !(p->byte_op == 1 ? by == p->byte_val : p->byte_op == 2 ? by < p->byte_val :
+			    p->byte_op == 3 ? by > p->byte_val : (p->byte_op == ne && by != p->byte_val)))
+		return false;
+	return true;
 }
 
-/* Find the packet's element in @d (expired ones hold nothing). */
-static struct ielem *pkt_find(const struct idata *d, struct ikey *k, uint64_t now_ms)
+/* Find the packet's element in @d (expired ones hold nothing), as ext_match() allows. */
+static struct ielem *pkt_find(const struct idata *d, struct ikey *k, uint64_t now_ms,
+			      const struct nfqct_ipset_probe *p)
 {
 	int ns = net_slot(d->p.type);
 	union nfqct_addr full;
@@ -1551,7 +1552,7 @@ static struct ielem *pkt_find(const struct idata *d, struct ikey *k, uint64_t no
 
 	if (ns < 0) {
 		e = lookup(d, k);
-		return e && !expired(e, now_ms) ? e : NULL;
+		return e && !expired(e, now_ms) && ext_match(e, d, p) ? e : NULL;
 	}
 	full = k->a[ns];
 	/* prefix lengths present, longest first (the kernel's nets[] order) */
@@ -1569,7 +1570,7 @@ static struct ielem *pkt_find(const struct idata *d, struct ikey *k, uint64_t no
 			mask_addr(&k->a[ns], c, d->p.family);
 			k->cidr = (uint8_t)c;
 			e = lookup(d, k);
-			if (e && !expired(e, now_ms))
+			if (e && !expired(e, now_ms) && ext_match(e, d, p))
 				return e;
 		}
 	}
@@ -1592,14 +1593,11 @@ bool nfqct_ipset_test_pkt(struct nfqct_ipset *s, const struct nfqct_ipset_probe 
 		return false;
 	if (!pkt_key(d, p, &k))
 		return false;
-	e = pkt_find(d, &k, now_ms);
+	e = pkt_find(d, &k, now_ms, p);
 	if (!e)
 		return false;
-	if (e->nomatch) {
-		/* a nomatch element: no match, unless --return-nomatch (counters unchanged) */
-		return p->return_nomatch;
-	}
-	return elem_hit(e, d, p);
+	/* a nomatch element: no match, unless --return-nomatch */
+	return !e->nomatch || p->return_nomatch;
 }
 
 int nfqct_ipset_pkt_add(struct nfqct_ipset *s, const struct nfqct_ipset_probe *p, uint32_t timeout_s,
@@ -1838,7 +1836,7 @@ int nfqct_ipset_cmd_test(const char *name, int argc, char **argv, FILE *out, uin
 		/* as ipset test: a host address of a net type is looked up as the
 		 * packet would be (longest prefix first) */
 		if (ns >= 0 && e.key.cidr == addr_bits(d->p.family))
-			el = pkt_find(d, &e.key, now_ms);
+			el = pkt_find(d, &e.key, now_ms, NULL);
 		else if ((el = lookup(d, &e.key)) && expired(el, now_ms))
 			el = NULL;
 		rc = el && !el->nomatch ? 0 : -ENOENT;

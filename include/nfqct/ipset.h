@@ -112,7 +112,8 @@ struct nfqct_ipset_probe {
 	uint32_t len;			/* the packet's bytes, for counters */
 	bool update_counters;		/* the element's counters (else left alone) */
 	bool return_nomatch;		/* a nomatch element matches */
-	/* --packets-* / --bytes-*: 0 none, 1 eq, 2 lt, 3 gt (as IPSET_COUNTER_*) */
+	/* --packets-* / --bytes-*: 0 none, 1 eq, 2 lt, 3 gt, 4 ne (! --*-eq), compared
+	 * with the counters this packet updated, as the kernel does */
 	uint8_t pkt_op, byte_op;
 	uint64_t pkt_val, byte_val;
 };
@@ -120,8 +121,10 @@ struct nfqct_ipset_probe {
 /*
  * nfqct_ipset_test_pkt - does set @s hold the packet's element (xt_set's
  * match: an expired element holds nothing; a nomatch element of a net
- * type holds nothing unless @p->return_nomatch)?  Updates the element's
- * counters when the set has them and @p->update_counters.  No lock, no
+ * type holds nothing unless @p->return_nomatch)?  Updates the counters of
+ * the element found (nomatch ones too) when the set has them and
+ * @p->update_counters, then compares them (an element that fails the
+ * comparison is passed over, as the kernel's).  No lock, no
  * allocation, no system call: an RCU reader.
  */
 bool nfqct_ipset_test_pkt(struct nfqct_ipset *s, const struct nfqct_ipset_probe *p, uint64_t now_ms);

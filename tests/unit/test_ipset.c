@@ -233,16 +233,20 @@ static void test_timeouts_counters(void)
 	CU_ASSERT_EQUAL(nfqct_ipset_gc(11000), 1u);
 	rcu_quiescent_state();
 	CU_ASSERT_EQUAL(nfqct_ipset_gc(11000), 0u);
-	/* counters: --packets-gt 1 sees the counters before the packet */
+	/* counters: --packets-gt 1 compares the counters this packet updated */
 	CU_ASSERT_EQUAL_FATAL(nfqct_ipset_get("tm", &s), 0);
-	CU_ASSERT_FALSE(nfqct_ipset_test_pkt(s, &p, 12000));	/* 0 > 1: no; now 1 */
-	CU_ASSERT_FALSE(nfqct_ipset_test_pkt(s, &p, 12000));	/* 1 > 1: no; now 2 */
+	CU_ASSERT_FALSE(nfqct_ipset_test_pkt(s, &p, 12000));	/* 1 > 1: no */
 	CU_ASSERT_TRUE(nfqct_ipset_test_pkt(s, &p, 12000));	/* 2 > 1 */
+	p.update_counters = false;
+	p.pkt_op = 1;
+	p.pkt_val = 2;
+	CU_ASSERT_TRUE(nfqct_ipset_test_pkt(s, &p, 12000));	/* ! --update-counters: 2 == 2 */
+	p.update_counters = true;
 	nfqct_ipset_put(s);
 	CAPTURE(out, nfqct_ipset_cmd_save("tm", _f, 12000));
 	CU_ASSERT_STRING_EQUAL(out, "create tm hash:ip family inet hashsize 1024 maxelem 65536 timeout 10 "
 				    "counters comment\n"
-				    "add tm 198.18.0.1 timeout 0 packets 3 bytes 180 comment \"for ever\"\n"
+				    "add tm 198.18.0.1 timeout 0 packets 2 bytes 120 comment \"for ever\"\n"
 				    "add tm 198.18.0.3 timeout 89 packets 0 bytes 0\n");
 	free(out);
 	/* timeouts need a timeout set */
