@@ -41,7 +41,7 @@ expect "nfqctd --set (prefix)" "$(printf 'nfqct.stat_interval_ms=\nnfqct.stat_la
 	nfqctd --set nfqct.stat_
 expect "nfqctd --pi" "--pid-file" nfqctd --pi
 expect "nfqctd --print" "--print-settings" nfqctd --print
-expect "nfqct command" "$(printf 'save\nsimulate\nstat')" nfqct s
+expect "nfqct command" "$(printf 'save\nset\nsimulate\nstat')" nfqct s
 expect "nfqct command (upgrade)" "$(printf 'update\nupgrade')" nfqct up
 expect "nfqct restore --" "--replace" nfqct restore --
 expect "nfqct simulate -o" "nfqct.batch=" nfqct simulate -o nfqct.bat

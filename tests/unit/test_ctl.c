@@ -120,8 +120,19 @@ static int op_recent(void *arg, FILE *out, const char *name, const char *cmd)
 	return 0;
 }
 
+/* set CMD ...: echoes its words */
+static int op_set(void *arg, FILE *out, int argc, char **argv)
+{
+	(void)arg;
+	fputs("set", out);
+	for (int i = 0; i < argc; i++)
+		fprintf(out, " [%s]", argv[i]);
+	fputc('\n', out);
+	return 0;
+}
+
 static const struct nfqct_ctl_ops all_ops = { op_list, op_flush, op_reload, op_rules, op_list_expect,
-					      op_table, op_save, op_restore, op_upgrade, op_recent };
+					      op_table, op_save, op_restore, op_upgrade, op_recent, op_set };
 
 struct server {
 	int fd;
@@ -302,6 +313,9 @@ static void test_commands(void)
 		{ "recent SSH /", 0, "recent SSH /\n", "" },
 		{ "recent", 1, "", "recent: missing list NAME\n" },
 		{ "recent SSH / x", 1, "", "recent: too many arguments\n" },
+		{ "set add bl 198.18.0.1 --kill-flows", 0, "set [add] [bl] [198.18.0.1] [--kill-flows]\n", "" },
+		{ "set list", 0, "set [list]\n", "" },
+		{ "set", 1, "", "set: missing the command (add, del, test, list, save, flush, restore)\n" },
 	};
 	for (size_t i = 0; i < sizeof(st_cases) / sizeof(st_cases[0]); i++) {
 		request(st_cases[i].cmd, &r);
@@ -324,7 +338,7 @@ static void test_commands(void)
 static void test_unsupported(void)
 {
 	static const struct nfqct_ctl_ops only_list = { op_list, NULL, NULL, NULL, NULL, NULL, NULL,
-							NULL, NULL, NULL };
+							NULL, NULL, NULL, NULL };
 	struct server s;
 	struct reply r;
 
