@@ -37,9 +37,12 @@ int rules_alloc_runtime(struct nfqct_ruleset *rs)
 		for (unsigned int i = 0; i < t->nrules; i++)
 			if (t->rules[i].match & (RM_IN | RM_OUT))
 				iface = true;
-		for (unsigned int i = 0; i < t->nxm; i++)
+		for (unsigned int i = 0; i < t->nxm; i++) {
 			if (t->xm[i].kind == XK_CONNTRACK && id == RULES_T_FILTER)
 				rs->ct_entry = true;
+			if (t->xm[i].kind == XK_SET)	/* hash:net,iface reads the names */
+				iface = true;
+		}
 	}
 	rs->nslots = slot;
 	/* Four 16-byte counters per cache line; each worker's block starts on its own line. */

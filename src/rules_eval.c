@@ -348,6 +348,8 @@ static void run_table(const struct nfqct_ruleset *rs, int id,
 	};
 	const struct rules_table *t = &cx.rs->t[id];
 
+	cx.x.ifc = cx.rs->ifc ? &cx.rs->ifc[worker] : NULL;
+
 	cx.xm = t->xm;
 	cx.x.hotdrop = &cx.hotdrop;
 	cx.x.master_helper = ct->master_helper;

@@ -274,6 +274,7 @@ struct rules_xctx {
 	const struct nfqct_rules_ct *ct;
 	uint64_t now_ms;	/* the batch clock given to nfqct_ruleset_filter() / raw() */
 	unsigned int worker;	/* the caller's worker index */
+	struct nfqct_ifname_cache *ifc;	/* this worker's interface names, NULL: none */
 	bool *hotdrop;		/* set it (and fail) to drop the packet at once, as the
 				 * kernel's par->hotdrop: no counter, no other rule */
 	const uint32_t *mark;	/* the packet's mark as the walk has it now (XK_CORE) */

@@ -30,6 +30,7 @@
 #include "nfqct/connlimit.h"
 #include "nfqct/ct.h"
 #include "nfqct/hashlimit.h"
+#include "nfqct/ifname.h"
 #include "nfqct/ipset.h"
 #include "nfqct/recent.h"
 #include "nfqct/tbf.h"
@@ -2102,6 +2103,11 @@ static bool set_eval(const struct rules_xmatch *m, const struct rules_xctx *cx)
 		.pkt_op = x->pkt_op, .byte_op = x->byte_op, .pkt_val = x->pkt_val, .byte_val = x->byte_val,
 	};
 
+	/* hash:net,iface: src is the input interface, dst the output one, by name */
+	if (cx->ifc && nfqct_ipset_type(x->s) == NFQCT_IPSET_HASH_NET_IFACE) {
+		p.in = cx->pkt->indev ? nfqct_ifname_get(cx->ifc, cx->pkt->indev, cx->now_ms) : "";
+		p.out = cx->pkt->outdev ? nfqct_ifname_get(cx->ifc, cx->pkt->outdev, cx->now_ms) : "";
+	}
 	return nfqct_ipset_test_pkt(x->s, &p, cx->now_ms) != x->inv;
 }
 

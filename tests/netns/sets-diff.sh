@@ -6,8 +6,9 @@
 # rule's packet and byte counters must be equal (iptables-save -c against nfqct rules -c).
 # The rules cover each type's lookup (hash:ip, hash:net with a nomatch hole and two
 # prefix lengths, hash:ip,port, hash:net,port, hash:ip,port,ip, hash:ip,port,net,
-# bitmap:port, list:set), '!', --return-nomatch, and the counters (--packets-gt on a
-# counters set, ! --update-counters).
+# hash:net,iface (the input interface; INPUT has no output one), bitmap:port, list:set),
+# '!', --return-nomatch, and the counters (--packets-gt on a counters set,
+# ! --update-counters).
 . "$(dirname "$0")/lib.sh"
 require_root_netns python3 iptables ip6tables iptables-save ip6tables-save ipset
 topo_create
@@ -39,6 +40,9 @@ add v6 2001:db8::/64
 add v6 2001:db8::2 nomatch
 create v6svc hash:ip,port family inet6 hashsize 1024 maxelem 65536
 add v6svc 2001:db8::1,udp:7001
+create nif hash:net,iface family inet hashsize 1024 maxelem 65536
+add nif 198.18.0.0/24,r0
+add nif 198.18.1.0/24,r1
 create any list:set size 8
 add any svc
 add any netport
@@ -59,6 +63,8 @@ RULES=(
 	"s10|4|-m set --match-set ports dst"
 	"s11|4|-m set --match-set any src,dst"
 	"s12|4|-m set --match-set nets src --return-nomatch --packets-gt 6"
+	"s16|4|-m set --match-set nif src,src"
+	"s17|4|-m set ! --match-set nif src,dst"
 	"s13|6|-m set --match-set v6 src"
 	"s14|6|-m set --match-set v6 src --return-nomatch"
 	"s15|6|-m set --match-set v6svc dst,dst"
