@@ -8,7 +8,7 @@
 # prefix lengths, hash:ip,port, hash:net,port, hash:ip,port,ip, hash:ip,port,net,
 # hash:net,iface (the input interface; INPUT has no output one), bitmap:port, list:set),
 # '!', --return-nomatch, and the counters (--packets-gt on a counters set,
-# ! --update-counters).
+# ! --update-counters); then -j SET: the elements it added and deleted, as ipset save has them.
 . "$(dirname "$0")/lib.sh"
 require_root_netns python3 iptables ip6tables iptables-save ip6tables-save ipset
 topo_create
@@ -43,6 +43,10 @@ add v6svc 2001:db8::1,udp:7001
 create nif hash:net,iface family inet hashsize 1024 maxelem 65536
 add nif 198.18.0.0/24,r0
 add nif 198.18.1.0/24,r1
+create seen hash:ip,port family inet hashsize 1024 maxelem 65536
+create gone hash:net family inet hashsize 1024 maxelem 65536
+add gone 198.18.0.2
+add gone 198.18.0.3
 create any list:set size 8
 add any svc
 add any netport
@@ -65,6 +69,8 @@ RULES=(
 	"s12|4|-m set --match-set nets src --return-nomatch --packets-gt 6"
 	"s16|4|-m set --match-set nif src,src"
 	"s17|4|-m set ! --match-set nif src,dst"
+	"s18|4|-p udp --dport 7000:7003 -j SET --add-set seen src,dst"
+	"s19|4|-j SET --del-set gone src"
 	"s13|6|-m set --match-set v6 src"
 	"s14|6|-m set --match-set v6 src --return-nomatch"
 	"s15|6|-m set --match-set v6svc dst,dst"
@@ -108,6 +114,11 @@ for r in "${RULES[@]}"; do
 	name=${r%%|*}
 	assert_eq "$name packets:bytes as the kernel's" "$(awk -v n="$name" '$1 == n { print $2 }' "$TMP_DIR/kern")" \
 		"$(awk -v n="$name" '$1 == n { print $2 }' "$TMP_DIR/ours")"
+done
+# -j SET's additions and deletions: the sets as the kernel's
+for set in seen gone; do
+	assert_eq "-j SET: $set as the kernel's" "$(in_router ipset save "$set" | grep '^add' | sort)" \
+		"$("$NFQCT" -s "$STATDIR" set save "$set" | grep '^add' | sort)"
 done
 # and the element counters: nfqct set save's against ipset save's
 assert_eq "nets' element counters as the kernel's" \
