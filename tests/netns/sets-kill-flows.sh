@@ -138,6 +138,20 @@ assert_eq "nfqct stat: the set's line" "blocklist type=hash:net entries=50001 ma
 assert_eq "nfqct_sets.names" "blocklist
 small" "$(cat "$STATDIR/net/nfqct_sets.names")"
 
+"$NFQCT" -s "$STATDIR" stat --json >"$TMP_DIR/stat.json" || fail "nfqct stat --json"
+assert_eq "nfqct stat --json: nfqct_sets" '["blocklist", "hash:net", 50001, 60000]' \
+	"$(python3 -c 'import json, sys; s = json.load(open(sys.argv[1]))["nfqct_sets"][0]; print(json.dumps([s["name"], s["type"], s["entries"], s["maxelem"]]))' "$TMP_DIR/stat.json")"
+
+# set restore from standard input: all of it or nothing
+printf 'create extra hash:ip family inet\nadd extra 198.18.0.9\nadd small 198.18.0.5\n' |
+	"$NFQCT" -s "$STATDIR" set restore || fail "set restore from stdin"
+assert_eq "restored set" "198.18.0.9 is in set extra." "$(set_cmd test extra 198.18.0.9)"
+printf 'create extra2 hash:ip family inet\nadd extra2 198.18.0.9\nadd nosuch 198.18.0.1\n' |
+	"$NFQCT" -s "$STATDIR" set restore >"$TMP_DIR/restore.out" 2>&1 && fail "a bad restore was taken"
+grep -q ':3:5: error: The set with the given name does not exist: .nosuch.' "$TMP_DIR/restore.out" ||
+	{ fail "the restore's error"; cat "$TMP_DIR/restore.out" >&2; }
+assert_fail set_cmd test extra2 198.18.0.9
+
 # a bad set file at a reload: refused, the running sets (and run-time additions) stay
 cp "$TMP_DIR/sets" "$TMP_DIR/sets.good"
 echo "add blocklist 2001:db8::1" >>"$TMP_DIR/sets"
