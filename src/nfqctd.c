@@ -1817,8 +1817,8 @@ static int check_only(struct daemon *d)
 	if (load_settings(&d->opt, &s, stderr) < 0)
 		bad = 1;
 	else if (load_sets(&d->opt, &s, stderr) < 0)
-		bad = 1;
-	if (load_ruleset(&d->opt, &s, queue_count(&d->opt), &rs, stderr) < 0)
+		bad = 2;	/* the rules naming its sets would only repeat it */
+	if (bad != 2 && load_ruleset(&d->opt, &s, queue_count(&d->opt), &rs, stderr) < 0)
 		bad = 1;
 	nfqct_ruleset_free(rs);
 	if (bad) {
@@ -2053,12 +2053,15 @@ int main(int argc, char **argv)
 	} else if (load_sets(&d.opt, d.settings, errs) < 0) {
 		fprintf(errs, "nfqctd: sets refused\n");
 		ret = EXIT_CONFIG;
+		d.ruleset = NULL;	/* not read: its set names would only repeat the errors */
+		goto sets_refused;
 	}
 	if (load_ruleset(&d.opt, d.settings, queue_count(&d.opt), &d.ruleset, errs) < 0) {
 		d.ruleset = NULL;
 		fprintf(errs, "nfqctd: ruleset refused\n");
 		ret = EXIT_CONFIG;
 	}
+sets_refused:
 	fclose(errs);
 	log_lines(msgs);
 	free(msgs);
