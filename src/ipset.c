@@ -1934,13 +1934,12 @@ static void print_header(FILE *out, const struct idata *d)
 
 static size_t data_memsize(const struct idata *d)
 {
-	unsigned long count = 0;
-	long before, after;
+	size_t n = __atomic_load_n(&d->nelem, __ATOMIC_RELAXED);
 
-	if (d->ht)
-		cds_lfht_count_nodes(d->ht, &before, &count, &after);
-	/* elements and comments, and a bucket pointer for each */
-	return sizeof(*d) + d->memsize + (d->ht ? (size_t)count * sizeof(void *) : 0) +
+	/* elements and comments, and about a bucket pointer for each (the
+	 * table keeps about one bucket per element): no walk, the stat tree
+	 * reads it every interval */
+	return sizeof(*d) + d->memsize + (d->ht ? n * sizeof(void *) : 0) +
 	       (d->members ? d->p.size * sizeof(void *) : 0);
 }
 
