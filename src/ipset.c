@@ -1849,25 +1849,31 @@ int nfqct_ipset_cmd_test(const char *name, int argc, char **argv, FILE *out, uin
 	return rc;
 }
 
-bool nfqct_ipset_elem_matches(const struct nfqct_ipset_elem_spec *e, const struct nfqct_tuple *t, bool src)
+bool nfqct_ipset_elem_matches(const struct nfqct_ipset_elem_spec *e, const struct nfqct_tuple *t)
 {
-	struct iparams p = { .type = e->type, .family = e->family };
 	struct idata d;
-	struct nfqct_ipset_probe pr = { .t = t, .dim = NFQCT_IPSET_DIM_MAX, .src = src ? 0x3f : 0 };
-	struct ikey k;
 	int ns = net_slot(e->type);
 
 	if (e->type == NFQCT_IPSET_LIST_SET || (e->family && e->family != t->family))
 		return false;
 	memset(&d, 0, sizeof(d));
-	d.p = p;
-	if (!pkt_key(&d, &pr, &k))
-		return false;
-	if (ns >= 0) {
-		mask_addr(&k.a[ns], e->key.cidr, e->family);
-		k.cidr = e->key.cidr;
+	d.p.type = e->type;
+	d.p.family = e->family;
+	/* every src/dst combination: the element's address may be either end */
+	for (unsigned int src = 0; src < 1u << itypes[e->type].dim; src++) {
+		struct nfqct_ipset_probe pr = { .t = t, .dim = itypes[e->type].dim, .src = (uint8_t)src };
+		struct ikey k;
+
+		if (!pkt_key(&d, &pr, &k))
+			continue;
+		if (ns >= 0) {
+			mask_addr(&k.a[ns], e->key.cidr, e->family);
+			k.cidr = e->key.cidr;
+		}
+		if (!memcmp(&k, &e->key, sizeof(k)))
+			return true;
 	}
-	return !memcmp(&k, &e->key, sizeof(k));
+	return false;
 }
 
 void nfqct_ipset_elem_spec_free(struct nfqct_ipset_elem_spec *e)

@@ -1472,7 +1472,7 @@ struct kill_walk {
 };
 
 /* --kill-flows: an entry whose original tuple the element holds, read
- * with every flag src or every flag dst: the address's flows either way. */
+ * with any src/dst flags: the address's flows either way. */
 static bool kill_one(struct nfqct_conn *conn, const struct nfqct_ct_info *ci, void *arg)
 {
 	struct kill_walk *w = arg;
@@ -1480,7 +1480,7 @@ static bool kill_one(struct nfqct_conn *conn, const struct nfqct_ct_info *ci, vo
 	const struct nfqct_tuple *t = nfqct_ct_tuple(conn, &zone);
 
 	(void)ci;
-	if ((nfqct_ipset_elem_matches(w->e, t, true) || nfqct_ipset_elem_matches(w->e, t, false)) &&
+	if (nfqct_ipset_elem_matches(w->e, t) &&
 	    nfqct_ct_kill(w->d->ct, &w->d->extra_stats[1].ct, conn))
 		w->n++;
 	return true;

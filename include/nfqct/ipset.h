@@ -159,10 +159,10 @@ int nfqct_ipset_cmd_test(const char *name, int argc, char **argv, FILE *out, uin
 
 /*
  * nfqct_ipset_elem_matches - does the element @e (from _cmd_add) hold the
- * connection of tuple @t read with every flag src (@src true) or every
- * flag dst?  For --kill-flows.
+ * connection of tuple @t read with some src/dst flags (a -m set rule with
+ * any flags would match it)?  For --kill-flows.
  */
-bool nfqct_ipset_elem_matches(const struct nfqct_ipset_elem_spec *e, const struct nfqct_tuple *t, bool src);
+bool nfqct_ipset_elem_matches(const struct nfqct_ipset_elem_spec *e, const struct nfqct_tuple *t);
 void nfqct_ipset_elem_spec_free(struct nfqct_ipset_elem_spec *e);
 
 /* nfqct_ipset_cmd_flush - empty set @name, or every set (@name NULL).  0 or -ENOENT (printed). */

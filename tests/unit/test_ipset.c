@@ -338,8 +338,26 @@ static void test_kill_match(void)
 	CU_ASSERT_EQUAL_FATAL(load("create k hash:net\n", NFQCT_IPSET_LOAD_FILE, 0, NULL), 0);
 	CU_ASSERT_EQUAL_FATAL(nfqct_ipset_cmd_add("k", 1, argv, f, 0, &e), 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
-	CU_ASSERT_TRUE(nfqct_ipset_elem_matches(e, &t, true));
-	CU_ASSERT_FALSE(nfqct_ipset_elem_matches(e, &t, false));
+	CU_ASSERT_TRUE(nfqct_ipset_elem_matches(e, &t));	/* its source */
+	nfqct_ipset_elem_spec_free(e);
+	t.dst = t.src;
+	t.src.b[0] = 10;
+	CU_ASSERT_EQUAL_FATAL(nfqct_ipset_cmd_add("k", 1, argv, f, 0, &e), -EEXIST);
+	CU_ASSERT_PTR_NULL(e);
+	argv[0] = (char *)"198.18.3.0/24";
+	CU_ASSERT_EQUAL_FATAL(nfqct_ipset_cmd_add("k", 1, argv, f, 0, &e), 0);
+	CU_ASSERT_TRUE(nfqct_ipset_elem_matches(e, &t));	/* its destination */
+	t.dst.b[2] = 4;
+	CU_ASSERT_FALSE(nfqct_ipset_elem_matches(e, &t));	/* neither end */
+	nfqct_ipset_elem_spec_free(e);
+	/* ip,port: the address at one end, the port at the other */
+	CU_ASSERT_EQUAL_FATAL(load("create kp hash:ip,port\n", NFQCT_IPSET_LOAD_FILE, 0, NULL), 0);
+	argv[0] = (char *)"198.18.3.4,tcp:22";
+	CU_ASSERT_EQUAL_FATAL(nfqct_ipset_cmd_add("kp", 1, argv, f, 0, &e), 0);
+	t = tup(AF_INET, "198.18.3.4", "198.19.0.2", IPPROTO_TCP, 40000, 22);
+	CU_ASSERT_TRUE(nfqct_ipset_elem_matches(e, &t));
+	t.dp.port = htons(23);
+	CU_ASSERT_FALSE(nfqct_ipset_elem_matches(e, &t));
 	nfqct_ipset_elem_spec_free(e);
 	fclose(f);
 	nfqct_ipset_destroy_all();
