@@ -21,6 +21,10 @@
 #   spread over the queues.  How they spread is shown per nfqctd run: "split".)
 #   bulk     iperf3, one TCP stream, 2 queues (GSO super-packets go through the queue whole)
 #   rr       tcp_cps -R: one connection, 1-byte ping-pong; p50 and p99 round trip, 2 queues
+#   setpps   pps (1 queue) with a blocklist in front of the ruleset: a hash:net set of
+#            SET_ELEMENTS (100,000) addresses and networks the client is not in,
+#            `-A FORWARD -m set --match-set blocklist src -j DROP` first in FORWARD; the kernel
+#            path loads the same set file with `ipset restore`, nfqctd with --sets
 #   table    bench_ct: the connection table alone, no netlink
 #   reload   a 10,000-rule ruleset: load and swap (`nfqct reload`) while RELOAD_PPS
 #            datagrams per second flow, and `nfqctd --check`; the kernel column times
@@ -37,7 +41,9 @@
 BIN=${BENCH_BINDIR:-$NFQCT_SRCDIR/tests/bench}
 RUNS=${RUNS:-3}
 DURATION=${DURATION:-3}
-ONLY=${ONLY:-pps,cps,bulk,rr,table,reload}
+ONLY=${ONLY:-pps,setpps,cps,bulk,rr,table,reload}
+SET_ELEMENTS=${SET_ELEMENTS:-100000}
+BENCH_SET=0	# setpps: the blocklist in both the kernel's and nfqctd's ruleset
 FLOWS=${FLOWS:-8}
 CONC=${CONC:-16}
 RELOAD_RULES=${RELOAD_RULES:-10000}
@@ -84,6 +90,10 @@ path_kernel() {
 		in_router "$ipt" -w -A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT
 		in_router "$ipt" -w -A FORWARD -i r0 -m conntrack --ctstate NEW -j ACCEPT
 	done
+	if [ "$BENCH_SET" -eq 1 ]; then
+		in_router ipset -exist restore <"$TMP_DIR/blocklist.ipset" || fail "ipset restore"
+		in_router iptables -w -I FORWARD 1 -m set --match-set blocklist src -j DROP
+	fi
 	# accounting, as nfqctd's path has it (the sysctl exists once conntrack is in use)
 	in_router sysctl -qw net.netfilter.nf_conntrack_acct=1 >/dev/null 2>&1 || true
 	in_router conntrack -F >/dev/null 2>&1 || true
@@ -150,10 +160,33 @@ minimal_stop() {
 
 # nfqctd_up NQ [RULES]: a fresh daemon (fresh table, fresh stat tree).
 nfqctd_up() {
-	local nq=$1 rules=${2:-$RULES} qspec=0
+	local nq=$1 rules=${2:-$RULES} qspec=0 sets=()
 	[ "$nq" -gt 1 ] && qspec="0:$((nq - 1))"
+	if [ "$BENCH_SET" -eq 1 ]; then
+		rules=$TMP_DIR/blocklist.rules
+		sets=(--sets "$TMP_DIR/blocklist.ipset")
+	fi
 	rm -rf "$STATDIR"
-	nfqctd_start -q "$qspec" -r "$rules" "${NFQCTD_OPTS[@]}"
+	nfqctd_start -q "$qspec" -r "$rules" ${sets[@]+"${sets[@]}"} "${NFQCTD_OPTS[@]}"
+}
+
+# The blocklist of setpps, in `ipset save` format: SET_ELEMENTS entries (at most 105,000)
+# of 198.18.0.0/15 away from the client's and the server's /24 (198.18.0.0/24,
+# 198.18.1.0/24): every 64th a /30 from 198.19.160.0 on, the others /32s from 198.18.16.0
+# on; and the ruleset with it in front.
+gen_blocklist() {
+	awk -v n="$SET_ELEMENTS" 'function ip(a) { return sprintf("%d.%d.%d.%d", int(a / 16777216) % 256,
+			int(a / 65536) % 256, int(a / 256) % 256, a % 256) }
+	BEGIN {
+		printf "create blocklist hash:net family inet hashsize 65536 maxelem %d\n", n * 2
+		h = 198 * 16777216 + 18 * 65536 + 16 * 256
+		w = 198 * 16777216 + 19 * 65536 + 160 * 256
+		for (i = 0; i < n; i++)
+			if (i % 64 == 63) { printf "add blocklist %s/30\n", ip(w); w += 4 }
+			else { printf "add blocklist %s\n", ip(h); h++ }
+	}' >"$TMP_DIR/blocklist.ipset"
+	awk '/^-A FORWARD/ && !done { print "-A FORWARD -m set --match-set blocklist src -j DROP"; done = 1 }
+		{ print }' "$RULES" >"$TMP_DIR/blocklist.rules"
 }
 
 # Stops the daemon; sets NFQ_ENOBUFS from its last stat file, and NFQ_SPLIT: packets
@@ -428,6 +461,14 @@ note "RUNS=$RUNS DURATION=${DURATION}s ONLY=$ONLY; $(nproc) CPUs, kernel $(uname
 
 wants pps && measure 1 w_pps "UDP pps, 1 queue"
 wants pps && measure 2 w_pps "UDP pps, 2 queues"
+if wants setpps && ! command -v ipset >/dev/null; then
+	note "setpps skipped: no ipset (apt-get install ipset)"
+elif wants setpps; then
+	gen_blocklist
+	BENCH_SET=1
+	measure 1 w_pps "UDP pps, set $SET_ELEMENTS"
+	BENCH_SET=0
+fi
 wants cps && measure 2 w_cps4 "TCP conn/s IPv4"
 wants cps && measure 2 w_cps6 "TCP conn/s IPv6"
 wants bulk && measure 2 w_bulk "TCP bulk Mbit/s"
