@@ -217,8 +217,7 @@ static int run_state(char **w, int n, const struct nfqct_ctl_ops *ops, void *arg
 	return (save ? ops->save(arg, out, path) : ops->restore(arg, out, path, replace)) == 0 ? 0 : -1;
 }
 
-static int run_command(char *line, const struct nfqct_ctl_ops *ops, void *arg, FILE *out,
-		       int client_fd)
+int nfqct_ctl_run(char *line, const struct nfqct_ctl_ops *ops, void *arg, FILE *out, int client_fd)
 {
 	char *w[64];
 	int n = split_words(line, w, 64);
@@ -345,7 +344,7 @@ int nfqct_ctl_serve_one_timeout(int listen_fd, const struct nfqct_ctl_ops *ops, 
 		send_all(fd, "error\nout of memory\n", 20, timeout_ms);
 		goto out_close;
 	}
-	status = run_command(line, ops, arg, m, fd);
+	status = nfqct_ctl_run(line, ops, arg, m, fd);
 	if (fclose(m) != 0) {
 		r = -ENOMEM;
 		snprintf(err, errlen, "output of the command: %s", strerror(-r));

@@ -88,6 +88,15 @@ void nfqct_ctl_close(int listen_fd, const char *dir);
 int nfqct_ctl_serve_one(int listen_fd, const struct nfqct_ctl_ops *ops, void *arg, char *err,
 			size_t errlen);
 
+/*
+ * nfqct_ctl_run - the server's dispatch of one request: split @line (the
+ * command without its '\n'; changed in place) into words and run it
+ * through @ops with @arg, writing its output or its error messages to
+ * @out.  @client_fd goes to ops->upgrade.  Returns 0 ("ok") or -1
+ * ("error").  No I/O but @out and what @ops do: the fuzz target calls it.
+ */
+int nfqct_ctl_run(char *line, const struct nfqct_ctl_ops *ops, void *arg, FILE *out, int client_fd);
+
 /* nfqct_ctl_serve_one_timeout - the same with a chosen timeout (tests). */
 int nfqct_ctl_serve_one_timeout(int listen_fd, const struct nfqct_ctl_ops *ops, void *arg,
 				int timeout_ms, char *err, size_t errlen);

@@ -363,6 +363,41 @@ static void test_unsupported(void)
 	server_stop(&s);
 }
 
+/* nfqct_ctl_run: the dispatch alone, no socket (what the fuzz target calls) */
+static void run_line(const char *cmd, int status, const char *output)
+{
+	struct calls calls = { 0 };
+	char line[NFQCT_CTL_MAXLINE], *text = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	snprintf(line, sizeof(line), "%s", cmd);
+	CU_ASSERT_EQUAL(nfqct_ctl_run(line, &all_ops, &calls, m, -1), status);
+	fclose(m);
+	CU_ASSERT_STRING_EQUAL(text, output);
+	free(text);
+}
+
+static void test_run_direct(void)
+{
+	run_line("rules -6 --counters", 0, "# 6\n*filter\n:INPUT ACCEPT [1:2]\nCOMMIT\n");
+	run_line(" \t\r", -1, "empty command\n");
+	run_line("frobnicate", -1, "unknown command 'frobnicate'\n");
+	run_line("flush now", -1, "flush: unexpected argument 'now'\n");
+	run_line("upgrade", -1, "upgrade: refused (client fd missing)\n");
+	run_line("count -p udp", 0, "count|-p|udp\n");
+	run_line("restore --replace /s", 0, "restore /s replace\n");
+	/* 64 words are accepted, 65 are not */
+	char many[NFQCT_CTL_MAXLINE] = "flush";
+
+	for (int i = 1; i < 65; i++)
+		strcat(many, " x");
+	run_line(many, -1, "too many arguments\n");
+	many[strlen(many) - 2] = '\0';
+	run_line(many, -1, "flush: unexpected argument 'x'\n");
+}
+
 static void test_no_daemon(void)
 {
 	struct reply r;
@@ -522,6 +557,7 @@ int main(void)
 	s = CU_add_suite("ctl", NULL, NULL);
 	CU_add_test(s, "every command, statuses", test_commands);
 	CU_add_test(s, "unsupported commands", test_unsupported);
+	CU_add_test(s, "nfqct_ctl_run without a socket", test_run_direct);
 	CU_add_test(s, "no daemon: exit 2 and a hint", test_no_daemon);
 	CU_add_test(s, "silent clients time out", test_silent_client);
 	CU_add_test(s, "stale socket removed, live one kept", test_stale_and_busy);
