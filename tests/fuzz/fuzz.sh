@@ -83,6 +83,18 @@ dict() {
 	return 0
 }
 
+# One line per run for README's table: executions, exec/s, coverage (libFuzzer's
+# cov: edges, ft: features) and crashes.
+summary() {
+	awk -v t="$1" '
+		/^stat::number_of_executed_units:/ { runs = $2 }
+		/^stat::average_exec_per_sec:/ { eps = $2 }
+		/ cov: / { for (i = 1; i < NF; i++) { if ($i == "cov:") cov = $(i + 1); if ($i == "ft:") ft = $(i + 1) } }
+		/^==[0-9]+==ERROR|^SUMMARY: |deadly signal|property violated/ { crash = 1 }
+		END { printf "fuzz: %s: %s executions, %s exec/s, cov %s, ft %s, crashes %d\n", t, runs, eps, cov, ft, crash }
+	' "$2"
+}
+
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
@@ -109,7 +121,7 @@ run)
 			tail -n 40 "$work/log" >&2
 			fail=1
 		fi
-		grep -E '^stat::number_of_executed_units|^#[0-9]+.*DONE' "$work/log" | sed "s/^/fuzz: $t: /" || true
+		summary "$t" "$work/log"
 	done
 	exit $fail
 	;;
