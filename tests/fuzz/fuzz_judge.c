@@ -9,6 +9,8 @@
  *	byte 1   time step: the clock advances by (b * b * 4) ms before it
  *	         (0 .. 260 s, so timeouts and expectations run out)
  *	byte 2   interfaces: indev (low nibble), outdev (high nibble), mod 5
+ *	         (0 none, 1 lo, 2 eth0, 3 eth1, 4 br-guest); both nibbles 8 or
+ *	         more: the source MAC is the one the raw table drops
  *	byte 3-4 length of the packet, big-endian (cut to what is left)
  *	...      the packet, from its IP header
  *
@@ -22,6 +24,7 @@
  * so a crash reproduces from its input alone.
  * gen-seeds.py writes the seed corpus in this format.
  */
+#include <inttypes.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <linux/rtnetlink.h>
@@ -45,7 +48,8 @@ static const char ruleset[] =
 	"-A PREROUTING -i br-+ -j zones\n"
 	"-A zones -i br-guest -j CT --zone 10\n"
 	"-A PREROUTING -p tcp --dport 21 -j CT --helper ftp\n"
-	"-A PREROUTING -p udp --dport 69 -j CT --helper tftp --zone 3\n"
+	"-A PREROUTING -p udp --dport 69 -j CT --helper tftp\n"
+	"-A PREROUTING -p udp --dport 1069 -j CT --helper tftp --zone 3\n"
 	"-A OUTPUT -p tcp --dport 21 -j CT --helper ftp\n"
 	"-A OUTPUT -p udp --dport 69 -j CT --helper tftp\n"
 	"-A PREROUTING -p udp --dport 7 -j NOTRACK\n"
@@ -119,6 +123,7 @@ static const uint32_t marks[] = { 0, 1, 2, 7 };
 static struct nfqct_settings settings;
 static struct nfqct_ruleset *rs;
 static struct nfqct_ct *ct;	/* emptied for every input: creating one waits for RCU */
+static bool verbose;		/* NFQCT_FUZZ_VERBOSE set: one line per packet (seed checks) */
 
 static char *resolve(unsigned int ifindex, char *name)
 {
@@ -140,6 +145,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (nfqct_addrs_publish(local, 4, links, 2) < 0)
 		abort();
 	nfqct_ifname_set_resolver(resolve);
+	verbose = getenv("NFQCT_FUZZ_VERBOSE") != NULL;
 	nfqct_settings_init(&settings);
 	settings.ct_max = 8;
 	settings.ct_buckets = 16;
@@ -203,11 +209,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			.uid = 1000,
 			.gid = 100,
 			.hwaddr_len = 6,
-			.hwaddr = { 0x00, 0x00, 0x5e, 0x00, 0x53, (uint8_t)(dev & 1) },
+			.hwaddr = { 0x00, 0x00, 0x5e, 0x00, 0x53, (dev & 0x88) == 0x88 },
 		};
 
 		now += (uint64_t)step * step * 4;
 		nfqct_judge(&cx, &pkt, now, &v);
+		if (verbose)
+			fprintf(stderr, "packet %u: hook %u %s by %u ctstate %#x%s%s entries %u"
+				" expectations created %" PRIu64 " used %" PRIu64 " %s\n", n,
+				pkt.hook, v.accept ? "ACCEPT" : "DROP", v.by, v.ctstate,
+				v.reply ? " reply" : "", v.confirmed ? " confirmed" : "", nfqct_ct_count(ct),
+				(uint64_t)st.expect_create, (uint64_t)st.expect_new,
+				v.invalid_reason ? v.invalid_reason : "");
 		if (v.accept && (v.by == NFQCT_BY_TABLE_FULL || v.by == NFQCT_BY_INSERT_FAILED))
 			fuzz_fail("a packet dropped by conntrack was accepted");
 		if (v.confirmed && !v.conn)

@@ -175,18 +175,24 @@ def judge_seeds():
                                 (tcp(C, SV, 40004, 80, A, 99999, 5), True), (tcp(C, SV, 40004, 80, F | S | R | P | A, 1), True)])
     # FTP active: PORT from the client, the server's data connection from port 20
     port = "PORT 198,18,0,10,156,64\r\n".encode()  # 156*256+64 = 40000
-    ctl = tcp_conn(C, SV, 40010, 21, [(b"220 ready\r\n", False), (port, True), (b"200 ok\r\n", False)], close=False)
+    # the helper reads a line only where it knows one starts: after a first line each way
+    ctl = tcp_conn(C, SV, 40010, 21, [(b"220 ready\r\n", False), (b"USER ftp\r\n", True), (port, True),
+                                      (b"200 ok\r\n", False)], close=False)
     data = tcp_conn(SV, C, 20, 40000, [(b"file contents", True)])
     s["ftp-active"] = forward(ctl) + b"".join(
         rec(p, **rev()) if fc else rec(p) for p, fc in data)
     pasv = "227 Entering Passive Mode (198,19,0,20,195,80)\r\n".encode()  # 50000
-    ctl = tcp_conn(C, SV, 40011, 21, [(b"PASV\r\n", True), (pasv, False)], close=False)
+    ctl = tcp_conn(C, SV, 40011, 21, [(b"220 ready\r\n", False), (b"PASV\r\n", True), (pasv, False)],
+                   close=False)
     s["ftp-passive"] = forward(ctl) + forward(tcp_conn(C, SV, 40012, 50000, [(b"data", False)]))
     epsv = b"229 Entering Extended Passive Mode (|||50001|)\r\n"
     eprt = b"EPRT |2|2001:db8::10|40020|\r\n"
-    ctl = tcp_conn(C6, SV6, 40013, 21, [(b"EPSV\r\n", True), (epsv, False), (eprt, True)], close=False)
+    # one expectation per master (max_expected 1): the EPSV one replaces the EPRT one
+    ctl = tcp_conn(C6, SV6, 40013, 21, [(b"220 ready\r\n", False), (eprt, True), (b"EPSV\r\n", True),
+                                        (epsv, False)], close=False)
     s["ftp6-extended"] = forward(ctl) + forward(tcp_conn(C6, SV6, 40014, 50001, [(b"d", False)]))
-    s["ftp-partial"] = forward(tcp_conn(C, SV, 40015, 21, [(b"PORT 198,18,0,10,1", True)], close=False))
+    s["ftp-partial"] = forward(tcp_conn(C, SV, 40015, 21, [(b"USER a\r\n", True), (b"PORT 198,18,0,10,1", True)],
+                                        close=False))
     # TFTP: the reply from another port is RELATED
     s["tftp"] = (rec(udp(C, SV, 3000, 69, b"\x00\x01file\x00octet\x00")) +
                  rec(udp(SV, C, 4000, 3000, b"\x00\x03\x00\x01data"), **rev()) +
@@ -238,8 +244,9 @@ def judge_seeds():
     fh = struct.pack("!BBHI", 17, 0, 0x0001, 77)  # IPv6 fragment header, more fragments
     s["fragments6"] = rec(struct.pack("!IHBB", 6 << 28, 8 + 16, 44, 64) + a6(C6) + a6(SV6) + fh + payload[:16])
     hbh = struct.pack("!BB", 17, 0) + b"\x01\x04\0\0\0\0"
-    s["ipv6-hbh"] = rec(struct.pack("!IHBB", 6 << 28, 8 + 12, 0, 64) + a6(C6) + a6("2001:db8::1") + hbh +
-                        udp(C6, "2001:db8::1", 9, 1234, b"x")[40:], hook=INPUT, outdev=0)
+    up = udp(C6, "2001:db8::1", 9, 1234, b"x")[40:]
+    s["ipv6-hbh"] = rec(struct.pack("!IHBB", 6 << 28, len(hbh) + len(up), 0, 64) + a6(C6) + a6("2001:db8::1") +
+                        hbh + up, hook=INPUT, outdev=0)
     s["table-full"] = b"".join(rec(udp(C, SV, 10000 + i, 53, b"q"), step=0) for i in range(12)) + \
         b"".join(rec(tcp("198.18.1.%d" % i, SV, 30000, 80, S, 7, opts=MSS), step=0) for i in range(10))
     s["loopback"] = (rec(udp("127.0.0.1", "127.0.0.1", 9000, 9001, b"lo"), hook=OUTPUT, indev=0, outdev=LO) +
