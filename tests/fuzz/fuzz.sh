@@ -24,6 +24,14 @@ src=${FUZZ_SRCDIR:-.}
 out=${FUZZ_BUILDDIR:-.}/tests/fuzz/build
 seconds=${FUZZ_SECONDS:-10}
 
+case $mode in
+build|run|regress) ;;
+*)
+	sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+	exit 2
+	;;
+esac
+
 if [ -z "${FUZZ_CC:-}" ]; then
 	echo "fuzz: no clang with -fsanitize=fuzzer found by configure: fuzzing skipped" \
 		"(Debian: apt-get install clang libclang-rt-dev, then ./configure again)"
@@ -142,9 +150,5 @@ regress)
 		fi
 	done
 	exit $fail
-	;;
-*)
-	sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
-	exit 2
 	;;
 esac
