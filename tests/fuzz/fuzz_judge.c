@@ -17,7 +17,9 @@
  * All packets of one input share one small table (nf_conntrack_max 8, so
  * early drop runs), one fixed ruleset that uses many matches and targets
  * (user chains, NOTRACK, CT --zone, CT --helper ftp/tftp, marks, TCP flags,
- * multiport, conntrack options, ICMP types), and the loopback memory.  The
+ * multiport, conntrack options, ICMP types, and the stateful limit, recent,
+ * hashlimit, connlimit and CONNMARK, whose state outlives an input: a
+ * crash there may need the inputs before it), and the loopback memory.  The
  * housekeeping sweep (nfqct_ct_gc) runs every fourth packet, as the
  * housekeeping thread would between batches, and a last sweep far in the
  * future ends the input.  Each input starts from an empty table (flushed),
@@ -84,16 +86,24 @@ static const char ruleset[] =
 	"-A INPUT -f -j DROP\n"
 	"-A INPUT -m addrtype --dst-type LOCAL --limit-iface-in -p udp --dport 1000:2000 -j ACCEPT\n"
 	"-A INPUT -m pkttype --pkt-type broadcast -j DROP\n"
+	"-A tcpin -p tcp --syn --dport 22 -m connlimit --connlimit-above 2 --connlimit-mask 24 -j DROP\n"
+	"-A tcpin -p tcp --dport 22 -m conntrack --ctstate NEW -m recent --set --name SSH --rsource\n"
+	"-A tcpin -p tcp --dport 22 -m conntrack --ctstate NEW -m recent --update --seconds 60 --hitcount 4 --rttl --name SSH --rsource -j DROP\n"
+	"-A tcpin -p tcp --dport 80 -m limit --limit 5/min --limit-burst 3 -j ACCEPT\n"
 	"-A tcpin -p tcp --tcp-flags FIN,SYN,RST,ACK SYN -m conntrack --ctstate NEW -m multiport --dports 21,22,80,443 -j ACCEPT\n"
 	"-A tcpin -p tcp --tcp-flags SYN,ECE,CWR ECE,CWR -j DROP\n"
 	"-A tcpin -p tcp ! --syn -m conntrack --ctstate NEW -j DROP\n"
 	"-A tcpin -p tcp --dport 80 --tcp-option 8 -j MARK --set-mark 0x8\n"
 	"-A tcpin -p tcp -m tcp --sport 1024:65535 --dport 8000:8100 -j ACCEPT\n"
 	"-A tcpin -j RETURN\n"
+	"-A icmpin -p icmp -m hashlimit --hashlimit-above 10/sec --hashlimit-burst 5 --hashlimit-mode srcip,dstip --hashlimit-name ping -j DROP\n"
 	"-A icmpin -p icmp --icmp-type echo-request -j ACCEPT\n"
 	"-A icmpin -p icmp --icmp-type 3/4 -j ACCEPT\n"
 	"-A icmpin -p icmp ! --icmp-type 5 -j RETURN\n"
 	"-A FORWARD -m conntrack --ctstate INVALID -j DROP\n"
+	"-A FORWARD -p udp --dport 53 -j CONNMARK --set-xmark 0x53/0xff\n"
+	"-A FORWARD -m connmark --mark 0x53/0xff -j CONNMARK --restore-mark --nfmask 0xff --ctmask 0xff\n"
+	"-A FORWARD -p udp -m recent --rcheck --seconds 10 --reap --name SSH -j DROP\n"
 	"-A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT\n"
 	"-A FORWARD -m conntrack --ctstate RELATED -m helper --helper ftp -j ACCEPT\n"
 	"-A FORWARD -m conntrack --ctstate RELATED -m helper --helper tftp -j ACCEPT\n"
