@@ -5,7 +5,8 @@
  * The snapshot is one array, replaced whole: the watcher builds a new one
  * off the packet path and swaps the pointer (rcu_xchg_pointer), then waits
  * a grace period before freeing the old one.  Readers walk it linearly
- * (a box has tens of local routes, not thousands).
+ * (a box has tens of local routes, not thousands; the main table of a
+ * router with a full table would want a trie, which this is not).
  */
 #include "config.h"
 
@@ -29,11 +30,12 @@ struct route {
 	uint64_t addr[2], mask[2];
 	uint8_t family;
 	uint8_t type;
+	bool main;
 	uint32_t ifindex;
 };
 
 struct snap {
-	unsigned int n, nlinks;
+	unsigned int n, nlocal, nlinks;	/* r[]: the local table's nlocal routes, then the main table's */
 	struct nfqct_addrs_link *links;	/* after r[], by ifindex */
 	struct route r[];
 };
@@ -51,7 +53,7 @@ unsigned int nfqct_addrs_lookup(int family, const union nfqct_addr *a, uint32_t 
 		return RTN_UNSPEC;
 	memcpy(x, a, 16);
 	/* longest prefix first: the first hit is the kernel's answer */
-	for (unsigned int i = 0; i < s->n; i++) {
+	for (unsigned int i = 0; i < s->nlocal; i++) {
 		const struct route *r = &s->r[i];
 
 		if (r->family == family && (((x[0] & r->mask[0]) ^ r->addr[0]) |
@@ -59,6 +61,39 @@ unsigned int nfqct_addrs_lookup(int family, const union nfqct_addr *a, uint32_t 
 			*ifindex = r->ifindex;
 			return r->type;
 		}
+	}
+	return RTN_UNSPEC;
+}
+
+static bool holds(const struct route *r, int family, const uint64_t x[2])
+{
+	return r->family == family &&
+	       (((x[0] & r->mask[0]) ^ r->addr[0]) | ((x[1] & r->mask[1]) ^ r->addr[1])) == 0;
+}
+
+unsigned int nfqct_addrs_route(int family, const union nfqct_addr *a, uint32_t dev, bool *via_dev)
+{
+	const struct snap *s = rcu_dereference(current);
+	uint64_t x[2];
+
+	*via_dev = false;
+	if (!s)
+		return RTN_UNSPEC;
+	memcpy(x, a, 16);
+	/* local before main (the kernel's rules 0 and 32766), each longest prefix first */
+	for (unsigned int i = 0; i < s->n; i++) {
+		const struct route *r = &s->r[i];
+		unsigned int type;
+
+		if (!holds(r, family, x))
+			continue;
+		/* the routes of that prefix (multipath nexthops, other metrics) follow */
+		type = r->type;
+		for (unsigned int j = i; j < s->n && s->r[j].main == r->main &&
+		     s->r[j].mask[0] == r->mask[0] && s->r[j].mask[1] == r->mask[1]; j++)
+			if (holds(&s->r[j], family, x) && s->r[j].ifindex == dev)
+				*via_dev = true;
+		return type;
 	}
 	return RTN_UNSPEC;
 }
@@ -95,6 +130,8 @@ static int by_plen_desc(const void *a, const void *b)
 {
 	const struct nfqct_addrs_entry *x = a, *y = b;
 
+	if (x->main != y->main)
+		return x->main ? 1 : -1;
 	return (int)y->plen - (int)x->plen;
 }
 
@@ -113,6 +150,7 @@ int nfqct_addrs_publish(const struct nfqct_addrs_entry *e, unsigned int n,
 		memcpy(sorted, e, (size_t)n * sizeof(*e));
 	qsort(sorted, n, sizeof(*sorted), by_plen_desc);
 	s->n = n;
+	s->nlocal = 0;
 	for (unsigned int i = 0; i < n; i++) {
 		struct route *r = &s->r[i];
 		uint8_t m[16] = { 0 };
@@ -127,6 +165,9 @@ int nfqct_addrs_publish(const struct nfqct_addrs_entry *e, unsigned int n,
 		r->family = sorted[i].family;
 		r->type = sorted[i].type;
 		r->ifindex = sorted[i].ifindex;
+		r->main = sorted[i].main;
+		if (!r->main)
+			s->nlocal = i + 1;
 	}
 	free(sorted);
 	s->nlinks = nl;
@@ -151,7 +192,7 @@ unsigned long nfqct_addrs_generation(void)
 	return __atomic_load_n(&generation, __ATOMIC_RELAXED);
 }
 
-/* ---- reading the local tables ---- */
+/* ---- reading the local and main tables ---- */
 
 struct dump {
 	struct nfqct_addrs_entry *e;
@@ -172,12 +213,30 @@ static int route_attr(const struct nlattr *attr, void *data)
 	return MNL_CB_OK;
 }
 
+/* A new entry of @d, zeroed; NULL when out of memory (d->err set). */
+static struct nfqct_addrs_entry *dump_add(struct dump *d)
+{
+	if (d->n == d->cap) {
+		unsigned int cap = d->cap ? 2 * d->cap : 64;
+		struct nfqct_addrs_entry *n = realloc(d->e, cap * sizeof(*n));
+
+		if (!n) {
+			d->err = -ENOMEM;
+			return NULL;
+		}
+		d->e = n;
+		d->cap = cap;
+	}
+	memset(&d->e[d->n], 0, sizeof(d->e[0]));
+	return &d->e[d->n++];
+}
+
 static int route_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *tb[RTA_MAX + 1] = { NULL };
 	struct dump *d = data;
-	struct nfqct_addrs_entry *e;
+	struct nfqct_addrs_entry *e, t;
 	uint32_t table = rtm->rtm_table;
 	size_t alen = rtm->rtm_family == AF_INET ? 4 : 16;
 
@@ -186,28 +245,38 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 	mnl_attr_parse(nlh, sizeof(*rtm), route_attr, tb);
 	if (tb[RTA_TABLE])
 		table = mnl_attr_get_u32(tb[RTA_TABLE]);
-	if (table != RT_TABLE_LOCAL || rtm->rtm_dst_len > alen * 8)
+	if ((table != RT_TABLE_LOCAL && table != RT_TABLE_MAIN) || rtm->rtm_dst_len > alen * 8 ||
+	    (rtm->rtm_flags & RTM_F_CLONED))	/* IPv6's cache is not the table */
 		return MNL_CB_OK;
-	if (d->n == d->cap) {
-		unsigned int cap = d->cap ? 2 * d->cap : 64;
-		struct nfqct_addrs_entry *n = realloc(d->e, cap * sizeof(*n));
-
-		if (!n) {
-			d->err = -ENOMEM;
-			return MNL_CB_ERROR;
-		}
-		d->e = n;
-		d->cap = cap;
-	}
-	e = &d->e[d->n++];
-	memset(e, 0, sizeof(*e));
-	e->family = rtm->rtm_family;
-	e->plen = rtm->rtm_dst_len;
-	e->type = rtm->rtm_type;
+	memset(&t, 0, sizeof(t));
+	t.family = rtm->rtm_family;
+	t.plen = rtm->rtm_dst_len;
+	t.type = rtm->rtm_type;
+	t.main = table == RT_TABLE_MAIN;
 	if (tb[RTA_DST] && mnl_attr_get_payload_len(tb[RTA_DST]) == alen)
-		memcpy(e->addr.b, mnl_attr_get_payload(tb[RTA_DST]), alen);
+		memcpy(t.addr.b, mnl_attr_get_payload(tb[RTA_DST]), alen);
 	if (tb[RTA_OIF])
-		e->ifindex = mnl_attr_get_u32(tb[RTA_OIF]);
+		t.ifindex = mnl_attr_get_u32(tb[RTA_OIF]);
+	if (tb[RTA_MULTIPATH]) {
+		/* one entry per nexthop: the same prefix with each nexthop's device */
+		const struct rtnexthop *nh = mnl_attr_get_payload(tb[RTA_MULTIPATH]);
+		size_t left = mnl_attr_get_payload_len(tb[RTA_MULTIPATH]);
+
+		while (left >= sizeof(*nh) && nh->rtnh_len >= sizeof(*nh) && nh->rtnh_len <= left) {
+			if (!(e = dump_add(d)))
+				return MNL_CB_ERROR;
+			*e = t;
+			e->ifindex = (uint32_t)nh->rtnh_ifindex;
+			if ((size_t)RTNH_ALIGN(nh->rtnh_len) >= left)
+				break;
+			left -= (size_t)RTNH_ALIGN(nh->rtnh_len);
+			nh = RTNH_NEXT(nh);
+		}
+		return MNL_CB_OK;
+	}
+	if (!(e = dump_add(d)))
+		return MNL_CB_ERROR;
+	*e = t;
 	return MNL_CB_OK;
 }
 
@@ -267,8 +336,7 @@ static int dump_family(struct mnl_socket *nl, int family, uint32_t seq, struct d
 		ifi->ifi_family = AF_UNSPEC;
 	} else {
 		rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-		rtm->rtm_family = (uint8_t)family;
-		rtm->rtm_table = RT_TABLE_LOCAL;
+		rtm->rtm_family = (uint8_t)family;	/* every table: route_cb keeps local and main */
 	}
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;

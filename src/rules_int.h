@@ -153,6 +153,7 @@ enum rules_xkind_id {
 	XK_HASHLIMIT,	/* stateful: named tables of buckets (hashlimit.h) */
 	XK_CORE,	/* core-bit tests written after a stateful match (the order rule) */
 	XK_SET,		/* stateful (element counters): an ipset set by name (ipset.h) */
+	XK_RPFILTER,	/* reverse-path route lookup (addrs.h), raw PREROUTING only */
 	XK_MAX,
 };
 
@@ -171,6 +172,7 @@ enum { XO_RT_TYPE, XO_RT_SEGSLEFT, XO_RT_LEN, XO_RT_0_RES, XO_RT_0_ADDRS, XO_RT_
 enum { XO_V6H_HEADER, XO_V6H_SOFT };
 enum { XO_AT_SRC, XO_AT_DST, XO_AT_IN, XO_AT_OUT };
 enum { XO_DG_SRC, XO_DG_DST };
+enum { XO_RPF_LOOSE, XO_RPF_VALIDMARK, XO_RPF_ACCEPT_LOCAL, XO_RPF_INVERT };	/* its flags: m->given */
 enum { XO_LIM_LIMIT, XO_LIM_BURST };
 enum { XO_CM_MARK };
 enum { XO_CL_UPTO, XO_CL_ABOVE, XO_CL_MASK, XO_CL_SADDR, XO_CL_DADDR };

@@ -3,7 +3,8 @@
  * for each kind its option parser, evaluation, printing and freeing, in
  * that order; and the port, protocol, user and group names the reader
  * resolves at load time.  -m addrtype and -m pkttype read the local
- * routing tables from addrs.h's RCU-published copy.
+ * routing tables from addrs.h's RCU-published copy, -m rpfilter the local
+ * and main ones.
  *
  * Evaluation is on the packet path: no allocation, no clock, no system
  * call.  Every read of the packet stays within pkt->caplen (pkt->l4caplen
@@ -1708,6 +1709,69 @@ static void addrtype_print(FILE *out, const struct rules_xmatch *m)
 		fputs(" --limit-iface-out", out);
 }
 
+/* ---- rpfilter: the reverse path, as ipt_rpfilter / ip6t_rpfilter ---- */
+
+/* Every option is a flag (m->given); --validmark is kept and printed but changes
+ * nothing: without policy rules (ip rule), which nfqct does not read, the mark
+ * selects no other table. */
+static int rpfilter_parse(struct rules_xmatch *m, struct rules_xarg *a)
+{
+	if (!no_neg(a))
+		return -EINVAL;
+	set_given(m, a);
+	return 0;
+}
+
+static int rpfilter_init(struct rules_xmatch *m)
+{
+	(void)m;	/* the strict check: no option is a valid match */
+	return 0;
+}
+
+#define LOOPBACK_IFINDEX 1	/* the kernel's, in every namespace */
+
+/* The kernel's answer before --invert. */
+static bool rpfilter_ok(const struct rules_xmatch *m, const struct nfqct_pkt *pkt)
+{
+	const union nfqct_addr *s = &pkt->tuple.src, *d = &pkt->tuple.dst;
+	bool via;
+	unsigned int t;
+
+	if (pkt->indev == LOOPBACK_IFINDEX)	/* rpfilter_is_loopback() */
+		return true;
+	if (pkt->tuple.family == AF_INET) {
+		/* DHCP and the like: from 0.0.0.0 to the limited broadcast or 224.0.0.0/24 */
+		if (s->ip == 0 && (d->ip == 0xffffffffu || (ntohl(d->ip) & 0xffffff00u) == 0xe0000000u))
+			return true;
+		t = nfqct_addrs_route(AF_INET, s, pkt->indev, &via);
+		if (t != RTN_UNICAST && !(t == RTN_LOCAL && GIVEN(m, XO_RPF_ACCEPT_LOCAL)))
+			return false;
+		return via || GIVEN(m, XO_RPF_LOOSE);	/* fib_info_nh_uses_dev() */
+	}
+	if (!(s->ip6[0] | s->ip6[1] | s->ip6[2] | s->ip6[3]))	/* ::, "the forward path drops it" */
+		return true;
+	t = nfqct_addrs_route(AF_INET6, s, pkt->indev, &via);
+	if (t == RTN_LOCAL)	/* IPv6 asks no device of a local source */
+		return GIVEN(m, XO_RPF_ACCEPT_LOCAL);
+	if (t != RTN_UNICAST)	/* no route, reject types (RTF_REJECT), anycast */
+		return false;
+	return via || GIVEN(m, XO_RPF_LOOSE);
+}
+
+static bool rpfilter_eval(const struct rules_xmatch *m, const struct rules_xctx *cx)
+{
+	return rpfilter_ok(m, cx->pkt) != !!GIVEN(m, XO_RPF_INVERT);
+}
+
+static void rpfilter_print(FILE *out, const struct rules_xmatch *m)
+{
+	static const char *const names[] = { " --loose", " --validmark", " --accept-local", " --invert" };
+
+	for (unsigned int i = 0; i < RULES_ARRAY_SIZE(names); i++)
+		if (GIVEN(m, i))
+			fputs(names[i], out);
+}
+
 /* ---- devgroup: the interfaces' groups, as addrs.c copies them ---- */
 
 /* The group names of iproute2 ("0 default"): the first file that exists. */
@@ -2980,6 +3044,8 @@ const struct rules_xkind rules_xkinds[XK_MAX] = {
 	[XK_RECENT] = { "recent", true, recent_parse, recent_eval, recent_print, recent_free, recent_init,
 			recent_finish },
 	[XK_SET] = { "set", true, set_parse, set_eval, set_print, set_free, set_init, set_finish },
+	[XK_RPFILTER] = { "rpfilter", false, rpfilter_parse, rpfilter_eval, rpfilter_print, NULL,
+			  rpfilter_init },
 };
 
 void rules_xmatch_free(struct rules_xmatch *m, unsigned int n)

@@ -559,7 +559,9 @@ static bool is_tcp(uint8_t p)
 
 enum match_id { M_NONE, M_PORTS, M_ICMP, M_ICMP6, M_CONNTRACK, M_STATE, M_MARK, M_COMMENT, M_HELPER,
 		M_TCP, M_MULTIPORT, M_LENGTH, M_TTL, M_HL, M_IPRANGE, M_MAC, M_OWNER, M_PKTTYPE,
-		M_FRAG, M_RT, M_IPV6HEADER, M_ADDRTYPE, M_DEVGROUP, M_LIMIT, M_RECENT, M_CONNMARK, M_CONNLIMIT, M_HASHLIMIT, M_SET, M_MAX };
+		M_FRAG, M_RT, M_IPV6HEADER, M_ADDRTYPE, M_DEVGROUP, M_LIMIT, M_RECENT, M_CONNMARK, M_CONNLIMIT, M_HASHLIMIT, M_SET, M_RPFILTER,
+		M_MAX };
+_Static_assert(M_MAX <= 32, "struct rctx's mods and used are 32-bit masks");
 
 static const struct match_def {
 	const char *name;		/* -m NAME */
@@ -601,11 +603,12 @@ static const struct match_def {
 	[M_HASHLIMIT] = { "hashlimit", NULL, NULL, NULL, NULL, XK_HASHLIMIT },
 	/* its "needs" (--match-set) is checked by the kind's finish */
 	[M_SET] = { "set", NULL, NULL, NULL, NULL, XK_SET },
+	/* no option needed: a bare -m rpfilter is the strict check */
+	[M_RPFILTER] = { "rpfilter", NULL, NULL, NULL, NULL, XK_RPFILTER },
 };
 
 /* iptables matches nfqct does not implement, and why: refused by name. */
 static const struct { const char *name, *why; } unsupported_matches[] = {
-	{ "rpfilter", "a reverse-path route lookup needs rtnetlink, which nfqct does not do per packet" },
 	{ "string", "payload matching is not implemented" },
 	{ "physdev", "bridge ports are not in the queued packet" },
 	{ "socket", "socket lookups live in the kernel" },
@@ -1860,6 +1863,10 @@ static const struct opt_def opts[] = {
 	{ "--limit-iface-out", NULL,		M_ADDRTYPE, T_NONE, RM_XMATCH,	0,		ARG_NONE,	opt_x },
 	{ "--src-group", NULL,			M_DEVGROUP, T_NONE, RM_XMATCH,	0,		ARG_NEED,	opt_x },
 	{ "--dst-group", NULL,			M_DEVGROUP, T_NONE, RM_XMATCH,	0,		ARG_NEED,	opt_x },
+	{ "--loose",	NULL,			M_RPFILTER, T_NONE, RM_XMATCH,	0,		ARG_NONE,	opt_x },
+	{ "--validmark", NULL,			M_RPFILTER, T_NONE, RM_XMATCH,	0,		ARG_NONE,	opt_x },
+	{ "--accept-local", NULL,		M_RPFILTER, T_NONE, RM_XMATCH,	0,		ARG_NONE,	opt_x },
+	{ "--invert",	NULL,			M_RPFILTER, T_NONE, RM_XMATCH,	0,		ARG_NONE,	opt_x },
 	{ "--limit",	NULL,			M_LIMIT, T_NONE, 0,		0,		ARG_NEED,	opt_x },
 	{ "--limit-burst", NULL,		M_LIMIT, T_NONE, 0,		0,		ARG_NEED,	opt_x },
 	{ "--set",	NULL,			M_RECENT, T_NONE, RM_XMATCH,	0,		ARG_NONE,	opt_x },
@@ -2336,6 +2343,23 @@ static void check_rule(struct parser *p, struct rctx *x)
 		}
 	if (x->tgt == T_REJECT)
 		check_reject(p, x);
+	for (unsigned int i = 0; i < x->pr.nxm; i++)
+		if (x->pr.xm[i].kind == XK_RPFILTER) {
+			unsigned int col = i < RULES_XM_COLS ? x->xm_col[i] : 1;
+
+			/* ipt_rpfilter: tables raw and mangle (nfqct leaves mangle to the
+			 * kernel), hook PREROUTING only (checked with the chains' hooks) */
+			if (x->table != RULES_T_RAW) {
+				perror_at(p, col, "-m rpfilter is only valid in table 'raw' (and 'mangle', "
+					  "which nfqct leaves to the kernel)");
+				return;
+			}
+			if (x->pr.xhooks & ~(1u << NFQCT_HOOK_PREROUTING))	/* -m mac's too: keep */
+				continue;	/* -m owner's (no PREROUTING) refuses the chain anyway */
+			x->pr.xhooks = 1u << NFQCT_HOOK_PREROUTING;
+			x->pr.xhooks_col = col;
+			x->pr.xhooks_what = "-m rpfilter";
+		}
 	for (unsigned int i = 0; i < x->pr.nxm; i++)
 		if (x->pr.xm[i].kind == XK_CONNLIMIT && x->table == RULES_T_RAW) {
 			/* nfqct runs raw before tracking: no table to count from */
@@ -3012,6 +3036,7 @@ static void table_commit(struct parser *p, int id)
 			perror_at(p, pr->xhooks_col, "%s cannot be used in chain '%s': it is reached from %s "
 				  "(%s only in %s)", pr->xhooks_what, t->chains[pr->chain].c.name,
 				  hook_names[__builtin_ctz(hooks & ~pr->xhooks)], pr->xhooks_what,
+				  pr->xhooks == 1u << NFQCT_HOOK_PREROUTING ? "PREROUTING" :
 				  pr->xhooks & 1u << NFQCT_HOOK_INPUT ? "PREROUTING, INPUT and FORWARD" :
 				  pr->xhooks & 1u << NFQCT_HOOK_FORWARD ? "FORWARD, OUTPUT and POSTROUTING" :
 				  "OUTPUT and POSTROUTING");

@@ -5,7 +5,8 @@
  * The kernel's xt_addrtype asks the routing table "local" (IPv4:
  * inet_dev_addr_type(); IPv6: the route's RTF_LOCAL / anycast flags).
  * This module keeps a copy of the local tables of both families, read by
- * rtnetlink (RTM_GETROUTE), and publishes it RCU-style: packets look up a
+ * rtnetlink (RTM_GETROUTE), and of the main tables (for -m rpfilter's
+ * reverse-path lookup), and publishes it RCU-style: packets look up a
  * snapshot, never the kernel.  A watcher thread (nfqct_addrs_watch_start)
  * listens to route notifications and reads the tables again after any
  * change, so the snapshot follows addresses coming and going within a few
@@ -16,16 +17,19 @@
 #ifndef NFQCT_ADDRS_H
 #define NFQCT_ADDRS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "nfqct/pkt.h"
 
-/* One route of a local table: a prefix, its rtnetlink type (RTN_*), its device. */
+/* One route of the local or main table: a prefix, its rtnetlink type (RTN_*), its
+ * device.  A multipath route is one entry per nexthop. */
 struct nfqct_addrs_entry {
 	union nfqct_addr addr;	/* the prefix, network order, host bits zero */
 	uint8_t family;		/* AF_INET or AF_INET6 */
 	uint8_t plen;
 	uint8_t type;		/* RTN_LOCAL, RTN_BROADCAST, RTN_ANYCAST, RTN_MULTICAST, ... */
+	bool main;		/* of the main table (RT_TABLE_MAIN), false: the local table */
 	uint32_t ifindex;	/* the route's device, 0: none */
 };
 
@@ -36,6 +40,17 @@ struct nfqct_addrs_entry {
  * states); no allocation, no system call.
  */
 unsigned int nfqct_addrs_lookup(int family, const union nfqct_addr *a, uint32_t *ifindex);
+
+/*
+ * nfqct_addrs_route - the route to destination @a as the kernel's default
+ * rules find it without policy routing: the longest prefix of the local
+ * table that holds @a, else the longest of the main table.  Returns its type
+ * (RTN_UNICAST, RTN_LOCAL, RTN_BLACKHOLE, ...), RTN_UNSPEC when neither table
+ * holds @a.  *@via_dev: whether interface @dev is the device of a route of
+ * that same prefix and table (any nexthop of a multipath route, any metric).
+ * For -m rpfilter.  RCU reader, as lookup; no allocation, no system call.
+ */
+unsigned int nfqct_addrs_route(int family, const union nfqct_addr *a, uint32_t dev, bool *via_dev);
 
 /* One interface and its group. */
 struct nfqct_addrs_link {
@@ -58,7 +73,7 @@ uint32_t nfqct_addrs_ifgroup(uint32_t ifindex);
 int nfqct_addrs_publish(const struct nfqct_addrs_entry *e, unsigned int n,
 			const struct nfqct_addrs_link *l, unsigned int nl);
 
-/* nfqct_addrs_refresh - read both local tables and the interfaces by rtnetlink and publish
+/* nfqct_addrs_refresh - read both families' local and main tables and the interfaces by rtnetlink and publish
  * them.  0 or -errno. */
 int nfqct_addrs_refresh(void);
 

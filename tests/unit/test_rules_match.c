@@ -588,6 +588,114 @@ static void publish_addrs(void)
 	CU_ASSERT_EQUAL_FATAL(nfqct_addrs_publish(e, UNIT_COUNT(r), NULL, 0), 0);
 }
 
+/* Does -m rpfilter @match (raw PREROUTING) match a UDP packet @src -> @dst that came in on @dev? */
+static bool rpf(const char *match, const char *src, const char *dst, uint32_t dev)
+{
+	struct nfqct_ruleset *rs = NULL;
+	struct nfqct_rules_verdict v;
+	struct pb b;
+	struct nfqct_pkt p;
+	char text[512];
+	uint32_t mark = 0;
+
+	snprintf(text, sizeof(text), "*raw\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -m rpfilter %s -j DROP\n"
+		 "COMMIT\n", match);
+	CU_ASSERT_EQUAL_FATAL(nfqct_ruleset_parse("t.rules", text, strlen(text), 1, &rs, stderr), 0);
+	pb_udp_packet(&b, src, dst, 1, 2, 0);
+	p = parsed(&b, NFQCT_HOOK_PREROUTING);
+	p.indev = dev;
+	nfqct_ruleset_raw(rs, 0, &p, 1, &mark, &v);
+	nfqct_ruleset_free(rs);
+	return !v.accept;
+}
+
+/* The reverse path, against a snapshot of local and main tables (ipt_rpfilter, ip6t_rpfilter). */
+static void test_rpfilter(void)
+{
+	static const struct { const char *a; uint8_t plen, type; bool main; uint32_t dev; } r[] = {
+		{ "198.18.0.1", 32, RTN_LOCAL, false, 2 }, { "198.18.0.255", 32, RTN_BROADCAST, false, 2 },
+		{ "2001:db8:1::1", 128, RTN_LOCAL, false, 2 },
+		{ "198.18.0.0", 24, RTN_UNICAST, true, 2 }, { "198.18.0.128", 25, RTN_UNICAST, true, 4 },
+		{ "198.18.1.0", 24, RTN_UNICAST, true, 3 },
+		{ "198.18.4.0", 24, RTN_UNICAST, true, 2 }, { "198.18.4.0", 24, RTN_UNICAST, true, 3 },
+		{ "198.18.5.0", 24, RTN_UNREACHABLE, true, 0 }, { "0.0.0.0", 0, RTN_UNICAST, true, 3 },
+		{ "2001:db8:1::", 64, RTN_UNICAST, true, 2 }, { "2001:db8:2::", 64, RTN_UNICAST, true, 3 },
+		{ "2001:db8:3::", 64, RTN_BLACKHOLE, true, 0 },
+		{ "fe80::", 64, RTN_UNICAST, true, 2 }, { "fe80::", 64, RTN_UNICAST, true, 3 },
+	};
+	struct nfqct_addrs_entry e[UNIT_COUNT(r)];
+	union nfqct_addr a;
+	bool via;
+
+	memset(e, 0, sizeof(e));
+	for (size_t i = 0; i < UNIT_COUNT(r); i++) {
+		e[i].family = strchr(r[i].a, ':') ? AF_INET6 : AF_INET;
+		CU_ASSERT_EQUAL_FATAL(inet_pton(e[i].family, r[i].a, &e[i].addr), 1);
+		e[i].plen = r[i].plen;
+		e[i].type = r[i].type;
+		e[i].main = r[i].main;
+		e[i].ifindex = r[i].dev;
+	}
+	CU_ASSERT_EQUAL_FATAL(nfqct_addrs_publish(e, UNIT_COUNT(r), NULL, 0), 0);
+
+	/* the lookup itself: local before main, longest prefix, every nexthop */
+	memset(&a, 0, sizeof(a));
+	inet_pton(AF_INET, "198.18.0.1", &a);
+	CU_ASSERT_EQUAL(nfqct_addrs_route(AF_INET, &a, 2, &via), RTN_LOCAL);
+	CU_ASSERT_TRUE(via);
+	inet_pton(AF_INET, "198.18.4.9", &a);
+	CU_ASSERT_EQUAL(nfqct_addrs_route(AF_INET, &a, 3, &via), RTN_UNICAST);
+	CU_ASSERT_TRUE(via);
+	CU_ASSERT_EQUAL(nfqct_addrs_route(AF_INET, &a, 4, &via), RTN_UNICAST);
+	CU_ASSERT_FALSE(via);
+	inet_pton(AF_INET, "198.18.5.1", &a);
+	CU_ASSERT_EQUAL(nfqct_addrs_route(AF_INET, &a, 0, &via), RTN_UNREACHABLE);
+	/* the main table is not addrtype's: its lookup sees the local table only */
+	inet_pton(AF_INET, "198.18.0.7", &a);
+	CU_ASSERT_EQUAL(nfqct_addrs_lookup(AF_INET, &a, &(uint32_t){ 0 }), RTN_UNSPEC);
+
+	/* strict: the route back goes out the input interface */
+	CU_ASSERT_TRUE(rpf("", "198.18.0.7", "198.18.0.1", 2));
+	CU_ASSERT_FALSE(rpf("", "198.18.0.7", "198.18.0.1", 3));
+	CU_ASSERT_TRUE(rpf("--loose", "198.18.0.7", "198.18.0.1", 3));
+	CU_ASSERT_TRUE(rpf("--invert", "198.18.0.7", "198.18.0.1", 3));
+	CU_ASSERT_FALSE(rpf("--invert", "198.18.0.7", "198.18.0.1", 2));
+	CU_ASSERT_TRUE(rpf("--validmark", "198.18.0.7", "198.18.0.1", 2));	/* ignored */
+	CU_ASSERT_FALSE(rpf("", "198.18.0.200", "198.18.0.1", 2));	/* the /25 via dev 4 wins */
+	CU_ASSERT_TRUE(rpf("", "198.18.0.200", "198.18.0.1", 4));
+	CU_ASSERT_TRUE(rpf("", "198.19.9.9", "198.18.0.1", 3));	/* the default route */
+	CU_ASSERT_FALSE(rpf("", "198.19.9.9", "198.18.0.1", 2));
+	CU_ASSERT_TRUE(rpf("", "198.18.4.9", "198.18.0.1", 2));	/* multipath: either nexthop */
+	CU_ASSERT_TRUE(rpf("", "198.18.4.9", "198.18.0.1", 3));
+	CU_ASSERT_FALSE(rpf("", "198.18.4.9", "198.18.0.1", 4));
+	CU_ASSERT_FALSE(rpf("--loose", "198.18.5.1", "198.18.0.1", 3));	/* unreachable */
+	CU_ASSERT_FALSE(rpf("--loose", "198.18.0.255", "198.18.0.1", 2));	/* broadcast */
+	/* a source that is the box's own: only with --accept-local, and still by device */
+	CU_ASSERT_FALSE(rpf("", "198.18.0.1", "198.18.0.1", 2));
+	CU_ASSERT_TRUE(rpf("--accept-local", "198.18.0.1", "198.18.0.1", 2));
+	CU_ASSERT_FALSE(rpf("--accept-local", "198.18.0.1", "198.18.0.1", 3));
+	CU_ASSERT_TRUE(rpf("--accept-local --loose", "198.18.0.1", "198.18.0.1", 3));
+	/* loopback, and 0.0.0.0 to the limited broadcast or 224.0.0.0/24, always match */
+	CU_ASSERT_TRUE(rpf("", "198.18.5.1", "198.18.0.1", 1));
+	CU_ASSERT_FALSE(rpf("--invert", "198.18.5.1", "198.18.0.1", 1));
+	CU_ASSERT_TRUE(rpf("", "0.0.0.0", "255.255.255.255", 2));
+	CU_ASSERT_TRUE(rpf("", "0.0.0.0", "224.0.0.1", 2));
+	CU_ASSERT_FALSE(rpf("", "0.0.0.0", "198.18.0.1", 2));	/* the default route is dev 3 */
+
+	CU_ASSERT_TRUE(rpf("", "2001:db8:1::5", "2001:db8:1::1", 2));
+	CU_ASSERT_FALSE(rpf("", "2001:db8:1::5", "2001:db8:1::1", 3));
+	CU_ASSERT_TRUE(rpf("--loose", "2001:db8:1::5", "2001:db8:1::1", 3));
+	CU_ASSERT_FALSE(rpf("--loose", "2001:db8:3::5", "2001:db8:1::1", 3));	/* blackhole */
+	CU_ASSERT_FALSE(rpf("--loose", "2001:db8:9::5", "2001:db8:1::1", 3));	/* no route */
+	CU_ASSERT_FALSE(rpf("", "2001:db8:1::1", "2001:db8:1::1", 2));	/* own: --accept-local */
+	CU_ASSERT_TRUE(rpf("--accept-local", "2001:db8:1::1", "2001:db8:1::1", 3));	/* any device */
+	CU_ASSERT_TRUE(rpf("", "::", "ff02::1", 2));
+	CU_ASSERT_TRUE(rpf("", "fe80::1", "ff02::1", 3));	/* one fe80::/64 per interface */
+	CU_ASSERT_FALSE(rpf("", "fe80::1", "ff02::1", 4));
+
+	publish_addrs();	/* what the other tests expect */
+}
+
 static void test_addrtype(void)
 {
 	unsigned long gen = nfqct_addrs_generation();
@@ -839,6 +947,7 @@ int main(void)
 		{ "IPv6 extension headers", test_ipv6_ext_headers },
 		{ "addrtype", test_addrtype },
 		{ "devgroup", test_devgroup },
+		{ "rpfilter", test_rpfilter },
 		{ "several in one rule", test_several },
 		{ "-D RULE, -R, -F with extension matches", test_delete_by_spec },
 		{ "limit", test_limit },
