@@ -87,11 +87,12 @@ unsigned int nfqct_addrs_route(int family, const union nfqct_addr *a, uint32_t d
 
 		if (!holds(r, family, x))
 			continue;
-		/* the routes of that prefix (multipath nexthops, other metrics) follow */
+		/* the routes of that prefix (multipath nexthops, other metrics) follow it */
 		type = r->type;
-		for (unsigned int j = i; j < s->n && s->r[j].main == r->main &&
-		     s->r[j].mask[0] == r->mask[0] && s->r[j].mask[1] == r->mask[1]; j++)
-			if (holds(&s->r[j], family, x) && s->r[j].ifindex == dev)
+		for (unsigned int j = i; j < s->n && s->r[j].main == r->main && s->r[j].family == r->family &&
+		     !memcmp(s->r[j].mask, r->mask, sizeof(r->mask)) &&
+		     !memcmp(s->r[j].addr, r->addr, sizeof(r->addr)); j++)
+			if (s->r[j].ifindex == dev)
 				*via_dev = true;
 		return type;
 	}
@@ -132,7 +133,12 @@ static int by_plen_desc(const void *a, const void *b)
 
 	if (x->main != y->main)
 		return x->main ? 1 : -1;
-	return (int)y->plen - (int)x->plen;
+	if (x->plen != y->plen)
+		return (int)y->plen - (int)x->plen;
+	/* the routes of one prefix (nexthops, metrics) next to each other, for nfqct_addrs_route() */
+	if (x->family != y->family)
+		return (int)x->family - (int)y->family;
+	return memcmp(&x->addr, &y->addr, sizeof(x->addr));
 }
 
 int nfqct_addrs_publish(const struct nfqct_addrs_entry *e, unsigned int n,
