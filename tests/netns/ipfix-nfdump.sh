@@ -59,10 +59,15 @@ list_flows() {
 		src = dst = sp = dp = ty = ""
 	}' | LC_ALL=C sort
 }
-# what nfcapd stored, in the same shape
+# what nfcapd stored, in the same shape: its closed files only (nfcapd.YYYYMMDDhhmm; a
+# nfcapd.current.PID still there after the stop holds the same records again)
 dump_flows() {
-	nfdump -R "$FLOWDIR" -q -N -o "fmt:%pr %sa %da %sp %dp %ipkt %ibyt %opkt %obyt" "$1" 2>"$TMP_DIR/nfdump.err" |
-		awk '{ $1 = $1; print }' | LC_ALL=C sort
+	local f
+	for f in "$FLOWDIR"/nfcapd.[0-9]*; do
+		[ -e "$f" ] || continue
+		nfdump -r "$f" -q -N -o "fmt:%pr %sa %da %sp %dp %ipkt %ibyt %opkt %obyt" "$1" \
+			2>>"$TMP_DIR/nfdump.err"
+	done | awk '{ $1 = $1; print }' | LC_ALL=C sort
 }
 
 # ---- every ended flow, with its counters ----
