@@ -126,14 +126,6 @@ bool nfqct_pktlog_put(struct nfqct_pktlog *pl, unsigned int worker, const struct
 	return true;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* A line of /sys/class/net/NAME/FILE. */
 static bool sysfs_read(const char *name, const char *file, char *buf, size_t len)
 {
@@ -252,7 +244,7 @@ static void write_entry(struct nfqct_pktlog *pl, const struct entry *e, uint64_t
 /* Write what every ring holds now; returns the entries written. */
 static unsigned int drain(struct nfqct_pktlog *pl)
 {
-	uint64_t now = now_ms();
+	uint64_t now = nfqct_now_ms();
 	unsigned int n = 0;
 
 	for (unsigned int w = 0; w < pl->nworkers; w++) {

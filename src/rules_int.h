@@ -331,6 +331,22 @@ void rules_names_reset(void);
 int rules_service_port(const char *name, const char *proto, uint16_t *port);
 /* rules_proto_number - /etc/protocols (getprotobyname_r): 0 or -ENOENT. */
 int rules_proto_number(const char *name, uint8_t *proto);
+/* ---- rules_parse.c: value readers the match kinds share ---- */
+
+/* rules_parse_dec - decimal digits only, at most @max. */
+bool rules_parse_dec(const char *s, unsigned long max, unsigned long *v);
+/* rules_parse_u32 - a 32-bit number in C notation (0x.., 0.., decimal). */
+bool rules_parse_u32(const char *s, uint32_t *v);
+/* rules_parse_valmask - "v" or "v/m" as rules_parse_u32(); without a mask, all ones. */
+bool rules_parse_valmask(const char *s, uint32_t *val, uint32_t *mask);
+
+/* The protocols with ports (-p tcp, udp, udplite, sctp, dccp). */
+static inline bool rules_is_port_proto(uint8_t p)
+{
+	return p == IPPROTO_TCP || p == IPPROTO_UDP || p == IPPROTO_UDPLITE ||
+	       p == IPPROTO_SCTP || p == IPPROTO_DCCP;
+}
+
 /* rules_parse_port - a number 0..65535, or a service name of @proto (NULL: numbers only). */
 bool rules_parse_port(const char *s, const char *proto, uint16_t *port);
 /* rules_parse_port_range - "p", "a:b", "a:" or ":b" as rules_parse_port(); lo <= hi. */

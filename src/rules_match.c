@@ -120,28 +120,11 @@ int rules_proto_number(const char *name, uint8_t *proto)
 	return 0;
 }
 
-static bool dec(const char *s, unsigned long max, unsigned long *v)
-{
-	unsigned long x = 0;
-
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		if (!isdigit((unsigned char)*s))
-			return false;
-		x = x * 10 + (unsigned long)(*s - '0');
-		if (x > max)
-			return false;
-	}
-	*v = x;
-	return true;
-}
-
 bool rules_parse_port(const char *s, const char *proto, uint16_t *port)
 {
 	unsigned long v;
 
-	if (dec(s, 65535, &v)) {
+	if (rules_parse_dec(s, 65535, &v)) {
 		*port = (uint16_t)v;
 		return true;
 	}
@@ -186,13 +169,13 @@ static bool parse_owner(const char *s, bool group, uint32_t r[2])
 			return false;
 		memcpy(lo, s, (size_t)(dash - s));
 		lo[dash - s] = '\0';
-		if (!dec(lo, UINT32_MAX - 1, &a) || !dec(dash + 1, UINT32_MAX - 1, &b) || a > b)
+		if (!rules_parse_dec(lo, UINT32_MAX - 1, &a) || !rules_parse_dec(dash + 1, UINT32_MAX - 1, &b) || a > b)
 			return false;
 		r[0] = (uint32_t)a;
 		r[1] = (uint32_t)b;
 		return true;
 	}
-	if (dec(s, UINT32_MAX - 1, &a)) {
+	if (rules_parse_dec(s, UINT32_MAX - 1, &a)) {
 		r[0] = r[1] = (uint32_t)a;
 		return true;
 	}
@@ -219,12 +202,6 @@ static void __attribute__((format(printf, 2, 3))) xerr(struct rules_xarg *a, con
 	va_start(ap, fmt);
 	vsnprintf(a->err, sizeof(a->err), fmt, ap);
 	va_end(ap);
-}
-
-static bool is_port_proto(uint8_t p)
-{
-	return p == IPPROTO_TCP || p == IPPROTO_UDP || p == IPPROTO_UDPLITE || p == IPPROTO_SCTP ||
-	       p == IPPROTO_DCCP;
 }
 
 /* The negation bit of option @opt, when a '!' came before it. */
@@ -259,7 +236,7 @@ static int parse_addr_mask(const char *s, union nfqct_addr *addr, union nfqct_ad
 		return 0;
 	max = family == AF_INET ? 32 : 128;
 	bits = (unsigned long)max;
-	if (slash && !dec(slash, (unsigned long)max, &bits)) {
+	if (slash && !rules_parse_dec(slash, (unsigned long)max, &bits)) {
 		uint32_t v, inv;
 		uint8_t dm[4];
 
@@ -364,7 +341,7 @@ static int tcp_parse(struct rules_xmatch *m, struct rules_xarg *a)
 			a->err_at_opt = true;
 			return -EINVAL;
 		}
-		if (!dec(a->arg, 255, &v)) {
+		if (!rules_parse_dec(a->arg, 255, &v)) {
 			xerr(a, "expected a TCP option number 0..255, got '%s'", a->arg);
 			return -EINVAL;
 		}
@@ -450,7 +427,7 @@ static int multiport_parse(struct rules_xmatch *m, struct rules_xarg *a)
 		a->err_at_opt = true;
 		return -EINVAL;
 	}
-	if (!a->proto || a->proto_inv || !is_port_proto(a->proto)) {
+	if (!a->proto || a->proto_inv || !rules_is_port_proto(a->proto)) {
 		xerr(a, "-m multiport needs -p tcp, udp, udplite, sctp or dccp before it");
 		a->err_at_opt = true;
 		return -EINVAL;
@@ -571,7 +548,7 @@ static int conntrack_parse(struct rules_xmatch *m, struct rules_xarg *a)
 	}
 	switch (a->opt) {
 	case XO_CT_PROTO:
-		if (dec(a->arg, 255, &v) && v) {
+		if (rules_parse_dec(a->arg, 255, &v) && v) {
 			c->proto = (uint8_t)v;
 		} else if (rules_proto_number(a->arg, &c->proto) || !c->proto) {
 			xerr(a, "expected a protocol name or number 1..255, got '%s'", a->arg);
@@ -629,9 +606,9 @@ static int conntrack_parse(struct rules_xmatch *m, struct rules_xarg *a)
 			memcpy(buf, a->arg, (size_t)(colon - a->arg));
 			buf[colon - a->arg] = '\0';
 		}
-		if (colon ? (size_t)(colon - a->arg) >= sizeof(buf) || !dec(buf, UINT32_MAX, &lo) ||
-			    !dec(colon + 1, UINT32_MAX, &hi)
-			  : !dec(a->arg, UINT32_MAX, &lo)) {
+		if (colon ? (size_t)(colon - a->arg) >= sizeof(buf) || !rules_parse_dec(buf, UINT32_MAX, &lo) ||
+			    !rules_parse_dec(colon + 1, UINT32_MAX, &hi)
+			  : !rules_parse_dec(a->arg, UINT32_MAX, &lo)) {
 			xerr(a, "expected seconds 'min[:max]', got '%s'", a->arg);
 			return -EINVAL;
 		}
@@ -821,7 +798,7 @@ static int ttl_parse(struct rules_xmatch *m, struct rules_xarg *a)
 		a->err_at_opt = true;
 		return -EINVAL;
 	}
-	if (!dec(a->arg, 255, &v)) {
+	if (!rules_parse_dec(a->arg, 255, &v)) {
 		xerr(a, "expected a number 0..255, got '%s'", a->arg);
 		return -EINVAL;
 	}
@@ -1123,7 +1100,7 @@ static bool parse_u32_range(const char *s, uint32_t r[2])
 	char buf[16];
 
 	if (!colon) {
-		if (!dec(s, UINT32_MAX, &a))
+		if (!rules_parse_dec(s, UINT32_MAX, &a))
 			return false;
 		r[0] = r[1] = (uint32_t)a;
 		return true;
@@ -1132,7 +1109,7 @@ static bool parse_u32_range(const char *s, uint32_t r[2])
 		return false;
 	memcpy(buf, s, (size_t)(colon - s));
 	buf[colon - s] = '\0';
-	if (!dec(buf, UINT32_MAX, &a) || !dec(colon + 1, UINT32_MAX, &b) || a > b)
+	if (!rules_parse_dec(buf, UINT32_MAX, &a) || !rules_parse_dec(colon + 1, UINT32_MAX, &b) || a > b)
 		return false;
 	r[0] = (uint32_t)a;
 	r[1] = (uint32_t)b;
@@ -1211,7 +1188,7 @@ static int frag_parse(struct rules_xmatch *m, struct rules_xarg *a)
 		}
 		break;
 	case XO_FRAG_LEN:
-		if (!dec(a->arg, UINT32_MAX, &v)) {
+		if (!rules_parse_dec(a->arg, UINT32_MAX, &v)) {
 			xerr(a, "expected a 32-bit number, got '%s'", a->arg);
 			return -EINVAL;
 		}
@@ -1295,7 +1272,7 @@ static int rt_parse(struct rules_xmatch *m, struct rules_xarg *a)
 	}
 	switch (a->opt) {
 	case XO_RT_TYPE:
-		if (!dec(a->arg, 255, &v)) {
+		if (!rules_parse_dec(a->arg, 255, &v)) {
 			xerr(a, "expected a routing type 0..255, got '%s'", a->arg);
 			return -EINVAL;
 		}
@@ -1308,7 +1285,7 @@ static int rt_parse(struct rules_xmatch *m, struct rules_xarg *a)
 		}
 		break;
 	case XO_RT_LEN:
-		if (!dec(a->arg, UINT32_MAX, &v)) {
+		if (!rules_parse_dec(a->arg, UINT32_MAX, &v)) {
 			xerr(a, "expected a length in bytes (32-bit), got '%s'", a->arg);
 			return -EINVAL;
 		}
@@ -1477,7 +1454,7 @@ static int ipv6header_parse(struct rules_xmatch *m, struct rules_xarg *a)
 		if (n < sizeof(buf)) {
 			memcpy(buf, s, n);
 			buf[n] = '\0';
-			if (!dec(buf, 255, &v))
+			if (!rules_parse_dec(buf, 255, &v))
 				v = 256;
 		}
 		for (i = 0; i < RULES_ARRAY_SIZE(v6h_names); i++)
@@ -1932,7 +1909,7 @@ static bool parse_limit_rate(const char *s, uint32_t *avg)
 		return false;
 	memcpy(num, s, len);
 	num[len] = '\0';
-	if (!dec(num, UINT32_MAX, &n) || n == 0)
+	if (!rules_parse_dec(num, UINT32_MAX, &n) || n == 0)
 		return false;
 	if (slash) {
 		size_t ulen = strlen(slash + 1);
@@ -1964,7 +1941,7 @@ static int limit_parse(struct rules_xmatch *m, struct rules_xarg *a)
 			return -EINVAL;
 		}
 	} else {
-		if (!dec(a->arg, 10000, &v) || v == 0) {	/* 0: libxt_limit reads it, xt_limit refuses it */
+		if (!rules_parse_dec(a->arg, 10000, &v) || v == 0) {	/* 0: libxt_limit reads it, xt_limit refuses it */
 			xerr(a, "expected a burst 1..10000, got '%s'", a->arg);
 			return -EINVAL;
 		}
@@ -2264,14 +2241,14 @@ static int recent_parse(struct rules_xmatch *m, struct rules_xarg *a)
 		r->info.invert = a->neg;
 		break;
 	case XO_REC_SECONDS:
-		if (!dec(a->arg, UINT32_MAX, &v) || v == 0) {
+		if (!rules_parse_dec(a->arg, UINT32_MAX, &v) || v == 0) {
 			xerr(a, "expected a number of seconds 1..4294967295, got '%s'", a->arg);
 			return -EINVAL;
 		}
 		r->info.seconds = (uint32_t)v;
 		break;
 	case XO_REC_HITCOUNT:
-		if (!dec(a->arg, NFQCT_RECENT_MAX_NSTAMPS - 1, &v)) {
+		if (!rules_parse_dec(a->arg, NFQCT_RECENT_MAX_NSTAMPS - 1, &v)) {
 			xerr(a, "expected a hit count 0..%u, got '%s'", NFQCT_RECENT_MAX_NSTAMPS - 1, a->arg);
 			return -EINVAL;
 		}
@@ -2402,38 +2379,6 @@ static void recent_free(struct rules_xmatch *m)
 
 /* ---- connmark: the entry's mark, as xt_connmark ---- */
 
-/* A 32-bit number in C notation (0x.., 0.., decimal). */
-static bool parse_u32c(const char *s, uint32_t *v)
-{
-	unsigned long long x;
-	char *end;
-
-	if (!isdigit((unsigned char)*s))
-		return false;
-	errno = 0;
-	x = strtoull(s, &end, 0);
-	if (errno || *end || x > UINT32_MAX)
-		return false;
-	*v = (uint32_t)x;
-	return true;
-}
-
-/* "v" or "v/m"; without a mask, all ones. */
-static bool parse_valmask32(const char *s, uint32_t *val, uint32_t *mask)
-{
-	const char *slash = strchr(s, '/');
-	char buf[32];
-
-	*mask = UINT32_MAX;
-	if (!slash)
-		return parse_u32c(s, val);
-	if ((size_t)(slash - s) >= sizeof(buf))
-		return false;
-	memcpy(buf, s, (size_t)(slash - s));
-	buf[slash - s] = '\0';
-	return parse_u32c(buf, val) && parse_u32c(slash + 1, mask);
-}
-
 static int connmark_parse(struct rules_xmatch *m, struct rules_xarg *a)
 {
 	if (GIVEN(m, a->opt)) {
@@ -2441,7 +2386,7 @@ static int connmark_parse(struct rules_xmatch *m, struct rules_xarg *a)
 		a->err_at_opt = true;
 		return -EINVAL;
 	}
-	if (!parse_valmask32(a->arg, &m->u.cm.mark, &m->u.cm.mask)) {
+	if (!rules_parse_valmask(a->arg, &m->u.cm.mark, &m->u.cm.mask)) {
 		xerr(a, "expected a mark 'value[/mask]' (32-bit numbers), got '%s'", a->arg);
 		return -EINVAL;
 	}
@@ -2491,7 +2436,7 @@ static int connlimit_parse(struct rules_xmatch *m, struct rules_xarg *a)
 	}
 	switch (a->opt) {
 	case XO_CL_UPTO: case XO_CL_ABOVE:
-		if (!dec(a->arg, UINT32_MAX, &v)) {
+		if (!rules_parse_dec(a->arg, UINT32_MAX, &v)) {
 			xerr(a, "expected a number of connections 0..4294967295, got '%s'", a->arg);
 			return -EINVAL;
 		}
@@ -2500,7 +2445,7 @@ static int connlimit_parse(struct rules_xmatch *m, struct rules_xarg *a)
 		m->u.cl.upto = (a->opt == XO_CL_UPTO) != a->neg;
 		break;
 	case XO_CL_MASK:
-		if (!dec(a->arg, 128, &v) || (a->family == AF_INET && v > 32)) {
+		if (!rules_parse_dec(a->arg, 128, &v) || (a->family == AF_INET && v > 32)) {
 			xerr(a, "expected a prefix length 0..%u, got '%s'", a->family == AF_INET ? 32 : 128,
 			     a->arg);
 			return -EINVAL;
@@ -2722,7 +2667,7 @@ static int hashlimit_parse(struct rules_xmatch *m, struct rules_xarg *a)
 			h->cfg.mode |= NFQCT_HL_INVERT;
 		break;
 	case XO_HL_SRCMASK: case XO_HL_DSTMASK:
-		if (!dec(a->arg, 128, &v) || (a->family == AF_INET && v > 32)) {
+		if (!rules_parse_dec(a->arg, 128, &v) || (a->family == AF_INET && v > 32)) {
 			xerr(a, "expected a prefix length 0..%u, got '%s'", a->family == AF_INET ? 32 : 128, a->arg);
 			return -EINVAL;
 		}
@@ -2756,7 +2701,7 @@ static int hashlimit_parse(struct rules_xmatch *m, struct rules_xarg *a)
 		break;
 	}
 	case XO_HL_SIZE: case XO_HL_MAX: case XO_HL_GCINT: case XO_HL_EXPIRE: case XO_HL_INTERVAL:
-		if (!dec(a->arg, UINT32_MAX, &v)) {
+		if (!rules_parse_dec(a->arg, UINT32_MAX, &v)) {
 			xerr(a, "expected a number 0..4294967295, got '%s'", a->arg);
 			return -EINVAL;
 		}

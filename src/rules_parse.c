@@ -245,7 +245,7 @@ static int tokenize(struct parser *p, const char *line, char *buf, struct tok *t
 
 /* ---- value parsers ---- */
 
-static bool parse_u32(const char *s, uint32_t *v)
+bool rules_parse_u32(const char *s, uint32_t *v)
 {
 	unsigned long long x;
 	char *end;
@@ -260,7 +260,7 @@ static bool parse_u32(const char *s, uint32_t *v)
 	return true;
 }
 
-static bool parse_dec(const char *s, unsigned long max, unsigned long *v)
+bool rules_parse_dec(const char *s, unsigned long max, unsigned long *v)
 {
 	unsigned long x = 0;
 
@@ -277,8 +277,7 @@ static bool parse_dec(const char *s, unsigned long max, unsigned long *v)
 	return true;
 }
 
-/* "v" or "v/m", numbers in C notation; without a mask, all ones. */
-static bool parse_valmask(const char *s, uint32_t *val, uint32_t *mask)
+bool rules_parse_valmask(const char *s, uint32_t *val, uint32_t *mask)
 {
 	char buf[64];
 	char *slash;
@@ -290,10 +289,10 @@ static bool parse_valmask(const char *s, uint32_t *val, uint32_t *mask)
 	*mask = UINT32_MAX;
 	if (slash) {
 		*slash = '\0';
-		if (!parse_u32(slash + 1, mask))
+		if (!rules_parse_u32(slash + 1, mask))
 			return false;
 	}
-	return parse_u32(buf, val);
+	return rules_parse_u32(buf, val);
 }
 
 /* Address or CIDR (IPv4 may also give a dotted contiguous mask).  Returns
@@ -317,7 +316,7 @@ static int parse_cidr(const char *s, uint64_t addr[2], uint64_t mask[2], uint8_t
 		return 0;
 	max = family == AF_INET ? 32 : 128;
 	bits = (unsigned long)max;
-	if (slash && !parse_dec(slash, (unsigned long)max, &bits)) {
+	if (slash && !rules_parse_dec(slash, (unsigned long)max, &bits)) {
 		uint8_t dm[4];
 		uint32_t v, inv;
 
@@ -354,7 +353,7 @@ static int parse_proto(const char *s, uint8_t *proto)
 			*proto = rules_protos[i].value;
 			return 1;
 		}
-	if (!parse_dec(s, 255, &v))
+	if (!rules_parse_dec(s, 255, &v))
 		return isdigit((unsigned char)*s) || rules_proto_number(s, proto) || !*proto ? -1 : 1;
 	if (v == 0)
 		return 0;
@@ -472,13 +471,13 @@ static int parse_icmp(const char *s, int family, struct rules_rule *r)
 	slash = strchr(buf, '/');
 	if (slash)
 		*slash++ = '\0';
-	if (!parse_dec(buf, 255, &ty))
+	if (!rules_parse_dec(buf, 255, &ty))
 		return 0;
 	r->icmp_type = (uint8_t)ty;
 	r->icmp_code[0] = 0;
 	r->icmp_code[1] = 255;
 	if (slash) {
-		if (!parse_dec(slash, 255, &c))
+		if (!rules_parse_dec(slash, 255, &c))
 			return 0;
 		r->icmp_code[0] = r->icmp_code[1] = (uint8_t)c;
 	}
@@ -531,12 +530,6 @@ enum opt_seen {
 	OS_JUMP = 1 << 12, OS_TOPT = 1 << 13, OS_ZONE = 1 << 14, OS_NOTRACK = 1 << 15,
 };
 
-static bool is_port_proto(uint8_t p)
-{
-	return p == IPPROTO_TCP || p == IPPROTO_UDP || p == IPPROTO_UDPLITE ||
-	       p == IPPROTO_SCTP || p == IPPROTO_DCCP;
-}
-
 static bool is_icmp(uint8_t p)
 {
 	return p == IPPROTO_ICMP;
@@ -571,7 +564,7 @@ static const struct match_def {
 	const char *needs;		/* the option it cannot do without, or NULL */
 	uint8_t xkind;			/* enum rules_xkind_id of its extension options, or XK_NONE */
 } matches[M_MAX] = {
-	[M_PORTS] = { NULL, NULL, is_port_proto, "-p tcp, udp, udplite, sctp or dccp", NULL },
+	[M_PORTS] = { NULL, NULL, rules_is_port_proto, "-p tcp, udp, udplite, sctp or dccp", NULL },
 	[M_ICMP] = { "icmp", NULL, is_icmp, "-p icmp", NULL },
 	[M_ICMP6] = { "icmp6", "icmpv6", is_icmp6, "-p icmpv6", NULL },
 	[M_CONNTRACK] = { "conntrack", NULL, NULL, NULL, "--ctstate or another --ct option", XK_CONNTRACK },
@@ -1150,7 +1143,7 @@ static void match_names(char *buf, size_t len)
 {
 	buf[0] = '\0';
 	for (size_t i = 0; i < RULES_ARRAY_SIZE(rules_protos); i++)
-		if (is_port_proto(rules_protos[i].value))
+		if (rules_is_port_proto(rules_protos[i].value))
 			list_add(buf, len, rules_protos[i].name);
 	for (int m = M_PORTS + 1; m < M_MAX; m++)
 		if (matches[m].name)
@@ -1166,7 +1159,7 @@ static int opt_match(struct parser *p, struct rctx *x, const struct optarg *oa)
 	int id;
 
 	x->skip_opts = false;
-	if (!isdigit((unsigned char)*m) && parse_proto(m, &proto) > 0 && is_port_proto(proto)) {
+	if (!isdigit((unsigned char)*m) && parse_proto(m, &proto) > 0 && rules_is_port_proto(proto)) {
 		id = M_PORTS;
 		x->port_mod = m;
 		x->port_mod_col = oa->a->col;
@@ -1341,7 +1334,7 @@ static int opt_ctstate(struct parser *p, struct rctx *x, const struct optarg *oa
 
 static int opt_mark(struct parser *p, struct rctx *x, const struct optarg *oa)
 {
-	if (!parse_valmask(oa->a->s, &x->pr.r.mark_value, &x->pr.r.mark_mask)) {
+	if (!rules_parse_valmask(oa->a->s, &x->pr.r.mark_value, &x->pr.r.mark_mask)) {
 		perror_at(p, oa->a->col, "expected a mark 'value[/mask]' (32-bit numbers), got '%s'", oa->a->s);
 		return OPT_BAD;
 	}
@@ -1446,7 +1439,7 @@ static int opt_ct_zone(struct parser *p, struct rctx *x, const struct optarg *oa
 		perror_at(p, oa->o->col, "--zone cannot be combined with --notrack");
 		return OPT_BAD;
 	}
-	if (!parse_dec(oa->a->s, 65535, &z)) {
+	if (!rules_parse_dec(oa->a->s, 65535, &z)) {
 		perror_at(p, oa->a->col, "expected a zone number 0..65535, got '%s'", oa->a->s);
 		return OPT_BAD;
 	}
@@ -1665,11 +1658,39 @@ static int opt_log_flag(struct parser *p, struct rctx *x, const struct optarg *o
 
 static void target_opt_names(char *buf, size_t len, int target);
 
-static int opt_mark_target(struct parser *p, struct rctx *x, const struct optarg *oa)
+/*
+ * --set-mark, --set-xmark, --and-mark, --or-mark, --xor-mark (MARK and
+ * CONNMARK): everything becomes mark = (mark & ~tmask) ^ tval, as the
+ * kernel's MARK v2; --set-mark v/m clears m and the bits of v first.
+ */
+static int mark_op(struct parser *p, const struct optarg *oa, struct rules_rule *r)
 {
 	const char *s = oa->o->s;
-	struct rules_rule *r = &x->pr.r;
 	uint32_t v, m;
+
+	if (!strcmp(s, "--set-mark") || !strcmp(s, "--set-xmark")) {
+		if (!rules_parse_valmask(oa->a->s, &v, &m)) {
+			perror_at(p, oa->a->col, "expected a mark 'value[/mask]' (32-bit numbers), got '%s'",
+				  oa->a->s);
+			return OPT_BAD;
+		}
+		r->tval = v;
+		r->tmask = !strcmp(s, "--set-xmark") ? m : (m | v);
+		return OPT_OK;
+	}
+	if (!rules_parse_u32(oa->a->s, &v)) {
+		perror_at(p, oa->a->col, "expected a 32-bit number, got '%s'", oa->a->s);
+		return OPT_BAD;
+	}
+	/* and: clear the bits not in v; or: set them; xor: flip them */
+	r->tval = s[2] == 'a' ? 0 : v;
+	r->tmask = s[2] == 'a' ? ~v : s[2] == 'o' ? v : 0;
+	return OPT_OK;
+}
+
+static int opt_mark_target(struct parser *p, struct rctx *x, const struct optarg *oa)
+{
+	struct rules_rule *r = &x->pr.r;
 
 	if (x->seen & OS_TOPT) {
 		char names[128];
@@ -1679,33 +1700,7 @@ static int opt_mark_target(struct parser *p, struct rctx *x, const struct optarg
 		return OPT_BAD;
 	}
 	x->seen |= OS_TOPT;
-	if (!strcmp(s, "--set-mark") || !strcmp(s, "--set-xmark")) {
-		if (!parse_valmask(oa->a->s, &v, &m)) {
-			perror_at(p, oa->a->col, "expected a mark 'value[/mask]' (32-bit numbers), got '%s'",
-				  oa->a->s);
-			return OPT_BAD;
-		}
-		/* Everything becomes mark = (mark & ~tmask) ^ tval, as the kernel's
-		 * MARK v2; --set-mark v/m clears m and the bits of v first. */
-		r->tval = v;
-		r->tmask = !strcmp(s, "--set-xmark") ? m : (m | v);
-		return OPT_OK;
-	}
-	if (!parse_u32(oa->a->s, &v)) {
-		perror_at(p, oa->a->col, "expected a 32-bit number, got '%s'", oa->a->s);
-		return OPT_BAD;
-	}
-	if (s[2] == 'a') {		/* and: clear the bits not in v */
-		r->tval = 0;
-		r->tmask = ~v;
-	} else if (s[2] == 'o') {	/* or */
-		r->tval = v;
-		r->tmask = v;
-	} else {			/* xor */
-		r->tval = v;
-		r->tmask = 0;
-	}
-	return OPT_OK;
+	return mark_op(p, oa, r);
 }
 
 /*
@@ -1718,7 +1713,7 @@ static int opt_connmark(struct parser *p, struct rctx *x, const struct optarg *o
 {
 	const char *s = oa->o->s;
 	struct rules_rule *r = &x->pr.r;
-	uint32_t v, m;
+	uint32_t v;
 
 	if (!strcmp(s, "--nfmask") || !strcmp(s, "--ctmask") || !strcmp(s, "--mask")) {
 		unsigned int bit = s[2] == 'n' ? 1 : s[2] == 'c' ? 2 : 4;
@@ -1728,7 +1723,7 @@ static int opt_connmark(struct parser *p, struct rctx *x, const struct optarg *o
 				  "%s: --mask sets both --nfmask and --ctmask: give one or the others", s);
 			return OPT_BAD;
 		}
-		if (!parse_u32(oa->a->s, &v)) {
+		if (!rules_parse_u32(oa->a->s, &v)) {
 			perror_at(p, oa->a->col, "expected a 32-bit number, got '%s'", oa->a->s);
 			return OPT_BAD;
 		}
@@ -1756,23 +1751,7 @@ static int opt_connmark(struct parser *p, struct rctx *x, const struct optarg *o
 		return OPT_OK;
 	}
 	r->target = RT_CONNMARK_SET;
-	if (!strcmp(s, "--set-mark") || !strcmp(s, "--set-xmark")) {
-		if (!parse_valmask(oa->a->s, &v, &m)) {
-			perror_at(p, oa->a->col, "expected a mark 'value[/mask]' (32-bit numbers), got '%s'",
-				  oa->a->s);
-			return OPT_BAD;
-		}
-		r->tval = v;
-		r->tmask = !strcmp(s, "--set-xmark") ? m : (m | v);
-		return OPT_OK;
-	}
-	if (!parse_u32(oa->a->s, &v)) {
-		perror_at(p, oa->a->col, "expected a 32-bit number, got '%s'", oa->a->s);
-		return OPT_BAD;
-	}
-	r->tval = s[2] == 'a' ? 0 : v;
-	r->tmask = s[2] == 'a' ? ~v : s[2] == 'o' ? v : 0;
-	return OPT_OK;
+	return mark_op(p, oa, r);
 }
 
 /*
@@ -2037,7 +2016,7 @@ static bool unknown_match_option(struct parser *p, struct rctx *x, const struct 
 	if (x->last_mod != M_NONE && (!x->target_col || x->target_col < x->last_mod_col))
 		m = x->last_mod;
 	else if (!x->target_col && (r->match & RM_PROTO) && !x->proto_inv)
-		m = r->proto == IPPROTO_TCP ? M_TCP : is_port_proto(r->proto) ? M_PORTS :
+		m = r->proto == IPPROTO_TCP ? M_TCP : rules_is_port_proto(r->proto) ? M_PORTS :
 		    r->proto == IPPROTO_ICMP ? M_ICMP : r->proto == IPPROTO_ICMPV6 ? M_ICMP6 : M_NONE;
 	if (m == M_NONE)
 		return false;
@@ -2315,7 +2294,7 @@ static void check_rule(struct parser *p, struct rctx *x)
 	if (x->port_mod && (!(r->match & RM_PROTO) || !pname || strcasecmp(x->port_mod, pname)))
 		perror_at(p, x->port_mod_col, "-m %s needs -p %s", x->port_mod, x->port_mod);
 	else if (x->port_col) {	/* one error for one mistake: a wrong -m says it */
-		if (!(r->match & RM_PROTO) || !is_port_proto(r->proto))
+		if (!(r->match & RM_PROTO) || !rules_is_port_proto(r->proto))
 			perror_at(p, x->port_col, "%s needs -p tcp, udp, udplite, sctp or dccp", x->port_opt);
 		else if (x->proto_inv)
 			perror_at(p, x->port_col, "%s cannot be used with '! -p'", x->port_opt);
@@ -2499,7 +2478,7 @@ static bool parse_rulenum(const char *s, unsigned int *n)
 {
 	unsigned long v;
 
-	if (!parse_dec(s, UINT32_MAX, &v) || v == 0)
+	if (!rules_parse_dec(s, UINT32_MAX, &v) || v == 0)
 		return false;
 	*n = (unsigned int)v;
 	return true;

@@ -20,8 +20,10 @@
 
 static const char *const extra_files[] = { "nfqct_events", "nfqct_ipfix" };
 
-static void print_limits(const char *dir, bool json, FILE *out);
-static void print_sets(const char *dir, bool json, FILE *out);
+static const char *limits_kind_name(uint64_t v);
+static const char *sets_type_name(uint64_t v);
+static void print_named(const char *dir, const char *file, const char *word,
+			const char *(*word_name)(uint64_t), bool json, FILE *out);
 
 unsigned int nfqct_statextra_print(const char *dir, bool json, FILE *out)
 {
@@ -47,8 +49,8 @@ unsigned int nfqct_statextra_print(const char *dir, bool json, FILE *out)
 		nfqct_stattab_free(&t);
 		n++;
 	}
-	print_limits(dir, json, out);
-	print_sets(dir, json, out);
+	print_named(dir, "nfqct_limits", "kind", limits_kind_name, json, out);
+	print_named(dir, "nfqct_sets", "type", sets_type_name, json, out);
 	return n;
 }
 
@@ -148,43 +150,54 @@ int nfqct_statextra_write_limits(const char *dir)
 	return rc;
 }
 
-/* `nfqct stat`'s lines (or JSON member) for nfqct_limits: a table per line. */
-static void print_limits(const char *dir, bool json, FILE *out)
+static const char *limits_kind_name(uint64_t v)
 {
-	char path[PATH_MAX], name[NFQCT_RECENT_NAME_LEN + 2];
+	return v == NFQCT_LIMITS_RECENT ? "recent" : v == NFQCT_LIMITS_HASHLIMIT ? "hashlimit" : "other";
+}
+
+static const char *sets_type_name(uint64_t v)
+{
+	return nfqct_ipset_type_name((unsigned int)v);
+}
+
+/*
+ * `nfqct stat`'s lines (or JSON member) for a stat file with one named row
+ * per line: DIR/net/stat/@file, its names a line each in DIR/net/@file.names.
+ * Column @word is a number printed as a word by @word_name (a kind, a type).
+ */
+static void print_named(const char *dir, const char *file, const char *word,
+			const char *(*word_name)(uint64_t), bool json, FILE *out)
+{
+	char path[PATH_MAX], name[NFQCT_RECENT_NAME_LEN + 2];	/* the longest names: recent lists' */
 	struct nfqct_stattab t;
 	FILE *nf;
 
-	snprintf(path, sizeof(path), "%s/net/stat/nfqct_limits", dir);
+	snprintf(path, sizeof(path), "%s/net/stat/%s", dir, file);
 	if (nfqct_statfile_read(path, &t) < 0)
 		return;
-	snprintf(path, sizeof(path), "%s/net/nfqct_limits.names", dir);
+	snprintf(path, sizeof(path), "%s/net/%s.names", dir, file);
 	nf = fopen(path, "r");
 	if (json)
-		fputs(",\"nfqct_limits\":[", out);
+		fprintf(out, ",\"%s\":[", file);
 	for (unsigned int l = 0; l < t.nlines; l++) {
 		const uint64_t *row = t.values + (size_t)l * t.nfields;
 
 		if (!nf || !fgets(name, sizeof(name), nf))
 			snprintf(name, sizeof(name), "?");
 		name[strcspn(name, "\n")] = '\0';
-		fprintf(out, json ? "%s{\"name\":\"" : "nfqct_limits: %s", json && l ? "," : "");
-		if (json)	/* list names are printable ASCII without blanks */
+		if (json) {	/* list and set names are printable ASCII without blanks */
+			fprintf(out, "%s{\"name\":\"", l ? "," : "");
 			for (const char *c = name; *c; c++)
 				fprintf(out, *c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
-		else
-			fputs(name, out);
-		if (json)
 			fputc('"', out);
+		} else {
+			fprintf(out, "%s: %s", file, name);
+		}
 		for (unsigned int j = 0; j < t.nfields; j++) {
-			const char *fname = t.names[j];
-
-			if (!strcmp(fname, "kind"))
-				fprintf(out, json ? ",\"kind\":\"%s\"" : " kind=%s",
-					row[j] == NFQCT_LIMITS_RECENT ? "recent" :
-					row[j] == NFQCT_LIMITS_HASHLIMIT ? "hashlimit" : "other");
+			if (!strcmp(t.names[j], word))
+				fprintf(out, json ? ",\"%s\":\"%s\"" : " %s=%s", word, word_name(row[j]));
 			else
-				fprintf(out, json ? ",\"%s\":%" PRIu64 : " %s=%" PRIu64, fname, row[j]);
+				fprintf(out, json ? ",\"%s\":%" PRIu64 : " %s=%" PRIu64, t.names[j], row[j]);
 		}
 		fputs(json ? "}" : "\n", out);
 	}
@@ -239,46 +252,3 @@ int nfqct_statextra_write_sets(const char *dir)
 	return rc;
 }
 
-/* `nfqct stat`'s lines (or JSON member) for nfqct_sets: a set per line. */
-static void print_sets(const char *dir, bool json, FILE *out)
-{
-	char path[PATH_MAX], name[NFQCT_IPSET_MAXNAMELEN + 2];
-	struct nfqct_stattab t;
-	FILE *nf;
-
-	snprintf(path, sizeof(path), "%s/net/stat/nfqct_sets", dir);
-	if (nfqct_statfile_read(path, &t) < 0)
-		return;
-	snprintf(path, sizeof(path), "%s/net/nfqct_sets.names", dir);
-	nf = fopen(path, "r");
-	if (json)
-		fputs(",\"nfqct_sets\":[", out);
-	for (unsigned int l = 0; l < t.nlines; l++) {
-		const uint64_t *row = t.values + (size_t)l * t.nfields;
-
-		if (!nf || !fgets(name, sizeof(name), nf))
-			snprintf(name, sizeof(name), "?");
-		name[strcspn(name, "\n")] = '\0';
-		fprintf(out, json ? "%s{\"name\":\"" : "nfqct_sets: %s", json && l ? "," : "");
-		if (json)	/* set names are printable ASCII without blanks */
-			for (const char *c = name; *c; c++)
-				fprintf(out, *c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
-		else
-			fputs(name, out);
-		if (json)
-			fputc('"', out);
-		for (unsigned int j = 0; j < t.nfields; j++) {
-			if (!strcmp(t.names[j], "type"))
-				fprintf(out, json ? ",\"type\":\"%s\"" : " type=%s",
-					nfqct_ipset_type_name((unsigned int)row[j]));
-			else
-				fprintf(out, json ? ",\"%s\":%" PRIu64 : " %s=%" PRIu64, t.names[j], row[j]);
-		}
-		fputs(json ? "}" : "\n", out);
-	}
-	if (json)
-		fputc(']', out);
-	if (nf)
-		fclose(nf);
-	nfqct_stattab_free(&t);
-}
