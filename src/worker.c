@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -25,6 +26,11 @@
  * answering what the kernel had already queued. */
 #define DRAIN_IDLE_MS	20	/* stop once the queue has been quiet this long */
 #define DRAIN_MAX_MS	1000	/* and in any case after this long */
+
+/* nfqct_worker_join() repeats the wake signal this often until the thread
+ * ends: one that lands just before the worker enters its blocking receive
+ * is lost, the next one is not. */
+#define JOIN_WAKE_MS	10
 
 struct nfqct_worker {
 	struct nfqct_worker_config cfg;
@@ -193,8 +199,39 @@ static void queue_logs(struct nfqct_worker *w, const struct nfqct_settings *s, u
 		  NFQCT_PKTLOG_RING, NFQCT_RULES_MAX_LOG, NFQCT_STAT_READ(w->cfg.stats->q.log_lost));
 }
 
-/* Receive and answer one batch.  Returns packets handled, or -errno. */
-static int run_batch(struct nfqct_worker *w)
+/*
+ * An idle worker sleeps in the queue's receive itself (recvmmsg() with
+ * MSG_WAITFORONE on the blocking socket), not in poll(): a packet that
+ * finds it asleep costs one system call to fetch instead of a poll() return
+ * and a receive, which is most of what separated an idle queue's verdict
+ * from a minimal consumer's (README "Benchmarks": RR).  The stop request
+ * reaches a sleeping worker as a signal, NFQCT_WORKER_WAKE_SIG, sent by
+ * nfqct_worker_join(); every thread of the daemon blocks all signals except
+ * the workers, which unblock this one alone.  Its handler does nothing: the
+ * receive returns EINTR and the loop looks at the stop eventfd.
+ */
+#define NFQCT_WORKER_WAKE_SIG (SIGRTMIN + 2)
+
+static void wake_handler(int sig)
+{
+	(void)sig;
+}
+
+static pthread_once_t wake_once = PTHREAD_ONCE_INIT;
+static int wake_err;
+
+static void wake_install(void)
+{
+	struct sigaction sa = { .sa_handler = wake_handler };	/* no SA_RESTART */
+
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(NFQCT_WORKER_WAKE_SIG, &sa, NULL) < 0)
+		wake_err = errno;
+}
+
+/* Receive and answer one batch; with @wait, sleep (offline for RCU) until
+ * the first packet.  Returns packets handled, or -errno. */
+static int run_batch(struct nfqct_worker *w, bool wait)
 {
 	struct nfqct_judge_ctx cx = {
 		.ct = w->cfg.ct,
@@ -205,7 +242,13 @@ static int run_batch(struct nfqct_worker *w)
 	uint64_t now_ms;
 	int n;
 
-	n = nfqct_queue_recv(w->q, w->pkts, w->batch, false);
+	if (wait) {
+		rcu_thread_offline();
+		n = nfqct_queue_recv(w->q, w->pkts, w->batch, true);
+		rcu_thread_online();
+	} else {
+		n = nfqct_queue_recv(w->q, w->pkts, w->batch, false);
+	}
 	if (n <= 0) {
 		report_queue_errors(w);
 		return n;
@@ -290,7 +333,7 @@ static void drain(struct nfqct_worker *w)
 
 	for (;;) {
 		uint64_t now = nfqct_now_ms();
-		int n = run_batch(w);
+		int n = run_batch(w, false);
 
 		if (n > 0) {
 			idle_since = now;
@@ -314,12 +357,22 @@ static void *worker_main(void *arg)
 	bool stopping = false;
 	int r;
 
+	sigset_t wake;
+	bool full = false;	/* the last batch was full: more is likely waiting */
+
+	sigemptyset(&wake);
+	sigaddset(&wake, NFQCT_WORKER_WAKE_SIG);
+	pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
 	rcu_register_thread();
 	while (!stopping) {
-		int n = run_batch(w);
+		/* A busy queue is read without going offline; an idle one is
+		 * slept on in the receive. */
+		int n = run_batch(w, !full);
 
-		if (n == 0 || n == -EAGAIN)
-			wait_for_work(w, -1, &stopping);
+		full = n == (int)w->batch;
+		if (n == -EINTR)
+			/* the wake signal, or another: is it the stop? */
+			wait_for_work(w, 0, &stopping);
 		rcu_quiescent_state();
 		/* A busy queue may never be empty: look at every batch boundary. */
 		if (__atomic_load_n(&w->handover, __ATOMIC_ACQUIRE))
@@ -343,6 +396,9 @@ int nfqct_worker_start(struct nfqct_worker *w)
 {
 	int ret;
 
+	pthread_once(&wake_once, wake_install);
+	if (wake_err)
+		return -wake_err;
 	__atomic_store_n(&w->handover, false, __ATOMIC_RELEASE);
 	ret = pthread_create(&w->thread, NULL, worker_main, w);
 
@@ -354,8 +410,21 @@ int nfqct_worker_start(struct nfqct_worker *w)
 
 void nfqct_worker_join(struct nfqct_worker *w)
 {
-	if (w->started)
-		pthread_join(w->thread, NULL);
+	if (!w->started)
+		return;
+	for (;;) {
+		struct timespec until;
+
+		pthread_kill(w->thread, NFQCT_WORKER_WAKE_SIG);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += JOIN_WAKE_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		if (pthread_timedjoin_np(w->thread, NULL, &until) != ETIMEDOUT)
+			break;
+	}
 	w->started = false;
 }
 

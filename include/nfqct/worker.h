@@ -3,8 +3,10 @@
  * (parse, raw table, conntrack, filter table, confirm), answer in order.
  *
  * Threads: the worker registers itself with liburcu QSBR, announces a
- * quiescent state after every batch and goes offline while it waits in
- * poll(), so grace periods never wait for an idle queue.
+ * quiescent state after every batch and goes offline while it sleeps in
+ * the queue's receive, so grace periods never wait for an idle queue.  It
+ * unblocks one signal (worker.c: NFQCT_WORKER_WAKE_SIG), which
+ * nfqct_worker_join() sends to interrupt that sleep.
  *
  * Lifecycle: nfqct_worker_create() opens and configures the queue (so
  * that errors are reported before anything starts), nfqct_worker_start()
@@ -59,7 +61,8 @@ struct nfqct_worker *nfqct_worker_create(const struct nfqct_worker_config *cfg, 
  * that did not happen).  Returns 0 or -errno. */
 int nfqct_worker_start(struct nfqct_worker *w);
 
-/* nfqct_worker_join - wait for the thread to finish (after the stop eventfd fired). */
+/* nfqct_worker_join - wait for the thread to finish (after the stop eventfd
+ * fired), waking it with its signal every few milliseconds until it does. */
 void nfqct_worker_join(struct nfqct_worker *w);
 
 /* nfqct_worker_handover - the next stop is an upgrade's: no intake stop, no
