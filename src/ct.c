@@ -58,6 +58,8 @@ enum {
 	CT_PINNED	= 1 << 4,	/* gc's resume point: stays linked */
 	CT_ACCT		= 1 << 5,	/* accounting on at creation */
 	CT_EXPECTED	= 1 << 6,	/* made by an expectation (IPS_EXPECTED) */
+	CT_OFFLOAD	= 1 << 7,	/* its elements are in the kernel's set (offload.h) */
+	CT_OFFLOAD_REQ	= 1 << 8,	/* an offload request is on its way */
 };
 
 /* How many table nodes an early-drop scan looks at (two per entry). */
@@ -1242,6 +1244,7 @@ void nfqct_ct_info(const struct nfqct_conn *conn, struct nfqct_ct_info *out)
 	out->confirmed = s & CT_CONFIRMED;
 	out->dying = s & CT_DYING;
 	out->acct = s & CT_ACCT;
+	out->offload = s & CT_OFFLOAD;
 }
 
 /* Decimal and hex digits of @v at @p; returns the end (no NUL). */
@@ -1340,7 +1343,10 @@ void nfqct_ct_info_print(FILE *out, const struct nfqct_ct_info *ci, uint64_t now
 	if (ci->acct)
 		fprintf(out, "packets=%llu bytes=%llu ", (unsigned long long)ci->packets[1],
 			(unsigned long long)ci->bytes[1]);
-	if (ci->assured)
+	/* the kernel's ct_seq_show: [OFFLOAD] in place of [ASSURED] */
+	if (ci->offload)
+		fputs("[OFFLOAD] ", out);
+	else if (ci->assured)
 		fputs("[ASSURED] ", out);
 	fprintf(out, "mark=%u ", ci->mark);
 	if (ci->zone)
@@ -1652,4 +1658,82 @@ int nfqct_ct_import(struct nfqct_ct *ct, struct nfqct_ct_stats *st, const struct
 	conn_set(e, CT_CONFIRMED);
 	CT_STAT_INC(st, insert);
 	return 0;
+}
+
+/* ---- flow offload (offload.h) ---- */
+
+bool nfqct_ct_offloadable(const struct nfqct_conn *conn, const struct nfqct_pkt *pkt)
+{
+	uint16_t s = conn_status(conn);
+
+	if (conn->zone || !(s & CT_CONFIRMED) || (s & CT_DYING) || !(s & CT_SEEN_REPLY))
+		return false;
+	switch (conn->tuple.proto) {
+	case IPPROTO_TCP:
+		/* a racy read of the state, as any reader outside the lock */
+		if (__atomic_load_n(&conn->proto.tcp.state, __ATOMIC_RELAXED) != NFQCT_TCP_ESTABLISHED)
+			return false;
+		/* SYN, FIN, RST: the handshake and the teardown stay on the queue */
+		return !pkt || (pkt->l4 && pkt->l4caplen >= 14 && !(pkt->l4[13] & 0x07));
+	case IPPROTO_UDP:
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool nfqct_ct_offload_claim(struct nfqct_conn *conn)
+{
+	return !(conn_set(conn, CT_OFFLOAD_REQ) & CT_OFFLOAD_REQ);
+}
+
+void nfqct_ct_offload_done(struct nfqct_conn *conn, bool offloaded)
+{
+	if (offloaded && conn->tuple.proto == IPPROTO_TCP) {
+		/* the tracker will not see the windows move (nft_flow_offload) */
+		ct_lock(conn);
+		nfqct_tcp_set_liberal(&conn->proto.tcp);
+		ct_unlock(conn);
+	}
+	if (offloaded)
+		conn_set(conn, CT_OFFLOAD);
+	else
+		conn_clear(conn, CT_OFFLOAD);
+	conn_clear(conn, CT_OFFLOAD_REQ);
+}
+
+bool nfqct_ct_offloaded(const struct nfqct_conn *conn)
+{
+	return conn_status(conn) & CT_OFFLOAD;
+}
+
+bool nfqct_ct_offload_unset(struct nfqct_conn *conn)
+{
+	return conn_clear(conn, CT_OFFLOAD) & CT_OFFLOAD;
+}
+
+void nfqct_ct_offload_acct(struct nfqct_conn *conn, const struct nfqct_settings *s, bool reply,
+			   uint64_t packets, uint64_t bytes, uint64_t now_ms)
+{
+	struct nfqct_conn *e = conn;
+	uint16_t st = conn_status(e);
+	unsigned int to;
+
+	if (!packets)
+		return;
+	if (e->tuple.proto == IPPROTO_TCP)
+		to = s->timeout[NFQCT_TO_TCP_ESTABLISHED];
+	else
+		to = s->timeout[(st & CT_ASSURED) ? NFQCT_TO_UDP_STREAM : NFQCT_TO_UDP];
+	ct_lock(e);
+	if (!(conn_status(e) & CT_DYING)) {
+		if (st & CT_ACCT) {
+			e->packets[reply] += packets;
+			e->bytes[reply] += bytes;
+		}
+		/* the kernel forwarded them: the flow is alive (__nf_ct_refresh_acct) */
+		if (conn_expires(e) < now_ms + (uint64_t)to * 1000u)
+			__atomic_store_n(&e->expires, now_ms + (uint64_t)to * 1000u, __ATOMIC_RELAXED);
+	}
+	ct_unlock(e);
 }

@@ -156,6 +156,10 @@ void nfqct_judge(const struct nfqct_judge_ctx *cx, struct nfqct_pkt *pkt, uint64
 	v->confirmed = fresh && res.conn == fresh;
 	v->conn = res.conn;
 	v->reply = res.reply;
+	/* FLOWOFFLOAD holds for accepted ESTABLISHED packets of a flow that is
+	 * established for its tracker; NEW and RELATED are never offloaded. */
+	v->offload = rv.offload && v->accept && res.conn && !fresh &&
+		     v->ctstate == NFQCT_CTSTATE_ESTABLISHED && nfqct_ct_offloadable(res.conn, pkt);
 	if (cx->lo && v->accept && parsed && v->ctstate != NFQCT_CTSTATE_INVALID && looping_out(pkt))
 		remember_looped(cx, pkt, zone, v, now_ms);
 }

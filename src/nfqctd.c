@@ -45,6 +45,7 @@
 #include "nfqct/ipfix.h"
 #include "nfqct/addrs.h"
 #include "nfqct/housekeeping.h"
+#include "nfqct/offload.h"
 #include "nfqct/ipset.h"
 #include "nfqct/log.h"
 #include "nfqct/privdrop.h"
@@ -111,6 +112,7 @@ struct daemon {
 	struct nfqct_statfile *statfile;
 	struct nfqct_events *events;	/* `nfqct events`: its thread and socket */
 	struct nfqct_ipfix *ipfix;	/* flow export, when a collector is set */
+	struct nfqct_offload *offload;	/* FLOWOFFLOAD: its thread and netlink socket */
 	int ctl_fd;
 	int stop_fd;
 	int signal_fd;
@@ -524,6 +526,7 @@ static int start_workers(struct daemon *d)
 			.stop_fd = d->stop_fd,
 			.adopt_fd = d->in ? d->in->queue_fd[i] : -1,
 			.pktlog = d->pktlog,
+			.offload = d->offload,
 			.prev_last_us = d->in ? d->in->last_us[i] : 0,
 		};
 
@@ -834,6 +837,8 @@ static int reload(struct daemon *d, FILE *errs)
 	synchronize_rcu();	/* QSBR: goes offline itself while it waits */
 	nfqct_ruleset_free(old_rs);
 	free(old);
+	/* every offloaded flow back to the queue: the new ruleset decides afresh */
+	nfqct_offload_flush(d->offload);
 	fprintf(errs, "reload: done\n");
 	return 0;
 }
@@ -1415,6 +1420,7 @@ static int ctl_list(void *arg, FILE *out)
 {
 	struct daemon *d = arg;
 
+	nfqct_offload_sync(d->offload);	/* the kernel's counts first */
 	nfqct_ct_dump(d->ct, out, nfqct_now_ms());
 	return 0;
 }
@@ -1431,6 +1437,8 @@ static int ctl_flush(void *arg, FILE *out)
 {
 	struct daemon *d = arg;
 	unsigned int n = nfqct_ct_flush(d->ct, &d->extra_stats[1].ct);
+
+	nfqct_offload_sync(d->offload);	/* their elements go now */
 
 	fprintf(out, "nfqct: %u connection tracking entries have been deleted.\n", n);
 	return 0;
@@ -1549,8 +1557,12 @@ static int ctl_set(void *arg, FILE *out, int argc, char **argv)
 static int ctl_table(void *arg, FILE *out, int argc, char **argv)
 {
 	struct daemon *d = arg;
+	int r;
 
-	return nfqct_ctcmd_run(d->ct, &d->extra_stats[1].ct, out, argc, argv, nfqct_now_ms());
+	nfqct_offload_sync(d->offload);	/* counts for list/save, elements of deleted entries */
+	r = nfqct_ctcmd_run(d->ct, &d->extra_stats[1].ct, out, argc, argv, nfqct_now_ms());
+	nfqct_offload_sync(d->offload);
+	return r;
 }
 
 static int ctl_save(void *arg, FILE *out, const char *path)
@@ -1561,6 +1573,7 @@ static int ctl_save(void *arg, FILE *out, const char *path)
 		fprintf(out, "save: no state file configured (nfqct.state_file = none): name a FILE\n");
 		return -1;
 	}
+	nfqct_offload_sync(d->offload);
 	return state_save(d, path, out) < 0 ? -1 : 0;
 }
 
@@ -1648,6 +1661,7 @@ static void cleanup(struct daemon *d)
 		for (unsigned int i = 0; i < d->nworkers; i++)
 			nfqct_worker_destroy(d->workers[i]);
 	nfqct_pktlog_destroy(d->pktlog);
+	nfqct_offload_destroy(d->offload);
 	nfqct_events_stop(d->events);
 	nfqct_ipfix_stop(d->ipfix);
 	if (d->ctl_fd >= 0)
@@ -1808,10 +1822,27 @@ static int detach_done(struct daemon *d)
 }
 
 /* --check: settings and ruleset, every error reported; exit 0 or 1. */
+/* --check: can this namespace's kernel take FLOWOFFLOAD flows? */
+static void offload_check_report(void)
+{
+	int r = nfqct_offload_probe();
+
+	if (r == 0)
+		printf("nfqctd: flow offload: supported (table inet %s, sets %s and %s)\n",
+		       NFQCT_OFFLOAD_TABLE, NFQCT_OFFLOAD_SET4, NFQCT_OFFLOAD_SET6);
+	else if (r == -ENOENT)
+		printf("nfqctd: flow offload: not installed (no table inet %s: run nfqct-kernel-rules "
+		       "install); FLOWOFFLOAD flows stay on the queue path\n", NFQCT_OFFLOAD_TABLE);
+	else
+		printf("nfqctd: flow offload: not available (%s); FLOWOFFLOAD flows stay on the "
+		       "queue path\n", strerror(-r));
+}
+
 static int check_only(struct daemon *d)
 {
 	struct nfqct_ruleset *rs = NULL;
 	struct nfqct_settings s;
+	bool offloads;
 	int bad = 0;
 
 	if (load_settings(&d->opt, &s, stderr) < 0)
@@ -1820,12 +1851,15 @@ static int check_only(struct daemon *d)
 		bad = 2;	/* the rules naming its sets would only repeat it */
 	if (bad != 2 && load_ruleset(&d->opt, &s, queue_count(&d->opt), &rs, stderr) < 0)
 		bad = 1;
+	offloads = rs && nfqct_ruleset_offloads(rs);
 	nfqct_ruleset_free(rs);
 	if (bad) {
 		fprintf(stderr, "nfqctd: configuration refused\n");
 		return EXIT_CONFIG;
 	}
 	printf("nfqctd: configuration OK\n");
+	if (offloads)
+		offload_check_report();
 	if (d->opt.upgrade_check)
 		printf("nfqctd: upgrade handover protocol %d\n", UPGRADE_PROTO);
 	state_check_report(&s);
@@ -1986,6 +2020,12 @@ static int setup(struct daemon *d)
 		log_warnx("%s", err);
 		return EXIT_RUNTIME;
 	}
+	/* before the workers, which hold it; without it (no netlink) FLOWOFFLOAD
+	 * rules match and nothing is offloaded */
+	d->offload = nfqct_offload_create(d->ct, queue_count(&d->opt), &d->settings, d->opt.stat_dir,
+					  err, sizeof(err));
+	if (!d->offload)
+		log_warnx("%s: flows stay on the queue path", err);
 	if (start_workers(d) < 0)
 		return EXIT_RUNTIME;
 	return 0;
@@ -2097,6 +2137,11 @@ sets_refused:
 		ret = EXIT_RUNTIME;
 		goto out_rcu;
 	}
+	if (d.offload && nfqct_offload_start(d.offload) < 0) {
+		log_warn("cannot start the offload thread");
+		ret = EXIT_RUNTIME;
+		goto out_stop;
+	}
 	d.addrs = nfqct_addrs_watch_start();
 	if (!d.addrs)
 		log_warn("addrs: cannot watch the routing tables: -m addrtype sees no local address");
@@ -2119,6 +2164,9 @@ sets_refused:
 out_stop:
 	__atomic_store_n(&d.stopping, true, __ATOMIC_RELAXED);
 	stop_threads(&d);
+	/* every packet answered: the kernel's counts into the entries, then
+	 * no element is left behind (offload.h) */
+	nfqct_offload_stop(d.offload);
 	nfqct_housekeeping_stop(d.hk);
 	rcu_thread_offline();	/* the watcher may be waiting for a grace period: not on us */
 	nfqct_addrs_watch_stop(d.addrs);

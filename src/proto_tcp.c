@@ -867,3 +867,9 @@ const struct nfqct_l4proto nfqct_l4proto_tcp = {
 	.packet		= tcp_op_packet,
 	.state_name	= tcp_op_state_name,
 };
+
+void nfqct_tcp_set_liberal(struct nfqct_tcp_state *st)
+{
+	st->pflags0 |= PF_LIBERAL;
+	st->pflags1 |= PF_LIBERAL;
+}

@@ -85,6 +85,16 @@ bool nfqct_ruleset_needs_ct_entry(const struct nfqct_ruleset *rs)
 	return rs->ct_entry || (rs->v6 && rs->v6->ct_entry);	/* either half of a pair */
 }
 
+bool nfqct_ruleset_offloads(const struct nfqct_ruleset *rs)
+{
+	const struct rules_table *t = &rs->t[RULES_T_FILTER];
+
+	for (unsigned int i = 0; i < t->nrules; i++)
+		if (t->rules[i].target == RT_FLOWOFFLOAD)
+			return true;
+	return rs->v6 && nfqct_ruleset_offloads(rs->v6);
+}
+
 void nfqct_ruleset_free(struct nfqct_ruleset *rs)
 {
 	if (!rs)
@@ -505,6 +515,9 @@ static void print_rule(FILE *out, const struct rules_table *t, const struct rule
 			fprintf(out, " --timeout %u", st->timeout);
 		break;
 	}
+	case RT_FLOWOFFLOAD:
+		fputs((r->tmask & 1) ? " -j FLOWOFFLOAD --hw" : " -j FLOWOFFLOAD", out);
+		break;
 	case RT_REJECT:
 		/* iptables-save prints the type even when it is the default */
 		fprintf(out, " -j REJECT --reject-with %s", nfqct_reject_name((r->tmask >> 8) & 0xff));

@@ -287,6 +287,12 @@ static void walk(struct evctx *cx, const struct rules_table *t, int chain, unsig
 				}
 				break;
 			}
+			case RT_FLOWOFFLOAD:
+				/* OpenWrt's target and nft's `flow add`: the flow is
+				 * marked; the judge offloads it only if this packet
+				 * ends up accepted and the flow is established. */
+				out->offload = true;
+				break;
 			case RT_MARK:
 				*mark = (*mark & ~r->tmask) ^ r->tval;
 				out->set_mark = true;

@@ -71,6 +71,7 @@ enum rules_target {
 	RT_CONNMARK_SAVE,	/* ct mark = (ct mark & ~tmask) ^ (mark & tval): tval nfmask, tmask ctmask */
 	RT_CONNMARK_RESTORE,	/* mark = (mark & ~tval) ^ (ct mark & tmask) */
 	RT_SET,		/* -j SET: rules_info.set; does not end the traversal */
+	RT_FLOWOFFLOAD,	/* tmask 1: written with --hw; does not end the traversal */
 };
 
 /* -j CHAIN and -g CHAIN: the targets that name a user chain. */

@@ -610,7 +610,7 @@ static const struct { const char *name, *why; } unsupported_matches[] = {
 
 /* Targets, as -j names them; any other name is a user chain (or unsupported). */
 enum target_id { T_NONE, T_ACCEPT, T_DROP, T_RETURN, T_MARK, T_NOTRACK, T_CT, T_REJECT, T_LOG, T_CONNMARK, T_SET,
-		 T_MAX };
+		 T_FLOWOFFLOAD, T_MAX };
 
 static const struct target_def {
 	const char *name;
@@ -629,6 +629,7 @@ static const struct target_def {
 	[T_LOG] = { "LOG", RT_LOG, false, 0 },
 	[T_CONNMARK] = { "CONNMARK", RT_CONNMARK_SET, false, OS_TOPT },
 	[T_SET] = { "SET", RT_SET, false, OS_TOPT },
+	[T_FLOWOFFLOAD] = { "FLOWOFFLOAD", RT_FLOWOFFLOAD, false, 0, true },
 };
 
 /* iptables targets nfqct does not implement, and why: refused by name, and not chain names. */
@@ -1658,6 +1659,16 @@ static int opt_log_flag(struct parser *p, struct rctx *x, const struct optarg *o
 
 static void target_opt_names(char *buf, size_t len, int target);
 
+/* FLOWOFFLOAD --hw (OpenWrt's xt_FLOWOFFLOAD): nfqct has no hardware path;
+ * taken as the software offload, said in a note, kept for printing. */
+static int opt_flowoffload_hw(struct parser *p, struct rctx *x, const struct optarg *oa)
+{
+	pnote_at(p, oa->o->col, "FLOWOFFLOAD --hw: nfqct offloads to the kernel's software "
+		 "path (an nft set, see nfqct.rules(5)); no hardware offload");
+	x->pr.r.tmask |= 1;
+	return OPT_OK;
+}
+
 /*
  * --set-mark, --set-xmark, --and-mark, --or-mark, --xor-mark (MARK and
  * CONNMARK): everything becomes mark = (mark & ~tmask) ^ tval, as the
@@ -1914,6 +1925,7 @@ static const struct opt_def opts[] = {
 	{ "--del-set",	NULL,			M_NONE, T_SET,	0,		0,		ARG_TWO,	opt_settarget },
 	{ "--exist",	NULL,			M_NONE, T_SET,	0,		0,		ARG_NONE,	opt_settarget },
 	{ "--timeout",	NULL,			M_NONE, T_SET,	0,		0,		ARG_NEED,	opt_settarget },
+	{ "--hw",	NULL,			M_NONE, T_FLOWOFFLOAD, 0,	0,		ARG_NONE,	opt_flowoffload_hw },
 	/* CONNMARK's share MARK's names: find_opt() takes the -j's */
 	{ "--set-xmark", NULL,			M_NONE, T_CONNMARK, 0,		0,		ARG_NEED,	opt_connmark },
 	{ "--set-mark",	NULL,			M_NONE, T_CONNMARK, 0,		0,		ARG_NEED,	opt_connmark },

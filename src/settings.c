@@ -93,6 +93,10 @@ static const struct setting settings[] = {
 	/* REJECT's four mark bits, 0xf << shift (reject.h); nfqct-kernel-rules --reject-mark-shift */
 	{ "nfqct.reject_mark_shift", FIELD(reject_mark_shift), NFQCT_REJECT_MARK_SHIFT_DEFAULT, 0,
 	  NFQCT_REJECT_MARK_SHIFT_MAX, true, NULL },
+	/* FLOWOFFLOAD (offload.h): an element lives this long without a
+	 * refresh; the counters are read this often (below the lifetime) */
+	{ "nfqct.offload_timeout_s", FIELD(offload_timeout_s), 30, 2, 86400, true, NULL },
+	{ "nfqct.offload_interval_ms", FIELD(offload_interval_ms), 1000, 10, 60000, true, NULL },
 	/* `nfqct set add` cuts the flows an added element matches by default */
 	{ "nfqct.sets_kill_flows", FIELD(sets_kill_flows), 0, 0, 1, true, NULL },
 	/* xt_recent's module parameters (recent.h); read when a list is made */

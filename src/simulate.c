@@ -203,6 +203,8 @@ static void print_packet(struct nfqct_sim *sim, FILE *out, uint64_t time_ns,
 		json_string(out, rule);
 		fprintf(out, ",\"mark\":%" PRIu32 ",\"flow\":", v->mark);
 		json_string(out, flow);
+		if (v->offload)
+			fputs(",\"offload\":true", out);
 		if (v->invalid_reason) {
 			fputs(",\"invalid\":", out);
 			json_string(out, v->invalid_reason);
@@ -213,6 +215,8 @@ static void print_packet(struct nfqct_sim *sim, FILE *out, uint64_t time_ns,
 	fprintf(out, "%" PRIu64 " %" PRIu64 ".%06" PRIu64 " %s %s %s mark=%" PRIu32 " %s",
 		sim->packets, rel / 1000000000u, rel % 1000000000u / 1000u, verdict,
 		ctstate_name(v->ctstate), rule, v->mark, flow);
+	if (v->offload)
+		fputs(" [OFFLOAD]", out);	/* nfqctd would hand the flow to the kernel here */
 	if (v->invalid_reason)
 		fprintf(out, " (%s)", v->invalid_reason);
 	fputc('\n', out);

@@ -18,7 +18,7 @@
 #include "nfqct/statextra.h"
 #include "nfqct/statfile.h"
 
-static const char *const extra_files[] = { "nfqct_events", "nfqct_ipfix" };
+static const char *const extra_files[] = { "nfqct_events", "nfqct_ipfix", "nfqct_offload" };
 
 static const char *limits_kind_name(uint64_t v);
 static const char *sets_type_name(uint64_t v);

@@ -18,6 +18,7 @@
 #include "nfqct/events.h"
 #include "nfqct/judge.h"
 #include "nfqct/log.h"
+#include "nfqct/offload.h"
 #include "nfqct/queue.h"
 #include "nfqct/reject.h"
 #include "nfqct/worker.h"
@@ -200,6 +201,25 @@ static void queue_logs(struct nfqct_worker *w, const struct nfqct_settings *s, u
 }
 
 /*
+ * FLOWOFFLOAD (offload.h): a flow the verdict offloads goes to the offload
+ * thread's ring once (the entry's claim); an offloaded flow whose packet
+ * reaches us without that verdict (FIN, RST, a ruleset that no longer
+ * offloads it) is taken back.  No system call here: a full ring is
+ * counted, and the flow simply stays on the queue path.
+ */
+static void note_offload(struct nfqct_worker *w, const struct nfqct_verdict *v)
+{
+	if (v->offload) {
+		if (nfqct_ct_offload_claim(v->conn) &&
+		    !nfqct_offload_request(w->cfg.offload, w->cfg.index, v->conn, true))
+			nfqct_ct_offload_done(v->conn, nfqct_ct_offloaded(v->conn));
+	} else if (nfqct_ct_offloaded(v->conn) && nfqct_ct_offload_unset(v->conn)) {
+		/* a full ring: the next counter read finds the pair stale */
+		(void)nfqct_offload_request(w->cfg.offload, w->cfg.index, v->conn, false);
+	}
+}
+
+/*
  * An idle worker sleeps in the queue's receive itself (recvmmsg() with
  * MSG_WAITFORONE on the blocking socket), not in poll(): a packet that
  * finds it asleep costs one system call to fetch instead of a poll() return
@@ -281,6 +301,8 @@ static int run_batch(struct nfqct_worker *w, bool wait)
 			log_table_full(w, cx.s, now_ms);
 		if (pkt->flags & NFQCT_PKT_F_FRAGMENT)
 			note_fragment(w, cx.s, now_ms);
+		if (v.conn && w->cfg.offload)
+			note_offload(w, &v);
 		if (v.reject)
 			/* The kernel's own REJECT sends the reply (reject.h): run the
 			 * hook again with the type in the mark; its rule drops the packet. */

@@ -294,6 +294,7 @@ struct nfqct_ct_info {
 	bool confirmed;
 	bool dying;			/* removed, or about to be */
 	bool acct;			/* accounting was on when it was created */
+	bool offload;			/* [OFFLOAD]: its packets go by the kernel (offload.h) */
 	uint8_t helper;			/* enum nfqct_helper_id: conntrack -L prints helper= */
 	uint32_t mark;
 	uint64_t expires_ms;		/* absolute, in the clock of now_ms; for an
@@ -348,6 +349,40 @@ uint32_t nfqct_ct_id(const struct nfqct_ct *ct, const struct nfqct_conn *conn);
 
 /* nfqct_ct_info_print - one nfqct_ct_dump() line, without its newline. */
 void nfqct_ct_info_print(FILE *out, const struct nfqct_ct_info *ci, uint64_t now_ms);
+
+/* ---- flow offload (offload.h) ---- */
+
+/*
+ * nfqct_ct_offloadable - may @conn go to the kernel's fast path now?  A
+ * confirmed, replied entry in zone 0: TCP in ESTABLISHED and @pkt (when not
+ * NULL) without SYN, FIN or RST; UDP.  Nothing else.  Racy reads, no lock.
+ */
+bool nfqct_ct_offloadable(const struct nfqct_conn *conn, const struct nfqct_pkt *pkt);
+
+/* nfqct_ct_offload_claim - mark an offload request under way; false when one
+ * already is (the caller must not send another). */
+bool nfqct_ct_offload_claim(struct nfqct_conn *conn);
+
+/* nfqct_ct_offload_done - the request is over: [OFFLOAD] set when @offloaded
+ * (a TCP entry's tracker then stops checking windows, for good, as the
+ * kernel's flow offload sets BE_LIBERAL), cleared otherwise. */
+void nfqct_ct_offload_done(struct nfqct_conn *conn, bool offloaded);
+
+/* nfqct_ct_offloaded - [OFFLOAD] is set. */
+bool nfqct_ct_offloaded(const struct nfqct_conn *conn);
+
+/* nfqct_ct_offload_unset - clear [OFFLOAD]; true when it was set (the caller
+ * then removes the kernel's elements). */
+bool nfqct_ct_offload_unset(struct nfqct_conn *conn);
+
+/*
+ * nfqct_ct_offload_acct - @packets / @bytes the kernel forwarded for @conn in
+ * direction @reply: added to its counters (with accounting), and the expiry
+ * pushed to @now_ms + the established (TCP) or stream (UDP, assured) timeout
+ * of @s, as the kernel's refresh would.  A dying entry is left alone.
+ */
+void nfqct_ct_offload_acct(struct nfqct_conn *conn, const struct nfqct_settings *s, bool reply,
+			   uint64_t packets, uint64_t bytes, uint64_t now_ms);
 
 /* ---- export and import, for the state file (state.h) ---- */
 

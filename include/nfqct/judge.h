@@ -71,6 +71,9 @@ struct nfqct_verdict {
 	unsigned int ctstate;	/* one NFQCT_CTSTATE_* bit, as the filter table saw it */
 	bool reply;		/* the packet goes in the entry's reply direction */
 	bool confirmed;		/* this packet's new entry entered the table */
+	bool offload;		/* a FLOWOFFLOAD rule matched, the packet is accepted and
+				 * its entry may go to the kernel's fast path now
+				 * (nfqct_ct_offloadable): the caller asks offload.h */
 	struct nfqct_conn *conn;	/* its entry, or NULL (INVALID, UNTRACKED, a new
 				 * entry discarded): valid until the caller's next
 				 * quiescent state */

@@ -104,6 +104,14 @@ void nfqct_tcp_packet(struct nfqct_tcp_state *st, const struct nfqct_pkt *pkt, b
 		      bool seen_reply, bool assured, const struct nfqct_settings *s,
 		      struct nfqct_l4_result *v);
 
+/*
+ * nfqct_tcp_set_liberal - no window checks in either direction from now
+ * on: the flow went to the kernel's fast path (offload.h), whose packets
+ * this tracker no longer sees, as nft_flow_offload sets
+ * IP_CT_TCP_FLAG_BE_LIBERAL on both sides.  Call with the entry's lock.
+ */
+void nfqct_tcp_set_liberal(struct nfqct_tcp_state *st);
+
 /* nfqct_tcp_state_name - "SYN_SENT", "ESTABLISHED", ... as conntrack -L prints them. */
 const char *nfqct_tcp_state_name(uint8_t state);
 

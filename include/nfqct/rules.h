@@ -88,6 +88,8 @@ struct nfqct_rules_verdict {
 	uint16_t zone;		/* raw: CT --zone N, else 0 */
 	uint8_t helper;		/* raw: CT --helper NAME (helper.h), else 0 */
 	bool set_mark;		/* a MARK target changed *mark: send it with the verdict */
+	bool offload;		/* filter: a FLOWOFFLOAD rule matched (it does not end
+				 * the traversal; the judge decides whether it holds) */
 	uint8_t reject;		/* filter: a REJECT rule decided (accept is false): the
 				 * reply type for this packet's family (reject.h), else 0 */
 	struct nfqct_rule_ref by;	/* what decided accept */
@@ -139,6 +141,9 @@ struct nfqct_rules_ct {
 	bool unconfirmed;		/* conn is new, not yet in the table */
 	struct nfqct_ct *table;		/* the table, for -m connlimit's lookups; NULL: none */
 };
+
+/* nfqct_ruleset_offloads - whether a filter rule is -j FLOWOFFLOAD (offload.h). */
+bool nfqct_ruleset_offloads(const struct nfqct_ruleset *rs);
 
 /* nfqct_ruleset_needs_ct_entry - whether a filter rule reads nfqct_rules_ct's entry part. */
 bool nfqct_ruleset_needs_ct_entry(const struct nfqct_ruleset *rs);

@@ -115,6 +115,8 @@ struct nfqct_settings {
 	char rules_v4[256];		/* an iptables-restore file for IPv4 only, "" (none) */
 	char rules_v6[256];		/* an ip6tables-restore file for IPv6 only, "" (none) */
 	uint32_t reject_mark_shift;	/* REJECT's mark bits: 0xf << this (reject.h) */
+	uint32_t offload_timeout_s;	/* FLOWOFFLOAD: an element's idle lifetime (offload.h) */
+	uint32_t offload_interval_ms;	/* how often the kernel's counters are read */
 
 	/* nfqct.ipfix_*: flow export (ipfix.h); no collector, no export */
 	struct nfqct_hostport ipfix_collector;

@@ -48,6 +48,8 @@ struct nfqct_worker_config {
 	int adopt_fd;				/* >= 0: the queue's bound socket, handed
 						 * over by the previous image (no bind) */
 	struct nfqct_pktlog *pktlog;		/* LOG lines go to its ring @index, or NULL */
+	struct nfqct_offload *offload;		/* FLOWOFFLOAD requests go to its ring @index,
+						 * or NULL (offload.h) */
 	uint64_t prev_last_us;			/* with adopt_fd: the previous image's last
 						 * verdict (nfqct_worker_now_us()), 0 unknown;
 						 * the first verdict logs the gap */

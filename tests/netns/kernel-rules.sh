@@ -55,6 +55,12 @@ R6() {
 	done
 }
 
+# The FLOWOFFLOAD rule in front of a queue rule: the reject field's free value 0xf << SHIFT.
+OF() {
+	printf -- '-A %s -m mark --mark 0x%x/0x%x %s -j ACCEPT\n' "$1" $((15 << ${2:-28})) \
+		$((15 << ${2:-28})) "$T"
+}
+
 check_iptables() {
 	IPT=$1 IP6T=$2
 	note "---- backend iptables: $IPT / $IP6T ----"
@@ -72,12 +78,14 @@ check_iptables() {
 $D
 $F4RAW"
 	E4FILTER="$(R4 FORWARD)
+$(OF FORWARD)
 -A FORWARD $T -j NFQUEUE --queue-balance 0:1 --queue-bypass
 $F4FILTER"
 	E6RAW="-A PREROUTING -m addrtype ! --dst-type LOCAL -m addrtype ! --dst-type MULTICAST $T -j CT --notrack
 $D"
 	E6FILTER="$F6FILTER
 $(R6 FORWARD)
+$(OF FORWARD)
 -A FORWARD $T -j NFQUEUE --queue-balance 0:1 --queue-bypass"
 	expect_rules "router"
 	assert_pass K install router --queues 0:1 --bypass
@@ -91,18 +99,22 @@ $D
 $F4RAW
 -A OUTPUT $T -j CT --notrack"
 	E4FILTER="$(R4 INPUT)
+$(OF INPUT)
 -A INPUT $T -j NFQUEUE --queue-num 3
 $F4FILTER
 $(R4 OUTPUT)
+$(OF OUTPUT)
 -A OUTPUT $T -j NFQUEUE --queue-num 3"
 	E6RAW="-A PREROUTING -m addrtype --dst-type LOCAL $T -j CT --notrack
 -A PREROUTING -m addrtype --dst-type MULTICAST $T -j CT --notrack
 $D
 -A OUTPUT $T -j CT --notrack"
 	E6FILTER="$(R6 INPUT)
+$(OF INPUT)
 -A INPUT $T -j NFQUEUE --queue-num 3
 $F6FILTER
 $(R6 OUTPUT)
+$(OF OUTPUT)
 -A OUTPUT $T -j NFQUEUE --queue-num 3"
 	expect_rules "host"
 
@@ -110,15 +122,17 @@ $(R6 OUTPUT)
 	E4RAW="$D
 $F4RAW"
 	E4FILTER="$(R4 FORWARD 8)
+$(OF FORWARD 8)
 -A FORWARD $T -j NFQUEUE --queue-num 0
 $F4FILTER"
 	E6RAW=$D
 	E6FILTER="$F6FILTER
 $(R6 FORWARD 8)
+$(OF FORWARD 8)
 -A FORWARD $T -j NFQUEUE --queue-num 0"
 	expect_rules "router --no-notrack"
 
-	assert_pass K install router --no-defrag --no-reject
+	assert_pass K install router --no-defrag --no-reject --no-offload
 	E4FILTER="-A FORWARD $T -j NFQUEUE --queue-num 0
 $F4FILTER"
 	E6FILTER="$F6FILTER
@@ -127,8 +141,12 @@ $F4FILTER"
 $F4RAW"
 	E6RAW="-A PREROUTING -m addrtype ! --dst-type LOCAL -m addrtype ! --dst-type MULTICAST $T -j CT --notrack"
 	expect_rules "router --no-defrag"
+	assert_fail in_router nft list table inet nfqct_offload
+	assert_pass K install router --no-defrag --no-reject
+	assert_pass in_router nft list table inet nfqct_offload
 
 	assert_pass K remove
+	assert_fail in_router nft list table inet nfqct_offload
 	E4RAW=$F4RAW E4FILTER=$F4FILTER E6RAW= E6FILTER=$F6FILTER
 	expect_rules "removed"
 	assert_pass K remove
@@ -173,18 +191,30 @@ else
 		meta mark & 0xf0000000 == 0xc0000000 meta nfproto ipv6 reject with icmpv6 type port-unreachable
 		meta mark & 0xf0000000 == 0xd0000000 meta nfproto ipv6 reject with icmpv6 type policy-fail
 		meta mark & 0xf0000000 == 0xe0000000 meta nfproto ipv6 reject with icmpv6 type reject-route
+		meta mark & 0xf0000000 == 0xf0000000 accept comment "nfqct: offloaded flow"
 		queue flags bypass to 0-1
 	}
 }'
-	assert_eq "nft print router" "$expected" "$(K -b nft print router -q 0:1 --bypass)"
+	assert_eq "nft print router" "$expected" "$(K -b nft print router -q 0:1 --bypass | grep -v '^#')"
+	assert_eq "nft print router: the offload table, as comments" 1 \
+		"$(K -b nft print router | grep -c '^# nft -f -: table inet nfqct_offload {')"
+	assert_eq "nft print router --no-offload: no offload" 0 \
+		"$(K -b nft print router --no-offload | grep -c 'offload')"
 	assert_eq "nft print router --no-reject: no reject rule" 0 \
 		"$(K -b nft print router --no-reject | grep -c 'reject')"
-	assert_eq "nft print router --reject-mark-shift 0: the low bits" 14 \
+	# 14 reject types and the offload value
+	assert_eq "nft print router --reject-mark-shift 0: the low bits" 15 \
 		"$(K -b nft print router --reject-mark-shift 0 | grep -c 'meta mark & 0xf == 0x')"
 	assert_eq "nft print router --no-defrag: no ct rule" 0 \
 		"$(K -b nft print router --no-defrag | grep -c 'ct state')"
 	assert_eq "nft print router --no-defrag --no-notrack: no raw chain" 0 \
 		"$(K -b nft print router --no-defrag --no-notrack | grep -c raw_prerouting)"
+	# The offload table, as the kernel takes it (host: input and output chains).
+	for role in host router; do
+		assert_pass sh -c "$(printf '%q ' ip netns exec "$NS_R" "$KERNEL_RULES") print $role |
+			sed -n '/^# nft -f -: /,/^# }/ { s/^# nft -f -: //; s/^# //; p }' |
+			$(printf '%q ' ip netns exec "$NS_R") nft -c -f -"
+	done
 	# Everything but the queue statement is checked by the kernel in every case.
 	for role in host "host --no-notrack" router "router --no-defrag"; do
 		# shellcheck disable=SC2086
