@@ -585,6 +585,11 @@ static void *offload_main(void *arg)
 	uint64_t last_stat = 0;
 
 	rcu_register_thread();
+	/* What a previous daemon left (kill -9, an upgrade): its counts go to
+	 * the entries a state file brought back, then a clean slate; the flows
+	 * come back at their next packet. */
+	if (nfqct_offload_probe() == 0)
+		flush_sets(off, nfqct_now_ms());
 	for (;;) {
 		uint64_t now = nfqct_now_ms(), sync_req, flush_req;
 		const struct nfqct_settings *s = rcu_dereference(*off->settings);
@@ -597,9 +602,11 @@ static void *offload_main(void *arg)
 		pthread_mutex_unlock(&off->lock);
 
 		drain_rings(off, now);
-		if (flush_req != off->flush_done || stop) {
+		if ((flush_req != off->flush_done || stop) && off->adds) {
 			flush_sets(off, now);
-		} else if (sync_req != off->sync_done || now - off->last_read_ms >= s->offload_interval_ms) {
+		} else if (off->adds &&
+			   (sync_req != off->sync_done || now - off->last_read_ms >= s->offload_interval_ms)) {
+			/* nothing to read before the first flow went to the kernel */
 			read_counters(off, now);
 		}
 		if (now - last_stat >= s->stat_interval_ms || stop) {

@@ -110,6 +110,13 @@ assert_eq "UDP IPv4 echoes after the reload" 10 "$(timeout 20 ip netns exec "$NS
 for i in $(seq 30); do [ "$(nelements 4)" = 2 ] && break; sleep 0.1; done
 assert_eq "elements of the UDP IPv4 flow, offloaded again" 2 "$(nelements 4)"
 
+# ---- nfqct flush takes the flows back; they come back as new flows ----
+assert_pass "$NFQCT" -s "$STATDIR" flush
+assert_eq "elements after nfqct flush" "00" "$(nelements 4)$(nelements 6)"
+assert_eq "UDP IPv4 echoes after the flush" 10 "$(timeout 20 ip netns exec "$NS_C" $FLOWS udpping "$S4" 5002 40000 10 200)"
+for i in $(seq 30); do [ "$(nelements 4)" = 2 ] && break; sleep 0.1; done
+assert_eq "elements of the UDP IPv4 flow after the flush" 2 "$(nelements 4)"
+
 # ---- kill -9: the offloaded flow keeps flowing, a new one is blocked ----
 kill -KILL "$NFQCTD_PID"
 { wait "$NFQCTD_PID"; } 2>/dev/null
@@ -120,8 +127,10 @@ assert_eq "UDP IPv4 echoes of a new flow after kill -9" 0 \
 	"$(timeout 20 ip netns exec "$NS_C" $FLOWS udpping "$S4" 5002 40001 3 200)"
 
 # ---- a stop removes every element ----
+assert_eq "elements left by the killed daemon" 2 "$(nelements 4)"
 nfqctd_start -r "$TMP_DIR/offload.rules" || exit 1
-in_router nft flush set inet nfqct_offload flows4
+for i in $(seq 30); do [ "$(nelements 4)" = 0 ] && break; sleep 0.1; done
+assert_eq "elements after a new daemon's start" 0 "$(nelements 4)"
 assert_eq "UDP IPv4 echoes, new daemon" 10 "$(timeout 20 ip netns exec "$NS_C" $FLOWS udpping "$S4" 5002 40002 10 200)"
 for i in $(seq 30); do [ "$(nelements 4)" = 2 ] && break; sleep 0.1; done
 assert_eq "elements of a new UDP flow" 2 "$(nelements 4)"
