@@ -2,7 +2,9 @@
  * test_judge.c - the packet pipeline, nfqct_judge(), without root: real
  * rulesets parsed from text, a real table, packets built byte by byte.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 
 #include "nfqct/judge.h"
 #include "nfqct/logfmt.h"
+#include "nfqct/offload.h"
 #include "nfqct/reject.h"
 #include "unit.h"
 
@@ -805,6 +808,131 @@ static bool syn_ok(struct bench *b, const char *src, uint16_t sp, uint64_t now)
 	return judge(b, &p, NFQCT_HOOK_INPUT, 0, now).accept;
 }
 
+/* ---- FLOWOFFLOAD ---- */
+
+static const char *offload_rules =
+	"*filter\n"
+	":INPUT ACCEPT\n"
+	":FORWARD DROP\n"
+	":OUTPUT ACCEPT\n"
+	"-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j FLOWOFFLOAD\n"
+	"-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
+	"-A FORWARD -p udp --dport 9 -j FLOWOFFLOAD\n"
+	"-A FORWARD -s 198.18.0.1 -j ACCEPT\n"
+	"COMMIT\n";
+
+static struct nfqct_verdict tcp_fw(struct bench *b, bool reply, uint8_t flags, uint32_t seq,
+				   uint32_t ack, uint64_t now)
+{
+	struct pb p;
+
+	if (reply)
+		pb_tcp_packet(&p, "198.19.0.1", "198.18.0.1", 80, 40000, flags, seq, ack, 0);
+	else
+		pb_tcp_packet(&p, "198.18.0.1", "198.19.0.1", 40000, 80, flags, seq, ack, 0);
+	return judge(b, &p, NFQCT_HOOK_FORWARD, 0, now);
+}
+
+static void test_flowoffload(void)
+{
+	struct bench b;
+	struct nfqct_verdict v;
+	struct nfqct_ct_info ci;
+	struct pb p;
+
+	bench_open(&b, offload_rules, 0);
+	/* the handshake: NEW, then ESTABLISHED but the tracker is in SYN_RECV */
+	v = tcp_fw(&b, false, PB_SYN, 100, 0, T0);
+	CU_ASSERT_TRUE(v.accept);
+	CU_ASSERT_FALSE(v.offload);
+	v = tcp_fw(&b, true, PB_SYN | PB_ACK, 500, 101, T0 + 1);
+	CU_ASSERT_TRUE(v.accept);
+	CU_ASSERT_EQUAL(v.ctstate, EST);
+	CU_ASSERT_FALSE(v.offload);
+	/* the third packet makes it ESTABLISHED: offloaded from this one on */
+	v = tcp_fw(&b, false, PB_ACK, 101, 501, T0 + 2);
+	CU_ASSERT_TRUE(v.accept);
+	CU_ASSERT_TRUE(v.offload);
+	/* FIN and RST are never offloaded */
+	v = tcp_fw(&b, true, PB_ACK | PB_FIN, 501, 101, T0 + 3);
+	CU_ASSERT_TRUE(v.accept);
+	CU_ASSERT_FALSE(v.offload);
+	/* nor anything after it (FIN_WAIT and on) */
+	v = tcp_fw(&b, false, PB_ACK, 101, 502, T0 + 4);
+	CU_ASSERT_TRUE(v.accept);
+	CU_ASSERT_FALSE(v.offload);
+
+	/* UDP: the first packet is NEW (FLOWOFFLOAD matches its port rule, and
+	 * still nothing), the reply makes it established */
+	pb_udp_packet(&p, "198.18.0.1", "198.19.0.1", 1000, 9, 10);
+	v = judge(&b, &p, NFQCT_HOOK_FORWARD, 0, T0 + 10);
+	CU_ASSERT_TRUE(v.accept);
+	CU_ASSERT_EQUAL(v.ctstate, NEW);
+	CU_ASSERT_FALSE(v.offload);
+	pb_udp_packet(&p, "198.19.0.1", "198.18.0.1", 9, 1000, 10);
+	v = judge(&b, &p, NFQCT_HOOK_FORWARD, 0, T0 + 11);
+	CU_ASSERT_TRUE(v.accept);
+	CU_ASSERT_TRUE(v.offload);
+	CU_ASSERT_TRUE(v.reply);
+	/* a dropped packet is not offloaded, whatever matched before */
+	pb_udp_packet(&p, "198.18.0.7", "198.19.0.1", 1000, 9, 10);
+	v = judge(&b, &p, NFQCT_HOOK_FORWARD, 0, T0 + 12);
+	CU_ASSERT_FALSE(v.accept);
+	CU_ASSERT_FALSE(v.offload);
+
+	/* the kernel's counts: added to the direction, expiry pushed to the
+	 * stream timeout; [OFFLOAD] once done, in place of [ASSURED] */
+	pb_udp_packet(&p, "198.18.0.1", "198.19.0.1", 1000, 9, 10);
+	v = judge(&b, &p, NFQCT_HOOK_FORWARD, 0, T0 + 13);
+	CU_ASSERT_TRUE(v.offload);
+	CU_ASSERT_TRUE(nfqct_ct_offload_claim(v.conn));
+	CU_ASSERT_FALSE(nfqct_ct_offload_claim(v.conn));	/* one request at a time */
+	nfqct_ct_offload_done(v.conn, true);
+	CU_ASSERT_TRUE(nfqct_ct_offloaded(v.conn));
+	nfqct_ct_offload_acct(v.conn, &b.s, true, 7, 700, T0 + 5000);
+	nfqct_ct_info(v.conn, &ci);
+	CU_ASSERT_TRUE(ci.offload);
+	CU_ASSERT_EQUAL(ci.packets[0], 2);
+	CU_ASSERT_EQUAL(ci.bytes[0], 2 * 38);
+	CU_ASSERT_EQUAL(ci.packets[1], 8);
+	CU_ASSERT_EQUAL(ci.bytes[1], 38 + 700);
+	CU_ASSERT_EQUAL(ci.expires_ms, T0 + 5000 + 1000ull * b.s.timeout[NFQCT_TO_UDP]);
+	CU_ASSERT_TRUE(nfqct_ct_offload_unset(v.conn));
+	CU_ASSERT_FALSE(nfqct_ct_offload_unset(v.conn));
+	bench_close(&b);
+}
+
+static void test_offload_key(void)
+{
+	struct nfqct_tuple t = { .family = AF_INET, .proto = IPPROTO_UDP }, back;
+	uint8_t key[44];
+	static const uint8_t want4[20] = { 198, 18, 0, 1, 198, 19, 0, 1, 17, 0, 0, 0,
+					   0x03, 0xe8, 0, 0, 0, 53, 0, 0 };
+
+	CU_ASSERT_EQUAL(inet_pton(AF_INET, "198.18.0.1", t.src.b), 1);
+	CU_ASSERT_EQUAL(inet_pton(AF_INET, "198.19.0.1", t.dst.b), 1);
+	t.sp.port = htons(1000);
+	t.dp.port = htons(53);
+	CU_ASSERT_EQUAL(nfqct_offload_key(&t, key), 20);
+	CU_ASSERT_EQUAL(memcmp(key, want4, 20), 0);
+	CU_ASSERT_EQUAL(nfqct_offload_key_parse(key, 20, &back), 0);
+	CU_ASSERT_EQUAL(memcmp(&back, &t, sizeof(t)), 0);
+	t.family = AF_INET6;
+	t.proto = IPPROTO_TCP;
+	CU_ASSERT_EQUAL(inet_pton(AF_INET6, "2001:db8::1", t.src.b), 1);
+	CU_ASSERT_EQUAL(inet_pton(AF_INET6, "2001:db8:1::2", t.dst.b), 1);
+	CU_ASSERT_EQUAL(nfqct_offload_key(&t, key), 44);
+	CU_ASSERT_EQUAL(key[32], IPPROTO_TCP);
+	CU_ASSERT_EQUAL(nfqct_offload_key_parse(key, 44, &back), 0);
+	CU_ASSERT_EQUAL(memcmp(&back, &t, sizeof(t)), 0);
+	/* what the sets cannot hold */
+	t.proto = IPPROTO_ICMPV6;
+	CU_ASSERT_EQUAL(nfqct_offload_key(&t, key), 0);
+	key[32] = IPPROTO_ICMPV6;
+	CU_ASSERT_EQUAL(nfqct_offload_key_parse(key, 44, &back), -EINVAL);
+	CU_ASSERT_EQUAL(nfqct_offload_key_parse(key, 21, &back), -EINVAL);
+}
+
 static void test_connlimit(void)
 {
 	struct bench b;
@@ -853,6 +981,8 @@ int main(void)
 		{ "one mark through both tables", test_final_mark },
 		{ "CONNMARK and -m connmark", test_connmark },
 		{ "-m connlimit after opens and closes", test_connlimit },
+		{ "FLOWOFFLOAD: established, accepted, no FIN/RST", test_flowoffload },
+		{ "offload: set keys", test_offload_key },
 		{ "CT --zone", test_zone },
 		{ "REJECT and LOG", test_reject_and_log },
 		{ "hook without a filter chain", test_hook_without_filter_chain },
