@@ -2,7 +2,8 @@
  * offload.c - flow offload to the kernel through an nft set (offload.h).
  *
  * Workers push requests into a ring each (single producer, single
- * consumer); the offload thread wakes every OFFLOAD_TICK_MS, turns what it
+ * consumer) and, once per batch that pushed any, kick an eventfd; the
+ * offload thread wakes on it (or every OFFLOAD_TICK_MS), turns what it
  * finds into one netlink batch, and every nfqct.offload_interval_ms (or
  * when asked) reads and resets the elements' counters.
  *
@@ -17,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -66,6 +69,7 @@ struct nfqct_offload {
 	unsigned int nworkers;
 	struct offload_ring *rings;
 	struct mnl_socket *nl;
+	int kick_fd;		/* eventfd: workers wake the thread (nfqct_offload_kick) */
 	uint32_t portid;
 	uint32_t seq;
 	pthread_t thread;
@@ -623,9 +627,13 @@ static void *offload_main(void *arg)
 		rcu_quiescent_state();
 		rcu_thread_offline();
 		{
-			struct timespec ts = { 0, OFFLOAD_TICK_MS * 1000000L };
+			struct pollfd pfd = { .fd = off->kick_fd, .events = POLLIN };
+			uint64_t n;
 
-			nanosleep(&ts, NULL);
+			/* a kick, or the tick (sync and flush requests, the counters) */
+			if (poll(&pfd, 1, OFFLOAD_TICK_MS) > 0 &&
+			    read(off->kick_fd, &n, sizeof(n)) != sizeof(n))
+				n = 0;
 		}
 		rcu_thread_online();
 	}
@@ -695,6 +703,7 @@ struct nfqct_offload *nfqct_offload_create(struct nfqct_ct *ct, unsigned int nwo
 	off->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(5000, 5);
 	pthread_mutex_init(&off->lock, NULL);
 	pthread_cond_init(&off->cond, NULL);
+	off->kick_fd = -1;
 	off->rings = aligned_alloc(64, sizeof(*off->rings) * (nworkers ? nworkers : 1));
 	off->stat_dir = stat_dir ? strdup(stat_dir) : NULL;
 	if (!off->rings || (stat_dir && !off->stat_dir)) {
@@ -702,13 +711,20 @@ struct nfqct_offload *nfqct_offload_create(struct nfqct_ct *ct, unsigned int nwo
 		goto err_free;
 	}
 	memset(off->rings, 0, sizeof(*off->rings) * (nworkers ? nworkers : 1));
+	off->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (off->kick_fd < 0) {
+		snprintf(err, errlen, "offload: eventfd: %s", strerror(errno));
+		goto err_free;
+	}
 	off->nl = nl_open(&off->portid);
 	if (!off->nl) {
 		snprintf(err, errlen, "offload: netlink socket: %s", strerror(errno));
-		goto err_free;
+		goto err_close;
 	}
 	return off;
 
+err_close:
+	close(off->kick_fd);
 err_free:
 	free(off->stat_dir);
 	free(off->rings);
@@ -743,6 +759,15 @@ bool nfqct_offload_request(struct nfqct_offload *off, unsigned int worker,
 	return true;
 }
 
+void nfqct_offload_kick(struct nfqct_offload *off)
+{
+	uint64_t one = 1;
+
+	/* a full counter (never, in practice) already wakes the thread */
+	if (write(off->kick_fd, &one, sizeof(one)) != sizeof(one))
+		return;
+}
+
 /* Ask the thread for a round (*@req incremented) and wait for it. */
 static void ask_and_wait(struct nfqct_offload *off, uint64_t *req, const uint64_t *done)
 {
@@ -756,6 +781,7 @@ static void ask_and_wait(struct nfqct_offload *off, uint64_t *req, const uint64_
 	rcu_thread_offline();	/* the caller is a registered reader: no grace period waits on us */
 	pthread_mutex_lock(&off->lock);
 	want = ++*req;
+	nfqct_offload_kick(off);
 	while (*done < want && !off->stop)
 		if (pthread_cond_timedwait(&off->cond, &off->lock, &until) == ETIMEDOUT)
 			break;
@@ -792,6 +818,7 @@ void nfqct_offload_stop(struct nfqct_offload *off)
 	pthread_mutex_lock(&off->lock);
 	off->stop = true;
 	pthread_mutex_unlock(&off->lock);
+	nfqct_offload_kick(off);
 	pthread_join(off->thread, NULL);
 	off->started = false;
 }
@@ -802,6 +829,7 @@ void nfqct_offload_destroy(struct nfqct_offload *off)
 		return;
 	nfqct_offload_stop(off);
 	mnl_socket_close(off->nl);
+	close(off->kick_fd);
 	pthread_cond_destroy(&off->cond);
 	pthread_mutex_destroy(&off->lock);
 	free(off->stat_dir);

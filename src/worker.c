@@ -49,6 +49,7 @@ struct nfqct_worker {
 	bool handover;			/* stop for an upgrade: no intake stop, no drain */
 	uint64_t last_verdict_us;	/* written by the worker, read after the join */
 	uint64_t prev_last_us;		/* the previous image's last verdict; 0 once logged */
+	bool offload_kick;		/* this batch made offload requests */
 };
 
 uint64_t nfqct_worker_now_us(void)
@@ -204,18 +205,22 @@ static void queue_logs(struct nfqct_worker *w, const struct nfqct_settings *s, u
  * FLOWOFFLOAD (offload.h): a flow the verdict offloads goes to the offload
  * thread's ring once (the entry's claim); an offloaded flow whose packet
  * reaches us without that verdict (FIN, RST, a ruleset that no longer
- * offloads it) is taken back.  No system call here: a full ring is
- * counted, and the flow simply stays on the queue path.
+ * offloads it) is taken back.  No system call here (the batch kicks the
+ * offload thread once, after its verdicts): a full ring is counted, and
+ * the flow simply stays on the queue path.
  */
 static void note_offload(struct nfqct_worker *w, const struct nfqct_verdict *v)
 {
 	if (v->offload) {
-		if (nfqct_ct_offload_claim(v->conn) &&
-		    !nfqct_offload_request(w->cfg.offload, w->cfg.index, v->conn, true))
+		if (!nfqct_ct_offload_claim(v->conn))
+			return;
+		if (nfqct_offload_request(w->cfg.offload, w->cfg.index, v->conn, true))
+			w->offload_kick = true;
+		else
 			nfqct_ct_offload_done(v->conn, nfqct_ct_offloaded(v->conn));
 	} else if (nfqct_ct_offloaded(v->conn) && nfqct_ct_offload_unset(v->conn)) {
 		/* a full ring: the next counter read finds the pair stale */
-		(void)nfqct_offload_request(w->cfg.offload, w->cfg.index, v->conn, false);
+		w->offload_kick |= nfqct_offload_request(w->cfg.offload, w->cfg.index, v->conn, false);
 	}
 }
 
@@ -314,6 +319,11 @@ static int run_batch(struct nfqct_worker *w, bool wait)
 	/* A failed send is counted in tx_errors; the kernel keeps those packets
 	 * queued, and the next batch verdict (ids up to its last) answers them. */
 	nfqct_queue_flush(w->q);
+	if (w->offload_kick) {
+		/* once per batch, beside the verdicts' send: not per packet */
+		nfqct_offload_kick(w->cfg.offload);
+		w->offload_kick = false;
+	}
 	w->last_verdict_us = nfqct_worker_now_us();
 	if (w->prev_last_us) {
 		/* The first verdicts after an upgrade: how long the queue waited. */

@@ -21,7 +21,8 @@
  * other than 0 are never offloaded: the tuple is the only key.
  *
  * Threads: workers call nfqct_offload_request() (no system call, no
- * allocation, no lock: a ring per worker); one offload thread empties the
+ * allocation, no lock: a ring per worker) and nfqct_offload_kick() once
+ * after a batch that made requests; one offload thread empties the
  * rings into netlink batches (NEWSETELEM / DELSETELEM over libnftnl),
  * reads and resets the elements' counters (a GETSETELEM_RESET dump) every
  * nfqct.offload_interval_ms, adds them to the entries (ct.h
@@ -102,6 +103,14 @@ int nfqct_offload_start(struct nfqct_offload *off);
  */
 bool nfqct_offload_request(struct nfqct_offload *off, unsigned int worker,
 			   const struct nfqct_conn *conn, bool add);
+
+/*
+ * nfqct_offload_kick - wake the offload thread (one eventfd write): a
+ * worker calls it once after a batch that made requests, with its
+ * verdicts' system call, so that a flow is offloaded within about a
+ * netlink round trip instead of a tick.
+ */
+void nfqct_offload_kick(struct nfqct_offload *off);
 
 /*
  * nfqct_offload_sync - have the offload thread read the kernel's counters

@@ -12,8 +12,11 @@
 #   nfqctd   the same queue rules, to nfqctd (full tracking, accounting on) with
 #            tests/bench/bench.rules, the kernel path's ruleset in nfqct syntax
 #
-# Workloads (ONLY=pps,cps,bulk,rr,table,reload selects; all by default):
+# Workloads (ONLY=pps,pps2,cps,bulk,rr,offload,table,reload selects; all by default):
 #   pps      udp_blast -> udp_sink, 18-byte datagrams, FLOWS flows, 1 and 2 queues
+#   pps2     two-way UDP: the same, with udp_sink -e echoing every datagram back and
+#            udp_blast -e counting the echoes; datagrams per second delivered in both
+#            directions together, 2 queues
 #   cps      tcp_cps: CONC concurrent short connections (connect, 1 byte each way, close),
 #            IPv4 and IPv6, 2 queues
 #   (The kernel's --queue-balance hashes addresses and protocol, not ports: the client has
@@ -25,6 +28,10 @@
 #            SET_ELEMENTS (100,000) addresses and networks the client is not in,
 #            `-A FORWARD -m set --match-set blocklist src -j DROP` first in FORWARD; the kernel
 #            path loads the same set file with `ipset restore`, nfqctd with --sets
+#   offload  bulk, pps2 and cps (IPv4) again, nfqctd with tests/bench/bench-offload.rules
+#            (OpenWrt's `-m conntrack --ctstate RELATED,ESTABLISHED -j FLOWOFFLOAD` first)
+#            and nfqct-kernel-rules' offload table; the kernel and minimal paths as before
+#            (the other rows install the queue rules with --no-offload)
 #   table    bench_ct: the connection table alone, no netlink
 #   reload   a 10,000-rule ruleset: load and swap (`nfqct reload`) while RELOAD_PPS
 #            datagrams per second flow, and `nfqctd --check`; the kernel column times
@@ -41,9 +48,10 @@
 BIN=${BENCH_BINDIR:-$NFQCT_SRCDIR/tests/bench}
 RUNS=${RUNS:-3}
 DURATION=${DURATION:-3}
-ONLY=${ONLY:-pps,setpps,cps,bulk,rr,table,reload}
+ONLY=${ONLY:-pps,pps2,setpps,cps,bulk,rr,offload,table,reload}
 SET_ELEMENTS=${SET_ELEMENTS:-100000}
 BENCH_SET=0	# setpps: the blocklist in both the kernel's and nfqctd's ruleset
+BENCH_OFFLOAD=0	# offload: FLOWOFFLOAD in nfqctd's ruleset, the offload table in the kernel
 FLOWS=${FLOWS:-8}
 CONC=${CONC:-16}
 RELOAD_RULES=${RELOAD_RULES:-10000}
@@ -107,7 +115,11 @@ path_queue() {
 		in_router "$ipt" -w -F FORWARD
 		in_router "$ipt" -w -P FORWARD DROP
 	done
-	kernel_rules router --queues "0:$((nq - 1))" || fail "kernel rules: install"
+	if [ "$BENCH_OFFLOAD" -eq 1 ]; then
+		kernel_rules router --queues "0:$((nq - 1))" || fail "kernel rules: install"
+	else
+		kernel_rules router --queues "0:$((nq - 1))" --no-offload || fail "kernel rules: install"
+	fi
 }
 
 # queue_drops NQ: "queue_dropped user_dropped" summed over queues 0..NQ-1 (the kernel
@@ -162,6 +174,7 @@ minimal_stop() {
 nfqctd_up() {
 	local nq=$1 rules=${2:-$RULES} qspec=0 sets=()
 	[ "$nq" -gt 1 ] && qspec="0:$((nq - 1))"
+	[ "$BENCH_OFFLOAD" -eq 0 ] || rules=$NFQCT_SRCDIR/tests/bench/bench-offload.rules
 	if [ "$BENCH_SET" -eq 1 ]; then
 		rules=$TMP_DIR/blocklist.rules
 		sets=(--sets "$TMP_DIR/blocklist.ipset")
@@ -221,6 +234,25 @@ w_pps() {
 		-p $port -n "$FLOWS" -t "$DURATION" >"$TMP_DIR/blast.out" || fail "udp_blast"
 	reap "$pid" || fail "udp_sink status $?"
 	R=("$(kv pps <"$out")")
+	d=$(kv sink_drops <"$out")
+	[ "${d:-0}" -eq 0 ] || note "  (udp_sink's own socket dropped $d datagrams: the sink limits)"
+}
+
+# Two-way UDP: datagrams per second delivered both ways (the server's count, from its
+# first to its last datagram, plus the client's echoes over its sending time).
+w_pps2() {
+	local port=9004 pid out=$TMP_DIR/sink2.out d
+	timeout $((DURATION + 20)) ip netns exec "$NS_S" "$BIN/udp_sink" -e -l "$S4" -p $port \
+		-t $((DURATION + 15)) >"$out" &
+	pid=$!
+	PIDS+=("$pid")
+	R=(0)
+	wait_listen "$NS_S" udp $port || return
+	timeout $((DURATION + 10)) ip netns exec "$NS_C" "$BIN/udp_blast" -e -d "$S4" -a "$SRC4" \
+		-p $port -n "$FLOWS" -t "$DURATION" >"$TMP_DIR/blast2.out" || fail "udp_blast -e"
+	reap "$pid" || fail "udp_sink -e status $?"
+	R=("$(awk -v a="$(kv pps <"$out")" -v b="$(kv echo_pps <"$TMP_DIR/blast2.out")" \
+		'BEGIN { print a + b }')")
 	d=$(kv sink_drops <"$out")
 	[ "${d:-0}" -eq 0 ] || note "  (udp_sink's own socket dropped $d datagrams: the sink limits)"
 }
@@ -469,10 +501,18 @@ elif wants setpps; then
 	measure 1 w_pps "UDP pps, set $SET_ELEMENTS"
 	BENCH_SET=0
 fi
+wants pps2 && measure 2 w_pps2 "UDP 2-way pps"
 wants cps && measure 2 w_cps4 "TCP conn/s IPv4"
 wants cps && measure 2 w_cps6 "TCP conn/s IPv6"
 wants bulk && measure 2 w_bulk "TCP bulk Mbit/s"
 wants rr && measure 2 w_rr "TCP RR p50 (us)" "TCP RR p99 (us)"
+if wants offload; then
+	BENCH_OFFLOAD=1
+	measure 2 w_bulk "TCP bulk, FLOWOFFLOAD"
+	measure 2 w_pps2 "UDP 2-way, FLOWOFFLOAD"
+	measure 2 w_cps4 "conn/s IPv4, FLOWOFFLOAD"
+	BENCH_OFFLOAD=0
+fi
 wants reload && bench_reload
 
 fmt() { awk -v v="$1" 'BEGIN { if (v == "-" || v == "") print "-";

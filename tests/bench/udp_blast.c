@@ -3,7 +3,10 @@
  * time, over N flows (one connected socket each, N distinct source ports).
  *
  *	udp_blast -d ADDR [-a SRC[,SRC...]] [-p PORT] [-n FLOWS] [-t SECONDS]
- *		  [-s BYTES] [-b BATCH] [-r PPS]
+ *		  [-s BYTES] [-b BATCH] [-r PPS] [-e]
+ *
+ * -e counts the datagrams that come back on the flows' sockets (udp_sink
+ * -e echoes them), read between sends and for 200 ms after the last.
  *
  * -a binds flow i to source address i modulo the list's length.  The
  * kernel's --queue-balance hashes addresses and protocol only, not ports:
@@ -12,7 +15,8 @@
  * Defaults: port 9000, 8 flows, 3 s, 18-byte payloads (a 64-byte Ethernet
  * frame over IPv4), batches of 32 datagrams per sendmmsg(), no rate limit
  * (-r paces to about PPS datagrams per second, in bursts of one batch per
- * flow).  Prints one line: "sent=N seconds=T pps=X errors=E".
+ * flow).  Prints one line: "sent=N seconds=T pps=X errors=E" (with -e, then
+ * " echoed=N echo_pps=Y": datagrams back over the sending time).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -73,11 +77,15 @@ int main(int argc, char **argv)
 	static char payload[65536];
 	struct mmsghdr msgs[MAX_BATCH];
 	struct iovec iov;
-	unsigned long sent = 0, errors = 0;
+	unsigned long sent = 0, errors = 0, echoed = 0;
+	int echo = 0;
+	static char rbufs[MAX_BATCH][64];
+	struct mmsghdr rmsgs[MAX_BATCH];
+	struct iovec riov[MAX_BATCH];
 	unsigned int i, f;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "d:a:p:n:t:s:b:r:h")) != -1) {
+	while ((opt = getopt(argc, argv, "d:a:p:n:t:s:b:r:eh")) != -1) {
 		switch (opt) {
 		case 'd': dst = optarg; break;
 		case 'a': srcs = optarg; break;
@@ -87,6 +95,7 @@ int main(int argc, char **argv)
 		case 's': size = (unsigned int)strtoul(optarg, NULL, 10); break;
 		case 'b': batch = (unsigned int)strtoul(optarg, NULL, 10); break;
 		case 'r': rate = strtod(optarg, NULL); break;
+		case 'e': echo = 1; break;
 		default: goto usage;
 		}
 	}
@@ -126,6 +135,14 @@ int main(int argc, char **argv)
 		msgs[i].msg_hdr.msg_iovlen = 1;
 	}
 
+	memset(rmsgs, 0, sizeof(rmsgs));
+	for (i = 0; i < MAX_BATCH; i++) {
+		riov[i].iov_base = rbufs[i];
+		riov[i].iov_len = sizeof(rbufs[i]);
+		rmsgs[i].msg_hdr.msg_iov = &riov[i];
+		rmsgs[i].msg_hdr.msg_iovlen = 1;
+	}
+
 	t0 = now_s();
 	now = t0;
 	while (now - t0 < seconds) {
@@ -136,6 +153,8 @@ int main(int argc, char **argv)
 				errors++;	/* ENOBUFS and the like: the sender's own limit */
 			else
 				sent += (unsigned long)n;
+			while (echo && (n = recvmmsg(fds[f], rmsgs, MAX_BATCH, MSG_DONTWAIT, NULL)) > 0)
+				echoed += (unsigned long)n;
 		}
 		now = now_s();
 		if (rate > 0 && (double)sent / rate > now - t0) {
@@ -149,14 +168,27 @@ int main(int argc, char **argv)
 		}
 	}
 	t1 = now;
-	printf("sent=%lu seconds=%.3f pps=%.0f errors=%lu\n", sent, t1 - t0, (double)sent / (t1 - t0),
+	/* the echoes still on their way */
+	while (echo && now_s() - t1 < 0.2) {
+		for (f = 0; f < flows; f++) {
+			int n;
+
+			while ((n = recvmmsg(fds[f], rmsgs, MAX_BATCH, MSG_DONTWAIT, NULL)) > 0)
+				echoed += (unsigned long)n;
+		}
+		usleep(1000);
+	}
+	printf("sent=%lu seconds=%.3f pps=%.0f errors=%lu", sent, t1 - t0, (double)sent / (t1 - t0),
 	       errors);
+	if (echo)
+		printf(" echoed=%lu echo_pps=%.0f", echoed, (double)echoed / (t1 - t0));
+	putchar('\n');
 	for (f = 0; f < flows; f++)
 		close(fds[f]);
 	return 0;
 
 usage:
 	fprintf(stderr, "usage: udp_blast -d ADDR [-a SRC[,SRC...]] [-p PORT] [-n FLOWS] "
-		"[-t SECONDS] [-s BYTES] [-b BATCH] [-r PPS]\n");
+		"[-t SECONDS] [-s BYTES] [-b BATCH] [-r PPS] [-e]\n");
 	return 2;
 }

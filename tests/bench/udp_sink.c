@@ -1,7 +1,10 @@
 /*
  * udp_sink.c - count UDP datagrams received (recvmmsg), for udp_blast.
  *
- *	udp_sink -l ADDR [-p PORT] [-t MAX_SECONDS] [-i IDLE_MS]
+ *	udp_sink -l ADDR [-p PORT] [-t MAX_SECONDS] [-i IDLE_MS] [-e]
+ *
+ * -e echoes every datagram back to its sender (sendmmsg), for a two-way
+ * stream: the replies make each flow ESTABLISHED on the router.
  *
  * Counts from the first datagram to the last one; stops when nothing came
  * for IDLE_MS (default 500) after the first, after MAX_SECONDS (default
@@ -9,12 +12,13 @@
  * to the last datagram, so start-up and the idle tail do not dilute it.
  * Its own socket overruns (SO_RXQ_OVFL) are reported apart: they are the
  * sink's losses, not the router's.  Prints one line:
- * "received=N seconds=T pps=X sink_drops=D".
+ * "received=N seconds=T pps=X sink_drops=D" (with -e, then " echoed=E").
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,16 +61,19 @@ int main(int argc, char **argv)
 	struct iovec iov[BATCH];
 	struct timeval tv = { .tv_sec = 0, .tv_usec = 50000 };
 	struct sigaction sa = { .sa_handler = on_signal };
-	unsigned long received = 0;
+	static struct sockaddr_storage names[BATCH];
+	unsigned long received = 0, echoed = 0;
+	bool echo = false;
 	uint32_t ovfl = 0;
 	int one = 1, rcvbuf = 32 << 20, fd, opt, i;
 
-	while ((opt = getopt(argc, argv, "l:p:t:i:h")) != -1) {
+	while ((opt = getopt(argc, argv, "l:p:t:i:eh")) != -1) {
 		switch (opt) {
 		case 'l': addr = optarg; break;
 		case 'p': port = (unsigned int)strtoul(optarg, NULL, 10); break;
 		case 't': max_s = strtod(optarg, NULL); break;
 		case 'i': idle_ms = (unsigned int)strtoul(optarg, NULL, 10); break;
+		case 'e': echo = true; break;
 		default: goto usage;
 		}
 	}
@@ -112,6 +119,8 @@ int main(int argc, char **argv)
 			msgs[i].msg_hdr.msg_iovlen = 1;
 			msgs[i].msg_hdr.msg_control = cbufs[i];
 			msgs[i].msg_hdr.msg_controllen = sizeof(cbufs[i]);
+			msgs[i].msg_hdr.msg_name = &names[i];
+			msgs[i].msg_hdr.msg_namelen = sizeof(names[i]);
 		}
 		n = recvmmsg(fd, msgs, BATCH, MSG_WAITFORONE, NULL);
 		now = now_s();
@@ -120,6 +129,20 @@ int main(int argc, char **argv)
 				first = now;
 			received += (unsigned long)n;
 			last = now;
+			if (echo) {
+				/* back to each sender, as received (a full socket: lost, not waited for) */
+				for (i = 0; i < n; i++) {
+					iov[i].iov_len = msgs[i].msg_len;
+					msgs[i].msg_hdr.msg_control = NULL;
+					msgs[i].msg_hdr.msg_controllen = 0;
+				}
+				int m = sendmmsg(fd, msgs, (unsigned int)n, MSG_DONTWAIT);
+
+				if (m > 0)
+					echoed += (unsigned long)m;
+				for (i = 0; i < n; i++)
+					iov[i].iov_len = DGRAM;
+			}
 			/* The drop counter rides on each datagram; the last one is the newest. */
 			for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msgs[n - 1].msg_hdr); cm;
 			     cm = CMSG_NXTHDR(&msgs[n - 1].msg_hdr, cm))
@@ -134,8 +157,11 @@ int main(int argc, char **argv)
 		if (now - start >= max_s)
 			break;
 	}
-	printf("received=%lu seconds=%.3f pps=%.0f sink_drops=%u\n", received, last - first,
+	printf("received=%lu seconds=%.3f pps=%.0f sink_drops=%u", received, last - first,
 	       last > first ? (double)received / (last - first) : 0.0, ovfl);
+	if (echo)
+		printf(" echoed=%lu", echoed);
+	putchar('\n');
 	close(fd);
 	return 0;
 

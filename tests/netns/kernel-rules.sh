@@ -77,15 +77,15 @@ check_iptables() {
 	E4RAW="-A PREROUTING -m addrtype ! --dst-type LOCAL,BROADCAST,MULTICAST $T -j CT --notrack
 $D
 $F4RAW"
-	E4FILTER="$(R4 FORWARD)
-$(OF FORWARD)
+	E4FILTER="$(OF FORWARD)
+$(R4 FORWARD)
 -A FORWARD $T -j NFQUEUE --queue-balance 0:1 --queue-bypass
 $F4FILTER"
 	E6RAW="-A PREROUTING -m addrtype ! --dst-type LOCAL -m addrtype ! --dst-type MULTICAST $T -j CT --notrack
 $D"
 	E6FILTER="$F6FILTER
-$(R6 FORWARD)
 $(OF FORWARD)
+$(R6 FORWARD)
 -A FORWARD $T -j NFQUEUE --queue-balance 0:1 --queue-bypass"
 	expect_rules "router"
 	assert_pass K install router --queues 0:1 --bypass
@@ -98,37 +98,37 @@ $(OF FORWARD)
 $D
 $F4RAW
 -A OUTPUT $T -j CT --notrack"
-	E4FILTER="$(R4 INPUT)
-$(OF INPUT)
+	E4FILTER="$(OF INPUT)
+$(R4 INPUT)
 -A INPUT $T -j NFQUEUE --queue-num 3
 $F4FILTER
-$(R4 OUTPUT)
 $(OF OUTPUT)
+$(R4 OUTPUT)
 -A OUTPUT $T -j NFQUEUE --queue-num 3"
 	E6RAW="-A PREROUTING -m addrtype --dst-type LOCAL $T -j CT --notrack
 -A PREROUTING -m addrtype --dst-type MULTICAST $T -j CT --notrack
 $D
 -A OUTPUT $T -j CT --notrack"
-	E6FILTER="$(R6 INPUT)
-$(OF INPUT)
+	E6FILTER="$(OF INPUT)
+$(R6 INPUT)
 -A INPUT $T -j NFQUEUE --queue-num 3
 $F6FILTER
-$(R6 OUTPUT)
 $(OF OUTPUT)
+$(R6 OUTPUT)
 -A OUTPUT $T -j NFQUEUE --queue-num 3"
 	expect_rules "host"
 
 	assert_pass K install router --no-notrack --reject-mark-shift 8
 	E4RAW="$D
 $F4RAW"
-	E4FILTER="$(R4 FORWARD 8)
-$(OF FORWARD 8)
+	E4FILTER="$(OF FORWARD 8)
+$(R4 FORWARD 8)
 -A FORWARD $T -j NFQUEUE --queue-num 0
 $F4FILTER"
 	E6RAW=$D
 	E6FILTER="$F6FILTER
-$(R6 FORWARD 8)
 $(OF FORWARD 8)
+$(R6 FORWARD 8)
 -A FORWARD $T -j NFQUEUE --queue-num 0"
 	expect_rules "router --no-notrack"
 
@@ -177,6 +177,7 @@ else
 	}
 	chain queue_forward {
 		type filter hook forward priority filter; policy accept;
+		meta mark & 0xf0000000 == 0xf0000000 accept comment "nfqct: offloaded flow"
 		meta mark & 0xf0000000 == 0x10000000 meta nfproto ipv4 reject with icmp type net-unreachable
 		meta mark & 0xf0000000 == 0x20000000 meta nfproto ipv4 reject with icmp type host-unreachable
 		meta mark & 0xf0000000 == 0x30000000 meta nfproto ipv4 reject with icmp type prot-unreachable
@@ -191,7 +192,6 @@ else
 		meta mark & 0xf0000000 == 0xc0000000 meta nfproto ipv6 reject with icmpv6 type port-unreachable
 		meta mark & 0xf0000000 == 0xd0000000 meta nfproto ipv6 reject with icmpv6 type policy-fail
 		meta mark & 0xf0000000 == 0xe0000000 meta nfproto ipv6 reject with icmpv6 type reject-route
-		meta mark & 0xf0000000 == 0xf0000000 accept comment "nfqct: offloaded flow"
 		queue flags bypass to 0-1
 	}
 }'
