@@ -44,6 +44,7 @@
 #endif
 
 #define OFFLOAD_TICK_MS		10	/* how often the rings are emptied */
+#define OFFLOAD_SETTLE_US	1000	/* after a kick, before the rings are read */
 #define OFFLOAD_BATCH		64	/* flows per netlink batch */
 #define OFFLOAD_RCV_TIMEO_MS	1000	/* a kernel that does not answer */
 #define OFFLOAD_WAIT_MS		2000	/* sync/flush callers wait no longer */
@@ -631,9 +632,15 @@ static void *offload_main(void *arg)
 			uint64_t n;
 
 			/* a kick, or the tick (sync and flush requests, the counters) */
-			if (poll(&pfd, 1, OFFLOAD_TICK_MS) > 0 &&
-			    read(off->kick_fd, &n, sizeof(n)) != sizeof(n))
-				n = 0;
+			if (poll(&pfd, 1, OFFLOAD_TICK_MS) > 0) {
+				/* let a burst of requests gather, and short flows end
+				 * before they cost two netlink round trips */
+				struct timespec ts = { 0, OFFLOAD_SETTLE_US * 1000L };
+
+				nanosleep(&ts, NULL);
+				if (read(off->kick_fd, &n, sizeof(n)) != sizeof(n))
+					n = 0;
+			}
 		}
 		rcu_thread_online();
 	}

@@ -8,13 +8,15 @@
  * `ipv4_addr . ipv4_addr . inet_proto . inet_service . inet_service`:
  * source, destination, protocol, source port, destination port) and
  * NFQCT_OFFLOAD_SET6 (the same with ipv6_addr), `flags timeout`, a
- * `counter` on every element; base chains at priority filter - 1 on the
- * queued hooks look a packet without SYN, FIN or RST up in them and, when
- * found (which counts it on its element), set the mark value
- * 0xf << nfqct.reject_mark_shift, the one value of REJECT's four reserved
- * bits that no reject type uses; a rule in front of the queue rule accepts
- * packets with that value.  An nft accept in a table of its own would not
- * skip iptables' queue rule: every base chain of a hook runs.
+ * `counter` on every element; base chains at priority raw - 1 on
+ * prerouting (host role: and output) look a packet without SYN, FIN or
+ * RST up in them and, when found (which counts it on its element), set the
+ * mark value 0xf << nfqct.reject_mark_shift, the one value of REJECT's four
+ * reserved bits that no reject type uses, and NOTRACK it; a raw rule in
+ * front accepts that value (the addrtype lookups of NOTRACK's rules are
+ * skipped), and so does a rule in front of the queue rule.  An nft accept
+ * in a table of its own would not skip iptables' queue rule: every base
+ * chain of a hook runs.
  *
  * One flow is two elements, its original and its reply tuple, so that the
  * kernel counts each direction apart, as conntrack does.  Flows of zones
@@ -108,7 +110,9 @@ bool nfqct_offload_request(struct nfqct_offload *off, unsigned int worker,
  * nfqct_offload_kick - wake the offload thread (one eventfd write): a
  * worker calls it once after a batch that made requests, with its
  * verdicts' system call, so that a flow is offloaded within about a
- * netlink round trip instead of a tick.
+ * millisecond instead of a tick: the thread waits that long after a kick
+ * so that requests gather and flows that end at once (a short request and
+ * its answer) never cost a netlink round trip.
  */
 void nfqct_offload_kick(struct nfqct_offload *off);
 

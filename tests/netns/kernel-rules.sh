@@ -74,14 +74,16 @@ check_iptables() {
 	assert_pass K remove
 
 	assert_pass K install router --queues 0:1 --bypass
-	E4RAW="-A PREROUTING -m addrtype ! --dst-type LOCAL,BROADCAST,MULTICAST $T -j CT --notrack
+	E4RAW="$(OF PREROUTING)
+-A PREROUTING -m addrtype ! --dst-type LOCAL,BROADCAST,MULTICAST $T -j CT --notrack
 $D
 $F4RAW"
 	E4FILTER="$(OF FORWARD)
 $(R4 FORWARD)
 -A FORWARD $T -j NFQUEUE --queue-balance 0:1 --queue-bypass
 $F4FILTER"
-	E6RAW="-A PREROUTING -m addrtype ! --dst-type LOCAL -m addrtype ! --dst-type MULTICAST $T -j CT --notrack
+	E6RAW="$(OF PREROUTING)
+-A PREROUTING -m addrtype ! --dst-type LOCAL -m addrtype ! --dst-type MULTICAST $T -j CT --notrack
 $D"
 	E6FILTER="$F6FILTER
 $(OF FORWARD)
@@ -94,7 +96,8 @@ $(R6 FORWARD)
 
 	# A new install replaces the old rules: host role, one queue, fail closed.
 	assert_pass K install host -q 3
-	E4RAW="-A PREROUTING -m addrtype --dst-type LOCAL,BROADCAST,MULTICAST $T -j CT --notrack
+	E4RAW="$(OF PREROUTING)
+-A PREROUTING -m addrtype --dst-type LOCAL,BROADCAST,MULTICAST $T -j CT --notrack
 $D
 $F4RAW
 -A OUTPUT $T -j CT --notrack"
@@ -105,7 +108,8 @@ $F4FILTER
 $(OF OUTPUT)
 $(R4 OUTPUT)
 -A OUTPUT $T -j NFQUEUE --queue-num 3"
-	E6RAW="-A PREROUTING -m addrtype --dst-type LOCAL $T -j CT --notrack
+	E6RAW="$(OF PREROUTING)
+-A PREROUTING -m addrtype --dst-type LOCAL $T -j CT --notrack
 -A PREROUTING -m addrtype --dst-type MULTICAST $T -j CT --notrack
 $D
 -A OUTPUT $T -j CT --notrack"
@@ -172,6 +176,7 @@ else
 	expected='table inet nfqct {
 	chain raw_prerouting {
 		type filter hook prerouting priority raw; policy accept;
+		meta mark & 0xf0000000 == 0xf0000000 accept comment "nfqct: offloaded flow"
 		fib daddr type != { local, broadcast, multicast } notrack
 		ct state untracked counter comment "nfqct: turns IP reassembly on"
 	}
@@ -202,8 +207,8 @@ else
 		"$(K -b nft print router --no-offload | grep -c 'offload')"
 	assert_eq "nft print router --no-reject: no reject rule" 0 \
 		"$(K -b nft print router --no-reject | grep -c 'reject')"
-	# 14 reject types and the offload value
-	assert_eq "nft print router --reject-mark-shift 0: the low bits" 15 \
+	# 14 reject types and the offload value (raw and forward)
+	assert_eq "nft print router --reject-mark-shift 0: the low bits" 16 \
 		"$(K -b nft print router --reject-mark-shift 0 | grep -c 'meta mark & 0xf == 0x')"
 	assert_eq "nft print router --no-defrag: no ct rule" 0 \
 		"$(K -b nft print router --no-defrag | grep -c 'ct state')"
