@@ -1436,8 +1436,10 @@ static int ctl_list_expect(void *arg, FILE *out)
 static int ctl_flush(void *arg, FILE *out)
 {
 	struct daemon *d = arg;
-	unsigned int n = nfqct_ct_flush(d->ct, &d->extra_stats[1].ct);
+	unsigned int n;
 
+	nfqct_offload_sync(d->offload);	/* the kernel's counts, for their last events */
+	n = nfqct_ct_flush(d->ct, &d->extra_stats[1].ct);
 	nfqct_offload_sync(d->offload);	/* their elements go now */
 
 	fprintf(out, "nfqct: %u connection tracking entries have been deleted.\n", n);
