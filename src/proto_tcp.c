@@ -611,6 +611,14 @@ bool nfqct_tcp_new(struct nfqct_tcp_state *st, const struct nfqct_pkt *pkt, cons
 	return true;
 }
 
+void nfqct_tcp_pickup(struct nfqct_tcp_state *st, uint8_t state)
+{
+	memset(st, 0, sizeof(*st));
+	st->pflags0 = st->pflags1 = PF_SACK_PERM | PF_LIBERAL;
+	st->state = state < NFQCT_TCP_STATE_MAX ? state : NFQCT_TCP_ESTABLISHED;
+	st->last_index = CL_NONE;
+}
+
 /*
  * tcp_ignore - remember a packet the table let through without believing
  * it (sIG): if the end points are in sync and we are not, the answer to

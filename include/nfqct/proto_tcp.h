@@ -112,6 +112,14 @@ void nfqct_tcp_packet(struct nfqct_tcp_state *st, const struct nfqct_pkt *pkt, b
  */
 void nfqct_tcp_set_liberal(struct nfqct_tcp_state *st);
 
+/*
+ * nfqct_tcp_pickup - @st for a flow that another box tracked (state
+ * replication, syncmsg.h): state @state, no window history, and no
+ * window checks in either direction, as conntrackd commits replicated
+ * flows with the kernel's BE_LIBERAL on both sides.
+ */
+void nfqct_tcp_pickup(struct nfqct_tcp_state *st, uint8_t state);
+
 /* nfqct_tcp_state_name - "SYN_SENT", "ESTABLISHED", ... as conntrack -L prints them. */
 const char *nfqct_tcp_state_name(uint8_t state);
 

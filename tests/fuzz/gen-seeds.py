@@ -16,6 +16,9 @@ Deterministic: the same bytes every run.  Addresses from 198.18.0.0/15 and
   corpus/ctfilter/  list/count/delete/update commands
   corpus/rules/     copies of tests/rules/*.rules and rules/*.rules
   corpus/capture/   copies of tests/simulate/*.pcap*
+  corpus/sync/      replication datagrams in conntrackd's format (fuzz_sync.c):
+                    TCP, UDP, ICMP, SCTP flows over IPv4 and IPv6, nfqct's zone
+                    and counters, ACK/NACK/RESYNC/ALIVE, several per datagram
 """
 import os
 import shutil
@@ -365,6 +368,57 @@ def main():
     for f in sorted(os.listdir(sim)):
         if f.endswith(".pcap") or f.endswith(".pcapng"):
             shutil.copy(os.path.join(sim, f), os.path.join(OUT, "capture", f))
+    for name, data in sync_seeds().items():
+        write("sync", name, data)
+
+
+def nta(t, v):
+    a = struct.pack("!HH", 4 + len(v), t) + v
+    return a + b"\0" * (-len(a) % 4)
+
+
+def syncmsg(typ, seq, body, flags=0):
+    return struct.pack("!BBHI", 0x10 | typ, flags, 8 + len(body), seq) + body
+
+
+def sync_seeds():
+    a4 = bytes([198, 18, 0, 1, 198, 18, 1, 2])
+    a6 = (bytes.fromhex("20010db8000000000000000000000001") +
+          bytes.fromhex("20010db8000000000000000000000002"))
+    tcp = (nta(0, a4) + nta(5, struct.pack("!I", 0xE)) + nta(2, b"\x06") +
+           nta(3, struct.pack("!HH", 40000, 80)) + nta(4, b"\x03") +
+           nta(6, struct.pack("!I", 431999)) + nta(7, struct.pack("!I", 42)))
+    udp6 = (nta(1, a6) + nta(5, struct.pack("!I", 0xA)) + nta(2, b"\x11") +
+            nta(3, struct.pack("!HH", 5353, 53)) + nta(6, struct.pack("!I", 30)))
+    icmp = (nta(0, a4) + nta(5, struct.pack("!I", 8)) + nta(2, b"\x01") + nta(22, b"\x08") +
+            nta(23, b"\x00") + nta(24, struct.pack("!H", 0x1234)) + nta(6, struct.pack("!I", 29)))
+    icmp6 = (nta(1, a6) + nta(2, b"\x3a") + nta(22, b"\x80") + nta(23, b"\x00") +
+             nta(24, struct.pack("!H", 7)) + nta(6, struct.pack("!I", 29)))
+    sctp = (nta(0, a4) + nta(5, struct.pack("!I", 0xE)) + nta(2, b"\x84") +
+            nta(3, struct.pack("!HH", 5000, 6000)) + nta(17, b"\x03") +
+            nta(18, bytes.fromhex("a1a2a3a4")) + nta(19, bytes.fromhex("b1b2b3b4")) +
+            nta(6, struct.pack("!I", 431999)))
+    nfq = tcp + nta(32, struct.pack("!H", 7)) + nta(0x4E51, struct.pack("!QQQQ", 3, 2, 256, 128))
+    extras = (tcp + nta(25, b"\x07") + nta(26, b"\x07") + nta(12, bytes([198, 18, 9, 9])) +
+              nta(27, b"ftp\0") + nta(28, struct.pack("!II", 1, 0)) + nta(31, struct.pack("!III", 1, 2, 3)))
+    ctl = lambda fl, seq, a=None: (struct.pack("!BBHIII", 0x1A, fl, 16, seq, a[0], a[1]) if a
+                                   else struct.pack("!BBHI", 0x1A, fl, 8, seq))
+    seeds = {
+        "tcp4-new": syncmsg(0, 1, tcp, 0x20),
+        "udp6-update": syncmsg(1, 2, udp6),
+        "icmp-destroy": syncmsg(2, 3, icmp),
+        "icmp6-new": syncmsg(0, 4, icmp6),
+        "sctp-new": syncmsg(0, 5, sctp),
+        "nfqct-zone-counters": syncmsg(0, 6, nfq),
+        "conntrackd-extras": syncmsg(1, 7, extras),
+        "ack": ctl(0x08, 100, (10, 20)),
+        "nack": ctl(0x04, 101, (11, 12)),
+        "resync": ctl(0x02, 102, (0, 0)),
+        "alive-hello": ctl(0x30, 0xFFFFFFFF),
+        "batch": (syncmsg(0, 10, tcp) + ctl(0x08, 11, (1, 9)) + syncmsg(1, 12, udp6, 0x40) +
+                  syncmsg(2, 13, icmp) + ctl(0x10, 14)),
+    }
+    return seeds
 
 
 if __name__ == "__main__":
