@@ -286,6 +286,9 @@ static int decode_flow(const uint8_t *p, size_t n, struct nfqct_sync_flow *f)
 		return -EPROTO;
 	if (f->tuple.proto == IPPROTO_TCP && !(seen & SEEN(NFQCT_NTA_TCP_STATE)))
 		return -EPROTO;		/* conntrackd sends ports and state together */
+	if ((seen & (SEEN(NFQCT_NTA_TCP_WSCALE_ORIG) | SEEN(NFQCT_NTA_TCP_WSCALE_REPL))) &&
+	    f->tuple.proto != IPPROTO_TCP)
+		return -EPROTO;		/* TCP's alone */
 	if ((seen & SEEN(NFQCT_NTA_TCP_WSCALE_ORIG)) && (seen & SEEN(NFQCT_NTA_TCP_WSCALE_REPL)))
 		f->have |= NFQCT_SYNC_HAVE_WSCALE;
 	if (seen & (SEEN(NFQCT_NTA_SCTP_STATE) | SEEN(NFQCT_NTA_SCTP_VTAG_ORIG) |
