@@ -437,7 +437,26 @@ struct nfqct_events {
 	int64_t wall_offset_us;		/* realtime - monotonic, set at each drain */
 	void (*sink_fn)(void *arg, const struct nfqct_event *e, int64_t wall_offset_us);
 	void *sink_arg;
+	void (*sync_fn)(void *arg, const struct nfqct_event *e);	/* replication */
+	void (*sync_lost)(void *arg, uint64_t n);
+	void *sync_arg;
 };
+
+void nfqct_events_set_sync(struct nfqct_events *ev,
+			   void (*fn)(void *arg, const struct nfqct_event *e),
+			   void (*lost)(void *arg, uint64_t n), void *arg)
+{
+	bool had = __atomic_load_n(&ev->sync_fn, __ATOMIC_RELAXED) != NULL;
+
+	__atomic_store_n(&ev->sync_arg, arg, __ATOMIC_RELAXED);
+	__atomic_store_n(&ev->sync_lost, lost, __ATOMIC_RELAXED);
+	__atomic_store_n(&ev->sync_fn, fn, __ATOMIC_RELEASE);
+	/* replication wants UPDATEs: it counts as a reader for the producers */
+	if (fn && !had)
+		__atomic_add_fetch(&nfqct_events_readers, 1, __ATOMIC_RELAXED);
+	else if (!fn && had)
+		__atomic_sub_fetch(&nfqct_events_readers, 1, __ATOMIC_RELAXED);
+}
 
 void nfqct_events_set_sink(struct nfqct_events *ev,
 			   void (*fn)(void *arg, const struct nfqct_event *e, int64_t wall_offset_us),
@@ -530,6 +549,8 @@ static void deliver(struct nfqct_events *ev, const struct nfqct_event *e)
 	ev->events++;
 	if (ev->sink_fn && e->type != NFQCT_EV_UPDATE)
 		ev->sink_fn(ev->sink_arg, e, ev->wall_offset_us);
+	if (ev->sync_fn)
+		ev->sync_fn(ev->sync_arg, e);
 	for (unsigned int i = 0; i < ev->nrd; i++) {
 		struct reader *r = ev->rd[i];
 		uint64_t before;
@@ -581,6 +602,8 @@ static void drain(struct nfqct_events *ev)
 
 		ev->alloc_seen = af;
 		ev->ring_lost += n;
+		if (ev->sync_lost)
+			ev->sync_lost(ev->sync_arg, n);
 		for (unsigned int i = 0; i < ev->nrd; i++)
 			if (ev->rd[i]->ready) {
 				reader_lose(ev->rd[i], ev->seq + 1, n);
@@ -808,6 +831,8 @@ void nfqct_events_stop(struct nfqct_events *ev)
 {
 	if (ev && ev->sink_fn)
 		__atomic_sub_fetch(&nfqct_events_sinks, 1, __ATOMIC_RELAXED);
+	if (ev && ev->sync_fn)
+		__atomic_sub_fetch(&nfqct_events_readers, 1, __ATOMIC_RELAXED);
 	char path[PATH_MAX + 64];
 
 	if (!ev)

@@ -34,6 +34,9 @@ struct setting {
 static const char *const stat_layout_words[] = { "kernel6", "legacy", NULL };
 static const char *const stat_update_words[] = { "rename", "inplace", NULL };
 static const char *const ipfix_transport_words[] = { "udp", "tcp", NULL };
+static const char *const sync_mode_words[] = { "off", "ftfw", "notrack", "alarm", NULL };
+static const char *const sync_transport_words[] = { "udp", "multicast", NULL };
+static const char *const sync_peer_kind_words[] = { "conntrackd", "nfqct", NULL };
 
 /* The one setting that is not a number, after the table's rows (index NSETTINGS). */
 #define COLLECTOR_NAME "nfqct.ipfix_collector"
@@ -106,6 +109,17 @@ static const struct setting settings[] = {
 	{ "nfqct.ipfix_transport", FIELD(ipfix_transport), NFQCT_IPFIX_UDP, 0, 1, false, ipfix_transport_words },
 	{ "nfqct.ipfix_active_timeout_s", FIELD(ipfix_active_timeout_s), 1800, 1, 100 * DAY, false, NULL },
 	{ "nfqct.ipfix_template_refresh_s", FIELD(ipfix_template_refresh_s), 600, 1, DAY, false, NULL },
+	/* replication (sync.h); conntrackd's defaults where it has one */
+	{ "nfqct.sync_mode", FIELD(sync_mode), 0, 0, 3, false, sync_mode_words },
+	{ "nfqct.sync_transport", FIELD(sync_transport), NFQCT_SYNC_UDP, 0, 1, false, sync_transport_words },
+	{ "nfqct.sync_peer_kind", FIELD(sync_peer_kind), NFQCT_SYNC_PEER_CONNTRACKD, 0, 1, false,
+	  sync_peer_kind_words },
+	{ "nfqct.sync_window", FIELD(sync_window), 300, 1, 1u << 20, false, NULL },
+	{ "nfqct.sync_resend_queue", FIELD(sync_resend_queue), 131072, 16, 1u << 24, false, NULL },
+	{ "nfqct.sync_alive_ms", FIELD(sync_alive_ms), 1000, 10, 60000, false, NULL },
+	{ "nfqct.sync_mtu", FIELD(sync_mtu), 1472, 256, 65507, false, NULL },
+	{ "nfqct.sync_commit_timeout_s", FIELD(sync_commit_timeout_s), 180, 1, 100 * DAY, false, NULL },
+	{ "nfqct.sync_refresh_s", FIELD(sync_refresh_s), 15, 1, DAY, false, NULL },
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -194,6 +208,55 @@ static const struct str_setting {
 #define NSTR (sizeof(str_settings) / sizeof(str_settings[0]))
 #define COLLECTOR (NSETTINGS + NSTR)
 
+/* Replication's addresses and link, after the collector in the index order;
+ * none can change without a restart. */
+static const struct sync_setting {
+	const char *name;
+	size_t offset;		/* of the struct nfqct_hostport, or of the char array */
+	bool ifname;
+} sync_settings[] = {
+	{ "nfqct.sync_local", FIELD(sync_local), false },
+	{ "nfqct.sync_peer", FIELD(sync_peer), false },
+	{ "nfqct.sync_interface", FIELD(sync_interface), true },
+};
+
+#define NSYNC (sizeof(sync_settings) / sizeof(sync_settings[0]))
+#define SYNC0 (COLLECTOR + 1)
+
+static int sync_format(const struct nfqct_settings *s, size_t k, char *buf, size_t len)
+{
+	const char *p = (const char *)s + sync_settings[k].offset;
+
+	if (!sync_settings[k].ifname)
+		return nfqct_hostport_format((const struct nfqct_hostport *)p, buf, len);
+	return snprintf(buf, len, "%s", *p ? p : "none") < (int)len ? 0 : -ENOSPC;
+}
+
+/* Set sync setting @k from @value; 0, or -EINVAL with *why. */
+static int sync_set(struct nfqct_settings *s, size_t k, const char *value, const char **why)
+{
+	char *p = (char *)s + sync_settings[k].offset;
+
+	if (!sync_settings[k].ifname) {
+		struct nfqct_hostport hp;
+
+		if (nfqct_hostport_parse(value, &hp) < 0) {
+			*why = "expected ADDR:PORT, [ADDR6]:PORT or none";
+			return -EINVAL;
+		}
+		memcpy(p, &hp, sizeof(hp));
+		return 0;
+	}
+	if (!strcmp(value, "none"))
+		value = "";
+	if (strlen(value) >= sizeof(s->sync_interface) || strchr(value, '/') || strchr(value, ' ')) {
+		*why = "expected an interface name (at most 15 characters), or none";
+		return -EINVAL;
+	}
+	strcpy(p, value);
+	return 0;
+}
+
 static char *str_field(struct nfqct_settings *s, size_t i)
 {
 	return (char *)s + str_settings[i].offset;
@@ -250,11 +313,13 @@ void nfqct_settings_init(struct nfqct_settings *s)
 
 size_t nfqct_settings_count(void)
 {
-	return NSETTINGS + NSTR + 1;	/* the collector last */
+	return NSETTINGS + NSTR + 1 + NSYNC;	/* the collector, then replication's */
 }
 
 const char *nfqct_settings_name(size_t i)
 {
+	if (i >= SYNC0)
+		return i - SYNC0 < NSYNC ? sync_settings[i - SYNC0].name : NULL;
 	if (i >= NSETTINGS)
 		return i - NSETTINGS < NSTR ? str_settings[i - NSETTINGS].name :
 		       i == COLLECTOR ? COLLECTOR_NAME : NULL;
@@ -272,6 +337,8 @@ int nfqct_settings_format(const struct nfqct_settings *s, size_t i, char *buf, s
 
 	if (i == COLLECTOR)
 		return nfqct_hostport_format(&s->ipfix_collector, buf, len);
+	if (i >= SYNC0)
+		return i - SYNC0 < NSYNC ? sync_format(s, i - SYNC0, buf, len) : -EINVAL;
 	if (i >= NSETTINGS && i - NSETTINGS < NSTR) {
 		const char *str = (const char *)s + str_settings[i - NSETTINGS].offset;
 
@@ -359,6 +426,15 @@ static int set_one(struct nfqct_settings *s, char *name, const char *value, cons
 		s->ipfix_collector = hp;
 		return 0;
 	}
+	for (size_t k = 0; k < NSYNC; k++) {
+		if (strcmp(sync_settings[k].name, name))
+			continue;
+		if (sync_set(s, k, value, &why) < 0) {
+			ERR(errs, origin, line, "%s: bad value '%s': %s", name, value, why);
+			return -EINVAL;
+		}
+		return 0;
+	}
 	for (size_t k = 0; k < NSTR; k++) {
 		if (strcmp(str_settings[k].name, name))
 			continue;
@@ -388,10 +464,15 @@ static int set_one(struct nfqct_settings *s, char *name, const char *value, cons
 		return -EINVAL;
 	}
 	if (parse_value(st, value, &v, &why) < 0) {
-		if (st->words)
-			ERR(errs, origin, line, "%s: bad value '%s': %s (%s|%s)", name, value, why,
-			    st->words[0], st->words[1]);
-		else
+		if (st->words) {
+			char list[128] = "";
+
+			/* every word: sync_mode has four */
+			for (size_t w = 0; st->words[w]; w++)
+				snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+					 w ? "|" : "", st->words[w]);
+			ERR(errs, origin, line, "%s: bad value '%s': %s (%s)", name, value, why, list);
+		} else
 			ERR(errs, origin, line, "%s: bad value '%s': %s (%" PRIu32 "..%" PRIu32 ")", name,
 			    value, why, st->min, st->max);
 		return -EINVAL;
@@ -503,6 +584,18 @@ int nfqct_settings_reload_diff(const struct nfqct_settings *cur, struct nfqct_se
 				   "%s cannot change without a restart; keeping the old one",
 				   COLLECTOR_NAME);
 		next->ipfix_collector = cur->ipfix_collector;
+		n++;
+	}
+	for (size_t k = 0; k < NSYNC; k++) {
+		size_t off = sync_settings[k].offset;
+		size_t sz = sync_settings[k].ifname ? sizeof(cur->sync_interface) : sizeof(cur->sync_peer);
+
+		if (!memcmp((const char *)cur + off, (const char *)next + off, sz))
+			continue;
+		nfqct_errrec_print(errs, NFQCT_ERRREC_WARNING, "settings", 0, 0,
+				   "%s cannot change without a restart; keeping the old one",
+				   sync_settings[k].name);
+		memcpy((char *)next + off, (const char *)cur + off, sz);
 		n++;
 	}
 	return n;

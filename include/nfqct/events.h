@@ -144,6 +144,19 @@ void nfqct_events_set_sink(struct nfqct_events *ev,
 			   void *arg);
 
 /*
+ * nfqct_events_set_sync - a second sink, for replication (sync.h): @fn
+ * gets every event drained, UPDATE included, on the events thread; while
+ * it is set producers emit UPDATEs (it counts in nfqct_events_readers).
+ * @lost(@arg, n) hears of events dropped before anyone saw them (full
+ * rings), so that replication can repair with a bulk send.  Neither may
+ * block.  Set once after nfqct_events_start(); NULL @fn removes it (then
+ * wait for one drain before freeing @arg, or stop the events first).
+ */
+void nfqct_events_set_sync(struct nfqct_events *ev,
+			   void (*fn)(void *arg, const struct nfqct_event *e),
+			   void (*lost)(void *arg, uint64_t n), void *arg);
+
+/*
  * nfqct_events_print - one event line as conntrack -E prints it
  * ("%9s " [NEW]/[UPDATE]/[DESTROY], protocol, the timeout (on DESTROY
  * too, as Linux 6.x sends it), the state, tuples, counters on DESTROY, [UNREPLIED],

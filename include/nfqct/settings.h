@@ -64,6 +64,17 @@ enum nfqct_ipfix_transport {
 	NFQCT_IPFIX_TCP = 1,
 };
 
+/* nfqct.sync_* (sync.h, ftfw.h): replication on conntrackd's protocol */
+enum nfqct_sync_transport {
+	NFQCT_SYNC_UDP = 0,		/* unicast, sync_local to sync_peer */
+	NFQCT_SYNC_MULTICAST = 1,	/* sync_peer is the group, on sync_interface */
+};
+
+enum nfqct_sync_peer_kind {
+	NFQCT_SYNC_PEER_CONNTRACKD = 0,	/* conntrackd's attributes only */
+	NFQCT_SYNC_PEER_NFQCT = 1,	/* zone and counters too */
+};
+
 /* An address and port: "198.18.0.1:4739" or "[2001:db8::1]:4739". */
 struct nfqct_hostport {
 	uint8_t family;			/* AF_INET, AF_INET6; 0: not set */
@@ -123,6 +134,20 @@ struct nfqct_settings {
 	uint32_t ipfix_transport;	/* enum nfqct_ipfix_transport */
 	uint32_t ipfix_active_timeout_s;/* long flows: a record every so often */
 	uint32_t ipfix_template_refresh_s; /* UDP: templates resent every so often */
+
+	/* nfqct.sync_*: replication (sync.h); sync_mode off: none */
+	uint32_t sync_mode;		/* enum nfqct_sync_mode (ftfw.h) */
+	uint32_t sync_transport;	/* enum nfqct_sync_transport */
+	uint32_t sync_peer_kind;	/* enum nfqct_sync_peer_kind */
+	uint32_t sync_window;		/* FTFW: ACK every N messages */
+	uint32_t sync_resend_queue;	/* FTFW: messages kept until acknowledged */
+	uint32_t sync_alive_ms;		/* ALIVE after this long without sending */
+	uint32_t sync_mtu;		/* largest datagram */
+	uint32_t sync_commit_timeout_s;	/* lifetime of a committed flow whose message had none */
+	uint32_t sync_refresh_s;	/* ALARM: the whole table again every N s */
+	struct nfqct_hostport sync_local;	/* bind here (udp); source (multicast) */
+	struct nfqct_hostport sync_peer;	/* the peer, or the multicast group */
+	char sync_interface[16];	/* multicast: the link (IFNAMSIZ); "" none */
 };
 
 /* nfqct_settings_init - the defaults (the kernel's, where it has one). */
