@@ -285,6 +285,21 @@ int nfqct_ctl_run(char *line, const struct nfqct_ctl_ops *ops, void *arg, FILE *
 			goto unsupported;
 		return ops->upgrade(arg, out, client_fd) == 0 ? 0 : -1;
 	}
+	if (!strcmp(w[0], "ha")) {
+		if (n != 2) {
+			fprintf(out, "ha: %s\n", n < 2 ? "missing the role (primary, backup, fault or status)" :
+				"too many arguments");
+			return -1;
+		}
+		if (!ops->ha)
+			goto unsupported;
+		return ops->ha(arg, out, w[1]) == 0 ? 0 : -1;
+	}
+	if (!strcmp(w[0], "list") && n == 2 && !strcmp(w[1], "--external")) {
+		if (!ops->list_external)
+			goto unsupported;
+		return ops->list_external(arg, out) == 0 ? 0 : -1;
+	}
 	if (!strcmp(w[0], "list") && n == 2 && !strcmp(w[1], "--expect")) {
 		if (!ops->list_expect)
 			goto unsupported;

@@ -55,6 +55,10 @@ static void usage(FILE *f)
 		"                   counters from DIR/net/stat; with -i, rates per second\n"
 		"  list             the connection table, in the format of conntrack -L\n"
 		"  list --expect    the expectations, in the format of conntrack -L expect\n"
+		"  list --external  the replication peer's flows (the external cache)\n"
+		"  ha primary|backup|fault|status\n"
+		"                   replication's role, for keepalived's notify scripts: primary\n"
+		"                   commits the external cache and sends the table\n"
 		"  list [FILTER] [-o extended|id|json]\n"
 		"                   the entries FILTER matches (conntrack -L's filters, nfqct(8))\n"
 		"  count [FILTER]   how many entries match (conntrack -C)\n"
@@ -494,6 +498,23 @@ static int cmd_ctl(const char *dir, const char *name, int argc, char **argv)
 	return nfqct_ctl_request(dir, cmd, stdout, stderr);
 }
 
+/* ha primary|backup|fault|status: replication's role (sync.h) */
+static int cmd_ha(const char *dir, int argc, char **argv)
+{
+	static const char *const words[] = { "primary", "backup", "fault", "status" };
+	char cmd[64];
+
+	if (argc != 2)
+		return usage_error("ha: %s", argc < 2 ? "missing the role (primary, backup, fault or status)" :
+				   "too many arguments");
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (!strcmp(argv[1], words[i])) {
+			snprintf(cmd, sizeof(cmd), "ha %s", words[i]);
+			return nfqct_ctl_request(dir, cmd, stdout, stderr);
+		}
+	return usage_error("ha: unknown role '%s' (expected primary, backup, fault or status)", argv[1]);
+}
+
 /* save [FILE], restore [--replace] FILE: the daemon reads and writes the
  * file itself, so the path goes over made absolute. */
 static int cmd_state(const char *dir, const char *name, int argc, char **argv)
@@ -848,6 +869,10 @@ int main(int argc, char **argv)
 
 	if (!strcmp(cmd, "stat"))
 		r = cmd_stat(dir, argc, argv);
+	else if (!strcmp(cmd, "ha"))
+		r = cmd_ha(dir, argc, argv);
+	else if (!strcmp(cmd, "list") && argc == 2 && !strcmp(argv[1], "--external"))
+		r = nfqct_ctl_request(dir, "list --external", stdout, stderr);
 	else if (!strcmp(cmd, "events"))
 		r = nfqct_events_client(dir, argc, argv, stdout, stderr);
 	else if (nfqct_ctcmd_is_table(argc, argv))

@@ -57,6 +57,7 @@
 #include "nfqct/statextra.h"
 #include "nfqct/statfile.h"
 #include "nfqct/stats.h"
+#include "nfqct/sync.h"
 #include "nfqct/worker.h"
 
 #define EXIT_CONFIG	1
@@ -113,6 +114,7 @@ struct daemon {
 	struct nfqct_events *events;	/* `nfqct events`: its thread and socket */
 	struct nfqct_ipfix *ipfix;	/* flow export, when a collector is set */
 	struct nfqct_offload *offload;	/* FLOWOFFLOAD: its thread and netlink socket */
+	struct nfqct_sync *sync;	/* replication, when nfqct.sync_mode is not off */
 	int ctl_fd;
 	int stop_fd;
 	int signal_fd;
@@ -1280,6 +1282,8 @@ static int upgrade_exec(struct daemon *d, FILE *out, int client_fd)
 	paused_us = nfqct_worker_now_us();
 	nfqct_housekeeping_stop(d->hk);
 	d->hk = NULL;
+	nfqct_sync_stop(d->sync, d->events);	/* its socket is bound again by the next image */
+	d->sync = NULL;
 	nfqct_events_stop(d->events);	/* its socket is bound again by the next image */
 	d->events = NULL;
 	nfqct_ipfix_stop(d->ipfix);	/* sends what is queued; the next image starts its own */
@@ -1350,6 +1354,10 @@ err_resume:
 		 nfqct_ipfix_start(d->opt.stat_dir, d->settings, d->ct, d->events, &d->ipfix, errbuf,
 				   sizeof(errbuf)) < 0)
 		fprintf(out, "upgrade: %s (IPFIX export stays off)\n", errbuf);
+	if (d->events && d->settings->sync_mode != NFQCT_SYNC_MODE_OFF &&
+	    nfqct_sync_start(d->opt.stat_dir, d->settings, d->ct, d->events, &d->sync, errbuf,
+			     sizeof(errbuf)) < 0)
+		fprintf(out, "upgrade: %s (replication stays off)\n", errbuf);
 	d->hk = start_housekeeping(d);
 	if (!d->hk)
 		fprintf(out, "upgrade: cannot start the housekeeping thread again\n");
@@ -1423,6 +1431,29 @@ static int ctl_list(void *arg, FILE *out)
 	nfqct_offload_sync(d->offload);	/* the kernel's counts first */
 	nfqct_ct_dump(d->ct, out, nfqct_now_ms());
 	return 0;
+}
+
+/* ha primary|backup|fault|status (sync.h); commits run here, online */
+static int ctl_ha(void *arg, FILE *out, const char *word)
+{
+	struct daemon *d = arg;
+
+	if (!d->sync) {
+		fprintf(out, "ha: replication is off (nfqct.sync_mode = off)\n");
+		return -1;
+	}
+	return nfqct_sync_ha(d->sync, word, &d->extra_stats[1].ct, out);
+}
+
+static int ctl_list_external(void *arg, FILE *out)
+{
+	struct daemon *d = arg;
+
+	if (!d->sync) {
+		fprintf(out, "list --external: replication is off (nfqct.sync_mode = off)\n");
+		return -1;
+	}
+	return nfqct_sync_list_external(d->sync, out);
 }
 
 static int ctl_list_expect(void *arg, FILE *out)
@@ -1615,6 +1646,8 @@ static const struct nfqct_ctl_ops ctl_ops = {
 	.set = ctl_set,
 	.list_expect = ctl_list_expect,
 	.table = ctl_table,
+	.ha = ctl_ha,
+	.list_external = ctl_list_external,
 };
 
 /* The main thread's loop: signals and the control socket.  Returns the exit code. */
@@ -1664,6 +1697,7 @@ static void cleanup(struct daemon *d)
 			nfqct_worker_destroy(d->workers[i]);
 	nfqct_pktlog_destroy(d->pktlog);
 	nfqct_offload_destroy(d->offload);
+	nfqct_sync_stop(d->sync, d->events);	/* a setup that failed after its start */
 	nfqct_events_stop(d->events);
 	nfqct_ipfix_stop(d->ipfix);
 	if (d->ctl_fd >= 0)
@@ -2028,6 +2062,12 @@ static int setup(struct daemon *d)
 					  err, sizeof(err));
 	if (!d->offload)
 		log_warnx("%s: flows stay on the queue path", err);
+	if (d->settings->sync_mode != NFQCT_SYNC_MODE_OFF &&
+	    nfqct_sync_start(d->opt.stat_dir, d->settings, d->ct, d->events, &d->sync, err,
+			     sizeof(err)) < 0) {
+		log_warnx("%s", err);
+		return EXIT_CONFIG;
+	}
 	if (start_workers(d) < 0)
 		return EXIT_RUNTIME;
 	return 0;
@@ -2169,6 +2209,10 @@ out_stop:
 	/* every packet answered: the kernel's counts into the entries, then
 	 * no element is left behind (offload.h) */
 	nfqct_offload_stop(d.offload);
+	rcu_thread_offline();	/* the sync thread may wait for a grace period */
+	nfqct_sync_stop(d.sync, d.events);	/* it reads the table: before it goes */
+	rcu_thread_online();
+	d.sync = NULL;
 	nfqct_housekeeping_stop(d.hk);
 	rcu_thread_offline();	/* the watcher may be waiting for a grace period: not on us */
 	nfqct_addrs_watch_stop(d.addrs);
@@ -2182,6 +2226,8 @@ out_rcu:
 	/* Entries and rulesets go through call_rcu: wait for the callbacks
 	 * offline, or the grace periods would wait for us. */
 	rcu_thread_offline();
+	nfqct_sync_stop(d.sync, d.events);	/* a setup that failed after its start */
+	d.sync = NULL;
 	rcu_barrier();
 	rcu_thread_online();
 	if (d.ct)

@@ -1,5 +1,5 @@
 /*
- * statextra.c - the one-line stat files of the events and IPFIX threads,
+ * statextra.c - the one-line stat files of the events, IPFIX and sync threads,
  * and the per-table file of the stateful matches (nfqct_limits).
  */
 #include <errno.h>
@@ -18,7 +18,7 @@
 #include "nfqct/statextra.h"
 #include "nfqct/statfile.h"
 
-static const char *const extra_files[] = { "nfqct_events", "nfqct_ipfix", "nfqct_offload" };
+static const char *const extra_files[] = { "nfqct_events", "nfqct_ipfix", "nfqct_offload", "nfqct_sync" };
 
 static const char *limits_kind_name(uint64_t v);
 static const char *sets_type_name(uint64_t v);

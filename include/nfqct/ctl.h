@@ -5,7 +5,8 @@
  *   client -> server   one command line, at most NFQCT_CTL_MAXLINE bytes
  *                      including its '\n': "list", "flush", "reload",
  *                      "rules [-c] [-4|-6]", "upgrade", "recent NAME [+ADDR|-ADDR|/]",
- *                      "set CMD [NAME [ELEMENT [options]]]"
+ *                      "set CMD [NAME [ELEMENT [options]]]",
+ *                      "ha primary|backup|fault|status", "list --external"
  *                      (words separated by blanks)
  *   server -> client   a status line, "ok\n" or "error\n", then the
  *                      command's output (on "error", its error messages),
@@ -60,6 +61,10 @@ struct nfqct_ctl_ops {
 	int (*recent)(void *arg, FILE *out, const char *name, const char *cmd);
 	/* "set add|del|test|list|save|flush|restore ...": the words after "set" (ipset.h) */
 	int (*set)(void *arg, FILE *out, int argc, char **argv);
+	/* "ha primary|backup|fault|status": replication's role (sync.h) */
+	int (*ha)(void *arg, FILE *out, const char *word);
+	/* "list --external": the replication peer's flows (sync.h) */
+	int (*list_external)(void *arg, FILE *out);
 };
 
 /*

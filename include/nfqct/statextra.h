@@ -1,6 +1,7 @@
 /*
  * statextra.h - the one-line stat files that sit beside the counters
- * (DIR/net/stat/nfqct_events, DIR/net/stat/nfqct_ipfix), for `nfqct stat`.
+ * (DIR/net/stat/nfqct_events, DIR/net/stat/nfqct_ipfix, DIR/net/stat/nfqct_sync),
+ * for `nfqct stat`.
  */
 #ifndef NFQCT_STATEXTRA_H
 #define NFQCT_STATEXTRA_H
