@@ -15,7 +15,8 @@ bool nfqct_ctcmd_is_table(int argc, char **argv)
 	if (argc < 1)
 		return false;
 	if (!strcmp(argv[0], "list"))
-		return argc > 1 && !(argc == 2 && !strcmp(argv[1], "--expect"));
+		return argc > 1 && !(argc == 2 && (!strcmp(argv[1], "--expect") ||
+						   !strcmp(argv[1], "--external")));
 	return !strcmp(argv[0], "count") || !strcmp(argv[0], "delete") || !strcmp(argv[0], "update");
 }
 

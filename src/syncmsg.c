@@ -191,7 +191,9 @@ static void take_attr(struct nfqct_sync_flow *f, unsigned int t, const uint8_t *
 		tu->dp.icmp.code = v[0];
 		break;
 	case NFQCT_NTA_ICMP_ID:
-		memcpy(&tu->sp.icmp_id, v, 2);
+		/* swapped on the wire: see nfqct_sync_put_flow() */
+		((uint8_t *)&tu->sp.icmp_id)[0] = v[1];
+		((uint8_t *)&tu->sp.icmp_id)[1] = v[0];
 		break;
 	case NFQCT_NTA_TCP_WSCALE_ORIG:
 		f->tcp_wscale[0] = v[0];
@@ -431,7 +433,14 @@ int nfqct_sync_put_flow(uint8_t *buf, size_t cap, size_t *len, uint8_t type, uin
 	} else if (is_icmp(t->family, t->proto)) {
 		put_attr(m, &n, NFQCT_NTA_ICMP_TYPE, &t->dp.icmp.type, 1);
 		put_attr(m, &n, NFQCT_NTA_ICMP_CODE, &t->dp.icmp.code, 1);
-		put_attr(m, &n, NFQCT_NTA_ICMP_ID, &t->sp.icmp_id, 2);
+		/* conntrackd puts libnetfilter_conntrack's id, already in network
+		 * order, through htons() once more (build.c, ct_build_u16): on the
+		 * little-endian machines it runs on, the two bytes travel swapped.
+		 * We swap them too, whatever our own byte order (interop checked:
+		 * tests/netns/sync-conntrackd.sh). */
+		uint8_t id[2] = { ((const uint8_t *)&t->sp.icmp_id)[1], ((const uint8_t *)&t->sp.icmp_id)[0] };
+
+		put_attr(m, &n, NFQCT_NTA_ICMP_ID, id, 2);
 	}
 	if ((f->have & NFQCT_SYNC_HAVE_TIMEOUT) && !(enc & NFQCT_SYNC_ENC_NO_TIMEOUT))
 		put_attr32(m, &n, NFQCT_NTA_TIMEOUT, f->timeout_s);

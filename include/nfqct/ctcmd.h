@@ -15,7 +15,7 @@
 
 /*
  * nfqct_ctcmd_is_table - true when the control command of @argc words
- * @argv is one of these (list with options other than --expect, count,
+ * @argv is one of these (list with options other than --expect or --external, count,
  * delete, update).
  */
 bool nfqct_ctcmd_is_table(int argc, char **argv);

@@ -18,7 +18,8 @@
  * (NEW, UPDATE, DESTROY) is followed by attributes (NTA): u16 length (of
  * the attribute, its 4-byte header included, padding excluded), u16 type,
  * the value, padding to 4 bytes.  All integers big-endian; addresses and
- * ports as on the wire.
+ * ports as on the wire; the ICMP id alone travels with its two bytes
+ * swapped, as conntrackd sends it from a little-endian machine.
  *
  * Decoding trusts nothing: a datagram whose framing is wrong (a header
  * cut, a length below the header or beyond the datagram) is refused whole
@@ -96,7 +97,7 @@ enum nfqct_sync_nta {
 	NFQCT_NTA_DCCP_ROLE	= 21,	/* 1 */
 	NFQCT_NTA_ICMP_TYPE	= 22,	/* 1 */
 	NFQCT_NTA_ICMP_CODE	= 23,	/* 1 */
-	NFQCT_NTA_ICMP_ID	= 24,	/* 2 */
+	NFQCT_NTA_ICMP_ID	= 24,	/* 2, bytes swapped (conntrackd's double htons) */
 	NFQCT_NTA_TCP_WSCALE_ORIG = 25,	/* 1 */
 	NFQCT_NTA_TCP_WSCALE_REPL = 26,	/* 1 */
 	NFQCT_NTA_HELPER_NAME	= 27,	/* string, NUL included, up to 16 */
