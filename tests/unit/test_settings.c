@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 
 #include "nfqct/errrec.h"
 #include "nfqct/settings.h"
@@ -205,9 +206,77 @@ static void test_reload_diff(void)
 	fclose(errs);
 }
 
+/* Replication's settings: words, addresses, the link, their errors, restart only. */
+static void test_sync(void)
+{
+	struct nfqct_settings s, next;
+	FILE *errs = errs_open();
+	char buf[64];
+	size_t i, n = nfqct_settings_count(), found = 0;
+
+	nfqct_settings_init(&s);
+	CU_ASSERT_EQUAL(s.sync_mode, 0);
+	CU_ASSERT_EQUAL(s.sync_window, 300);
+	CU_ASSERT_EQUAL(s.sync_resend_queue, 131072);
+	CU_ASSERT_EQUAL(nfqct_settings_set(&s, "nfqct.sync_mode=ftfw", "-o", errs), 0);
+	CU_ASSERT_EQUAL(s.sync_mode, 1);
+	CU_ASSERT_EQUAL(nfqct_settings_set(&s, "nfqct.sync_mode=alarm", "-o", errs), 0);
+	CU_ASSERT_EQUAL(s.sync_mode, 3);
+	CU_ASSERT_EQUAL(nfqct_settings_set(&s, "nfqct.sync_transport=multicast", "-o", errs), 0);
+	CU_ASSERT_EQUAL(s.sync_transport, NFQCT_SYNC_MULTICAST);
+	CU_ASSERT_EQUAL(nfqct_settings_set(&s, "nfqct.sync_peer_kind=nfqct", "-o", errs), 0);
+	CU_ASSERT_EQUAL(nfqct_settings_set(&s, "nfqct.sync_local=198.18.2.1:3780", "-o", errs), 0);
+	CU_ASSERT_EQUAL(nfqct_settings_set(&s, "nfqct.sync_peer=[ff12::3780]:3780", "-o", errs), 0);
+	CU_ASSERT_EQUAL(s.sync_peer.family, AF_INET6);
+	CU_ASSERT_EQUAL(s.sync_peer.port, 3780);
+	CU_ASSERT_EQUAL(nfqct_settings_set(&s, "nfqct.sync_interface=eth2", "-o", errs), 0);
+	CU_ASSERT_STRING_EQUAL(s.sync_interface, "eth2");
+	CU_ASSERT_STRING_EQUAL(errbuf, "");
+	for (i = 0; i < n; i++) {
+		const char *name = nfqct_settings_name(i);
+
+		if (strncmp(name, "nfqct.sync_", 11))
+			continue;
+		found++;
+		CU_ASSERT_FALSE(nfqct_settings_reloadable(i));
+		CU_ASSERT_EQUAL(nfqct_settings_format(&s, i, buf, sizeof(buf)), 0);
+		if (!strcmp(name, "nfqct.sync_peer"))
+			CU_ASSERT_STRING_EQUAL(buf, "[ff12::3780]:3780");
+		if (!strcmp(name, "nfqct.sync_local"))
+			CU_ASSERT_STRING_EQUAL(buf, "198.18.2.1:3780");
+		if (!strcmp(name, "nfqct.sync_interface"))
+			CU_ASSERT_STRING_EQUAL(buf, "eth2");
+		if (!strcmp(name, "nfqct.sync_mode"))
+			CU_ASSERT_STRING_EQUAL(buf, "alarm");
+	}
+	CU_ASSERT_EQUAL(found, 12);
+	/* one error each, the words listed whole */
+	CU_ASSERT_EQUAL(nfqct_settings_set(&s, "nfqct.sync_mode=tcp", "-o", errs), -EINVAL);
+	CU_ASSERT_EQUAL(nfqct_settings_set(&s, "nfqct.sync_peer=198.18.2.2", "-o", errs), -EINVAL);
+	CU_ASSERT_EQUAL(nfqct_settings_set(&s, "nfqct.sync_interface=a/b", "-o", errs), -EINVAL);
+	CU_ASSERT_STRING_EQUAL(errbuf,
+		"-o: error: nfqct.sync_mode: bad value 'tcp': expected one of the words listed in "
+		"nfqctd(8) (off|ftfw|notrack|alarm)\n"
+		"-o: error: nfqct.sync_peer: bad value '198.18.2.2': expected ADDR:PORT, [ADDR6]:PORT or none\n"
+		"-o: error: nfqct.sync_interface: bad value 'a/b': expected an interface name (at most 15 "
+		"characters), or none\n");
+	CU_ASSERT_EQUAL(s.sync_peer.family, AF_INET6);	/* refused values change nothing */
+	/* a reload keeps them */
+	next = s;
+	CU_ASSERT_EQUAL(nfqct_settings_set(&next, "nfqct.sync_peer=198.18.2.9:1", "-o", errs), 0);
+	CU_ASSERT_EQUAL(nfqct_settings_set(&next, "nfqct.sync_window=5", "-o", errs), 0);
+	fclose(errs);
+	errs = errs_open();
+	CU_ASSERT_EQUAL(nfqct_settings_reload_diff(&s, &next, errs), 2);
+	CU_ASSERT_EQUAL(memcmp(&next.sync_peer, &s.sync_peer, sizeof(s.sync_peer)), 0);
+	CU_ASSERT_EQUAL(next.sync_window, 300);
+	fclose(errs);
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
+		{ "replication settings", test_sync },
 		{ "defaults are the kernel's", test_defaults },
 		{ "every timeout has one name", test_names_cover_fields },
 		{ "sysctl.conf file", test_file_ok },
