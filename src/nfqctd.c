@@ -1442,7 +1442,8 @@ static int ctl_ha(void *arg, FILE *out, const char *word)
 		fprintf(out, "ha: replication is off (nfqct.sync_mode = off)\n");
 		return -1;
 	}
-	return nfqct_sync_ha(d->sync, word, &d->extra_stats[1].ct, out);
+	return nfqct_sync_ha(d->sync, word, &d->extra_stats[1].ct,
+			     rcu_dereference(d->settings)->ct_max, out);
 }
 
 static int ctl_list_external(void *arg, FILE *out)

@@ -602,14 +602,15 @@ static void wake(struct nfqct_sync *sy)
 	(void)!write(sy->wake_fd, &(uint64_t){ 1 }, sizeof(uint64_t));
 }
 
-int nfqct_sync_ha(struct nfqct_sync *sy, const char *word, struct nfqct_ct_stats *st, FILE *out)
+int nfqct_sync_ha(struct nfqct_sync *sy, const char *word, struct nfqct_ct_stats *st, uint32_t ct_max,
+		  FILE *out)
 {
 	if (!strcmp(word, "primary")) {
 		struct nfqct_extcache_commit c;
 		uint64_t t0 = nfqct_now_ms();
 
 		pthread_mutex_lock(&sy->lock);
-		nfqct_extcache_commit(sy->xc, sy->ct, st, t0, UINT32_MAX, sy->default_ms, &c);
+		nfqct_extcache_commit(sy->xc, sy->ct, st, t0, ct_max, sy->default_ms, &c);
 		nfqct_extcache_flush(sy->xc);
 		sy->commits++;
 		sy->committed += c.committed;

@@ -28,6 +28,7 @@
 #ifndef NFQCT_SYNC_H
 #define NFQCT_SYNC_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "nfqct/ct.h"
@@ -64,11 +65,13 @@ void nfqct_sync_stop(struct nfqct_sync *sy, struct nfqct_events *ev);
 
 /*
  * nfqct_sync_ha - `nfqct ha primary|backup|fault|status`: change role
- * (primary commits with @st, in the caller's thread, which must be an
- * online RCU reader) or print the state; output to @out.  Returns 0, or
- * -1 with a message (an unknown word).
+ * (primary commits with @st and the table's limit @ct_max, in the
+ * caller's thread, which must be an online RCU reader) or print the
+ * state; output to @out.  Returns 0, or -1 with a message (an unknown
+ * word).
  */
-int nfqct_sync_ha(struct nfqct_sync *sy, const char *word, struct nfqct_ct_stats *st, FILE *out);
+int nfqct_sync_ha(struct nfqct_sync *sy, const char *word, struct nfqct_ct_stats *st, uint32_t ct_max,
+		  FILE *out);
 
 /* nfqct_sync_list_external - `nfqct list --external`: the external cache, as conntrack -L. */
 int nfqct_sync_list_external(struct nfqct_sync *sy, FILE *out);
