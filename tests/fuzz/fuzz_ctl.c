@@ -44,8 +44,12 @@ static int op_restore(void *arg, FILE *out, const char *path, bool replace)
 }
 static int op_upgrade(void *arg, FILE *out, int client_fd) { fputs("upgrade refused\n", out); return -1; }
 
+static int op_ha(void *arg, FILE *out, const char *word) { fprintf(out, "ha %s\n", word); return 0; }
+static int op_list_external(void *arg, FILE *out) { return 0; }
+
 static const struct nfqct_ctl_ops ops = { op_list, op_flush, op_reload, op_rules, op_list_expect,
-					  op_table, op_save, op_restore, op_upgrade };
+					  op_table, op_save, op_restore, op_upgrade, NULL, NULL,
+					  op_ha, op_list_external };
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

@@ -131,8 +131,25 @@ static int op_set(void *arg, FILE *out, int argc, char **argv)
 	return 0;
 }
 
+/* ha WORD: echoes it; "bogus" fails as the daemon's would */
+static int op_ha(void *arg, FILE *out, const char *word)
+{
+	(void)arg;
+	fprintf(out, "ha %s\n", word);
+	return strcmp(word, "bogus") ? 0 : -1;
+}
+
+/* list --external */
+static int op_list_external(void *arg, FILE *out)
+{
+	(void)arg;
+	fputs("external\n", out);
+	return 0;
+}
+
 static const struct nfqct_ctl_ops all_ops = { op_list, op_flush, op_reload, op_rules, op_list_expect,
-					      op_table, op_save, op_restore, op_upgrade, op_recent, op_set };
+					      op_table, op_save, op_restore, op_upgrade, op_recent, op_set,
+					      op_ha, op_list_external };
 
 struct server {
 	int fd;
@@ -227,6 +244,27 @@ static void test_commands(void)
 	request("list --bogus", &r);
 	CU_ASSERT_EQUAL(r.status, 1);
 	CU_ASSERT_STRING_EQUAL(r.err, "list: unknown option '--bogus'\n");
+	reply_free(&r);
+	/* replication: ha WORD, list --external */
+	request("list --external", &r);
+	CU_ASSERT_EQUAL(r.status, 0);
+	CU_ASSERT_STRING_EQUAL(r.out, "external\n");
+	reply_free(&r);
+	request("ha primary", &r);
+	CU_ASSERT_EQUAL(r.status, 0);
+	CU_ASSERT_STRING_EQUAL(r.out, "ha primary\n");
+	reply_free(&r);
+	request("ha bogus", &r);
+	CU_ASSERT_EQUAL(r.status, 1);
+	CU_ASSERT_STRING_EQUAL(r.err, "ha bogus\n");
+	reply_free(&r);
+	request("ha", &r);
+	CU_ASSERT_EQUAL(r.status, 1);
+	CU_ASSERT_STRING_EQUAL(r.err, "ha: missing the role (primary, backup, fault or status)\n");
+	reply_free(&r);
+	request("ha primary now", &r);
+	CU_ASSERT_EQUAL(r.status, 1);
+	CU_ASSERT_STRING_EQUAL(r.err, "ha: too many arguments\n");
 	reply_free(&r);
 	/* filters: every word reaches the table command */
 	request("list -p 6 -s 198.18.0.1/32 --dport 80 -o extended,id", &r);
@@ -338,7 +376,7 @@ static void test_commands(void)
 static void test_unsupported(void)
 {
 	static const struct nfqct_ctl_ops only_list = { op_list, NULL, NULL, NULL, NULL, NULL, NULL,
-							NULL, NULL, NULL, NULL };
+							NULL, NULL, NULL, NULL, NULL, NULL };
 	struct server s;
 	struct reply r;
 
@@ -354,6 +392,14 @@ static void test_unsupported(void)
 	request("list --expect", &r);
 	CU_ASSERT_EQUAL(r.status, 1);
 	CU_ASSERT_STRING_EQUAL(r.err, "list: command not supported\n");
+	reply_free(&r);
+	request("list --external", &r);
+	CU_ASSERT_EQUAL(r.status, 1);
+	CU_ASSERT_STRING_EQUAL(r.err, "list: command not supported\n");
+	reply_free(&r);
+	request("ha status", &r);
+	CU_ASSERT_EQUAL(r.status, 1);
+	CU_ASSERT_STRING_EQUAL(r.err, "ha: command not supported\n");
 	reply_free(&r);
 
 	request("upgrade", &r);
