@@ -39,13 +39,16 @@ run() {
 		PIDS+=($peer_pid)
 		sleep 1
 	fi
-	ip netns exec "$NS_S" timeout $((T + 10)) "$CPS" -S -l "$S4" -t $((T + 5)) >/dev/null 2>&1 &
+	# a port per run: the server's TIME_WAIT sockets of the last run would meet the
+	# client's reused ports (retransmissions, a tenth of the rate)
+	PORT=$((PORT + 1))
+	ip netns exec "$NS_S" timeout $((T + 10)) "$CPS" -S -l "$S4" -p "$PORT" -t $((T + 5)) >/dev/null 2>&1 &
 	PIDS+=($!)
 	sleep 0.3
 	sent0=$(stat_sum "$STATDIR/net/stat/nfqct_sync" flow_sent 2>/dev/null || echo 0)
 	c0=$(cpu_s "$NFQCTD_PID")
 	[ -n "$peer_pid" ] && p0=$(cpu_s "$peer_pid")
-	out=$(ip netns exec "$NS_C" timeout $((T + 10)) "$CPS" -c "$S4" -k "$K" -t "$T")
+	out=$(ip netns exec "$NS_C" timeout $((T + 10)) "$CPS" -c "$S4" -p "$PORT" -k "$K" -t "$T")
 	c1=$(cpu_s "$NFQCTD_PID")
 	[ -n "$peer_pid" ] && p1=$(cpu_s "$peer_pid")
 	sleep 1.2
@@ -66,12 +69,12 @@ run() {
 			printf "%-8s conn/s %8.0f  flows sent/s %8s  router CPU %5.1f%%\n", m, cps, "-", 100 * c / t }'
 	fi
 	nfqctd_stop
+	grep -E "queue [0-9]+: received" "$NFQCTD_LOG" | sed 's/^/    router: /'
 	sleep 1
 }
 
 printf '%s\n' "$ACCEPT_RULES_TEXT" >"$TMP_DIR/accept.rules"
+PORT=9000
 note "tcp_cps -k $K -t $T, router nfqctd one queue"
-run off
-run ftfw
-run notrack
+for m in ${BENCH_SYNC_MODES:-off ftfw notrack}; do run "$m"; done
 finish
