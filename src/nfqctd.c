@@ -1879,17 +1879,26 @@ static int check_only(struct daemon *d)
 {
 	struct nfqct_ruleset *rs = NULL;
 	struct nfqct_settings s;
-	bool offloads;
+	bool offloads, settings_ok = true;
 	int bad = 0;
 
 	if (load_settings(&d->opt, &s, stderr) < 0)
-		bad = 1;
+		bad = 1, settings_ok = false;
 	else if (load_sets(&d->opt, &s, stderr) < 0)
 		bad = 2;	/* the rules naming its sets would only repeat it */
 	if (bad != 2 && load_ruleset(&d->opt, &s, queue_count(&d->opt), &rs, stderr) < 0)
 		bad = 1;
 	offloads = rs && nfqct_ruleset_offloads(rs);
 	nfqct_ruleset_free(rs);
+	if (settings_ok) {
+		char serr[256];
+
+		/* replication's settings, together (sync.h) */
+		if (nfqct_sync_check(&s, serr, sizeof(serr)) < 0) {
+			fprintf(stderr, "nfqctd: %s\n", serr);
+			bad = 1;
+		}
+	}
 	if (bad) {
 		fprintf(stderr, "nfqctd: configuration refused\n");
 		return EXIT_CONFIG;

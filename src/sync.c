@@ -384,15 +384,12 @@ static void to_sockaddr(const struct nfqct_hostport *hp, struct sockaddr_storage
 	}
 }
 
-/* The socket of @s's transport; -errno with @err. */
-static int open_socket(struct nfqct_sync *sy, const struct nfqct_settings *s, char *err, size_t errlen)
+int nfqct_sync_check(const struct nfqct_settings *s, char *err, size_t errlen)
 {
 	const struct nfqct_hostport *peer = &s->sync_peer, *local = &s->sync_local;
-	unsigned int ifindex = 0;
-	int fd, one = 1, zero = 0, rcvbuf = 4 << 20;
-	struct sockaddr_storage bind_to;
-	socklen_t blen;
 
+	if (s->sync_mode == NFQCT_SYNC_MODE_OFF)
+		return 0;
 	if (!peer->family) {
 		snprintf(err, errlen, "sync: nfqct.sync_peer is not set");
 		return -EINVAL;
@@ -401,6 +398,36 @@ static int open_socket(struct nfqct_sync *sy, const struct nfqct_settings *s, ch
 		snprintf(err, errlen, "sync: nfqct.sync_local and nfqct.sync_peer are of different families");
 		return -EINVAL;
 	}
+	if (s->sync_transport == NFQCT_SYNC_UDP) {
+		if (!local->family) {
+			snprintf(err, errlen, "sync: udp needs nfqct.sync_local (ADDR:PORT to bind)");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (peer->family == AF_INET ? (peer->addr[0] & 0xf0) != 0xe0 : peer->addr[0] != 0xff) {
+		snprintf(err, errlen, "sync: multicast: nfqct.sync_peer is not a multicast group");
+		return -EINVAL;
+	}
+	if (peer->family == AF_INET6 && !s->sync_interface[0]) {
+		snprintf(err, errlen, "sync: IPv6 multicast needs nfqct.sync_interface");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The socket of @s's transport (settings checked); -errno with @err. */
+static int open_socket(struct nfqct_sync *sy, const struct nfqct_settings *s, char *err, size_t errlen)
+{
+	const struct nfqct_hostport *peer = &s->sync_peer, *local = &s->sync_local;
+	unsigned int ifindex = 0;
+	int fd, one = 1, zero = 0, rcvbuf = 4 << 20;
+	struct sockaddr_storage bind_to;
+	socklen_t blen;
+	int r = nfqct_sync_check(s, err, errlen);
+
+	if (r < 0)
+		return r;
 	if (s->sync_interface[0]) {
 		ifindex = if_nametoindex(s->sync_interface);
 		if (!ifindex) {
@@ -415,23 +442,10 @@ static int open_socket(struct nfqct_sync *sy, const struct nfqct_settings *s, ch
 		sy->have_local = true;
 	}
 	if (s->sync_transport == NFQCT_SYNC_UDP) {
-		if (!local->family) {
-			snprintf(err, errlen, "sync: udp needs nfqct.sync_local (ADDR:PORT to bind)");
-			return -EINVAL;
-		}
 		bind_to = sy->local;
 	} else {
 		bool v4 = peer->family == AF_INET;
 
-		if (v4 ? !IN_MULTICAST(ntohl(((struct sockaddr_in *)&sy->peer)->sin_addr.s_addr)) :
-			 !IN6_IS_ADDR_MULTICAST(&((struct sockaddr_in6 *)&sy->peer)->sin6_addr)) {
-			snprintf(err, errlen, "sync: multicast: nfqct.sync_peer is not a multicast group");
-			return -EINVAL;
-		}
-		if (!v4 && !ifindex) {
-			snprintf(err, errlen, "sync: IPv6 multicast needs nfqct.sync_interface");
-			return -EINVAL;
-		}
 		/* the group's port on every address: the group arrives there */
 		memset(&bind_to, 0, sizeof(bind_to));
 		bind_to.ss_family = peer->family;

@@ -49,6 +49,15 @@ enum nfqct_sync_role {
 struct nfqct_sync;
 
 /*
+ * nfqct_sync_check - do the nfqct.sync_* settings of @s make sense
+ * together (a peer; udp: a local address; the same family on both
+ * sides; multicast: a group, and for IPv6 an interface)?  0 when they do
+ * or sync_mode is off, else -EINVAL with the reason in @err.  Pure: the
+ * interface's existence and the bind are nfqct_sync_start()'s.
+ */
+int nfqct_sync_check(const struct nfqct_settings *s, char *err, size_t errlen);
+
+/*
  * nfqct_sync_start - open the socket of @s's transport, subscribe to
  * @ev's events and start the thread.  Returns 0 with *@syp, or -errno
  * with a message in @err (bad or missing addresses, no such interface,

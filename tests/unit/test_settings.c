@@ -8,6 +8,7 @@
 
 #include "nfqct/errrec.h"
 #include "nfqct/settings.h"
+#include "nfqct/sync.h"
 #include "unit.h"
 
 static char *write_tmp(const char *content)
@@ -273,10 +274,54 @@ static void test_sync(void)
 	fclose(errs);
 }
 
+/* The nfqct.sync_* settings together (nfqct_sync_check, nfqctd --check). */
+static void test_sync_check(void)
+{
+	static const struct {
+		const char *set[4];
+		const char *err;	/* NULL: accepted */
+	} cases[] = {
+		{ { NULL }, NULL },					/* off */
+		{ { "nfqct.sync_mode=ftfw" }, "sync: nfqct.sync_peer is not set" },
+		{ { "nfqct.sync_mode=ftfw", "nfqct.sync_peer=198.18.2.2:3780" },
+		  "sync: udp needs nfqct.sync_local (ADDR:PORT to bind)" },
+		{ { "nfqct.sync_mode=ftfw", "nfqct.sync_peer=198.18.2.2:3780",
+		    "nfqct.sync_local=[2001:db8::1]:3780" },
+		  "sync: nfqct.sync_local and nfqct.sync_peer are of different families" },
+		{ { "nfqct.sync_mode=notrack", "nfqct.sync_peer=198.18.2.2:3780",
+		    "nfqct.sync_local=198.18.2.1:3780" }, NULL },
+		{ { "nfqct.sync_mode=ftfw", "nfqct.sync_transport=multicast",
+		    "nfqct.sync_peer=198.18.2.2:3780" },
+		  "sync: multicast: nfqct.sync_peer is not a multicast group" },
+		{ { "nfqct.sync_mode=ftfw", "nfqct.sync_transport=multicast",
+		    "nfqct.sync_peer=225.0.0.50:3780" }, NULL },
+		{ { "nfqct.sync_mode=ftfw", "nfqct.sync_transport=multicast",
+		    "nfqct.sync_peer=[ff12::50]:3780" }, "sync: IPv6 multicast needs nfqct.sync_interface" },
+		{ { "nfqct.sync_mode=alarm", "nfqct.sync_transport=multicast",
+		    "nfqct.sync_peer=[ff12::50]:3780", "nfqct.sync_interface=eth2" }, NULL },
+	};
+
+	for (size_t i = 0; i < UNIT_COUNT(cases); i++) {
+		struct nfqct_settings s;
+		char err[256] = "";
+
+		nfqct_settings_init(&s);
+		for (size_t k = 0; k < 4 && cases[i].set[k]; k++)
+			CU_ASSERT_EQUAL(nfqct_settings_set(&s, cases[i].set[k], "-o", stderr), 0);
+		if (!cases[i].err) {
+			CU_ASSERT_EQUAL(nfqct_sync_check(&s, err, sizeof(err)), 0);
+		} else {
+			CU_ASSERT_EQUAL(nfqct_sync_check(&s, err, sizeof(err)), -EINVAL);
+			CU_ASSERT_STRING_EQUAL(err, cases[i].err);
+		}
+	}
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
 		{ "replication settings", test_sync },
+		{ "replication settings together", test_sync_check },
 		{ "defaults are the kernel's", test_defaults },
 		{ "every timeout has one name", test_names_cover_fields },
 		{ "sysctl.conf file", test_file_ok },
