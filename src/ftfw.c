@@ -175,7 +175,6 @@ static void rs_trim(struct nfqct_ftfw *e)
 		e->rs_head = (e->rs_head + 1) % e->cfg.resend_max;
 		e->rs_count--;
 	}
-	e->st.rs_len = e->rs_count;
 }
 
 /* Append @ent; a full queue forgets its oldest entry.  Returns entries dropped from the head. */
@@ -185,17 +184,19 @@ static uint32_t rs_add(struct nfqct_ftfw *e, const struct rs_ent *ent)
 
 	if (e->rs_count == e->cfg.resend_max) {
 		/* full: forget the oldest, as conntrackd's rs_queue_purge_full() */
-		if (rs_at(e, 0)->kind != RS_FREE)
+		if (rs_at(e, 0)->kind != RS_FREE) {
 			e->st.rs_overflow++;
+			e->st.rs_len--;
+		}
 		e->rs_head = (e->rs_head + 1) % e->cfg.resend_max;
 		e->rs_count--;
 		popped = 1;
 	}
 	*rs_at(e, e->rs_count) = *ent;
 	e->rs_count++;
+	e->st.rs_len++;		/* entries awaiting an ACK; acknowledged holes are not */
 	if (!e->in_nack)
 		rs_trim(e);
-	e->st.rs_len = e->rs_count;
 	e->rs_popped += popped;
 	return popped;
 }
@@ -292,15 +293,35 @@ int nfqct_ftfw_request_resync(struct nfqct_ftfw *e, uint64_t now_ms)
 
 /* ---- acknowledgements ---- */
 
+/*
+ * The first entry at or after @from: the ring holds increasing numbers
+ * (we only append, each message takes the next), so a binary search; a
+ * peer's ACK or NACK costs the range it names, not the queue's length.
+ */
+static uint32_t rs_lower_bound(struct nfqct_ftfw *e, uint32_t from)
+{
+	uint32_t lo = 0, hi = e->rs_count;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (seq_before(rs_at(e, mid)->seq, from))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 static void rs_ack(struct nfqct_ftfw *e, uint32_t from, uint32_t to)
 {
-	for (uint32_t i = 0; i < e->rs_count; i++) {
+	for (uint32_t i = rs_lower_bound(e, from); i < e->rs_count; i++) {
 		struct rs_ent *r = rs_at(e, i);
 
-		if (seq_before(r->seq, from))
-			continue;
 		if (seq_after(r->seq, to))
 			break;
+		if (r->kind != RS_FREE)
+			e->st.rs_len--;
 		r->kind = RS_FREE;
 	}
 	rs_trim(e);
@@ -316,7 +337,7 @@ static void rs_nack(struct nfqct_ftfw *e, uint32_t from, uint32_t to, uint64_t n
 	uint32_t boundary = e->seq;
 
 	e->in_nack = true;
-	for (int64_t i = 0; i < (int64_t)e->rs_count; i++) {
+	for (int64_t i = rs_lower_bound(e, from); i < (int64_t)e->rs_count; i++) {
 		struct rs_ent *r = rs_at(e, (uint32_t)i);
 		struct rs_ent copy;
 
@@ -326,6 +347,7 @@ static void rs_nack(struct nfqct_ftfw *e, uint32_t from, uint32_t to, uint64_t n
 			continue;
 		copy = *r;
 		r->kind = RS_FREE;
+		e->st.rs_len--;
 		e->rs_popped = 0;
 		if (copy.kind == RS_FLOW) {
 			if (!e->ops.current || e->ops.current(e->arg, &copy.flow, &copy.type)) {

@@ -349,6 +349,37 @@ static void test_rs_overflow(void)
 	teardown();
 }
 
+/* An ACK of the middle of the queue frees that range only; a NACK of a freed range sends nothing. */
+static void test_ack_middle(void)
+{
+	uint8_t d[64];
+	size_t len = 0;
+
+	setup(NFQCT_SYNC_MODE_FTFW, 100, 64, 1400, 100);
+	handshake();
+	send_each(1, 10, 0);			/* 101 .. 110 */
+	ab.n = 0;
+	CU_ASSERT_EQUAL(stats(&A).rs_len, 10);
+	CU_ASSERT_EQUAL(nfqct_sync_put_ctl(d, sizeof(d), &len, NFQCT_SYNC_F_ACK, 500001, 104, 106), 0);
+	nfqct_ftfw_input(A.e, d, len, 0);
+	CU_ASSERT_EQUAL(stats(&A).ack_recv, 2);	/* the handshake's, this one */
+	CU_ASSERT_EQUAL(stats(&A).rs_len, 7);
+	len = 0;
+	CU_ASSERT_EQUAL(nfqct_sync_put_ctl(d, sizeof(d), &len, NFQCT_SYNC_F_NACK, 500002, 104, 106), 0);
+	nfqct_ftfw_input(A.e, d, len, 0);
+	CU_ASSERT_EQUAL(stats(&A).resent, 0);
+	len = 0;
+	CU_ASSERT_EQUAL(nfqct_sync_put_ctl(d, sizeof(d), &len, NFQCT_SYNC_F_NACK, 500003, 103, 107), 0);
+	nfqct_ftfw_input(A.e, d, len, 0);
+	CU_ASSERT_EQUAL(stats(&A).resent, 2);	/* 103 and 107 */
+	CU_ASSERT_EQUAL(stats(&A).rs_len, 7);	/* moved, with new numbers */
+	len = 0;
+	CU_ASSERT_EQUAL(nfqct_sync_put_ctl(d, sizeof(d), &len, NFQCT_SYNC_F_ACK, 500004, 101, 200), 0);
+	nfqct_ftfw_input(A.e, d, len, 0);
+	CU_ASSERT_EQUAL(stats(&A).rs_len, 0);
+	teardown();
+}
+
 /* Several flows share a datagram up to the MTU. */
 static void test_batching(void)
 {
@@ -507,6 +538,7 @@ int main(void)
 		{ "RESYNC request", test_resync_request },
 		{ "resend queue overflow", test_rs_overflow },
 		{ "several flows per datagram", test_batching },
+		{ "ACK and NACK of the queue's middle", test_ack_middle },
 		{ "NOTRACK", test_notrack },
 		{ "malformed datagrams", test_malformed },
 		{ "resend sends the current state", test_resend_current },
