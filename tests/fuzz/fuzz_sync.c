@@ -3,12 +3,21 @@
  * (syncmsg.h): framing, then every message decoded; each flow message
  * that decodes must survive a round trip (encoded for a nfqct peer and
  * decoded again: the same flow), and its entry goes into a small table
- * the way `nfqct ha primary` commits the external cache.
+ * the way `nfqct ha primary` commits the external cache.  The same
+ * datagram then goes to an FTFW engine (ftfw.h) with flows of its own in
+ * its resend queue, as the sync thread hands it over: whatever ACKs,
+ * NACKs and jumps it holds, every datagram the engine sends must frame
+ * and decode whole.
  * Input: the datagram, as is.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <urcu-qsbr.h>
 
 #include "nfqct/ct.h"
+#include "nfqct/ftfw.h"
 #include "nfqct/syncmsg.h"
 #include "fuzz.h"
 
@@ -16,16 +25,68 @@
 
 static struct nfqct_settings settings;
 static struct nfqct_ct *table;
+static struct nfqct_ftfw *engine;
+
+/* What the engine sends must be a datagram we would accept. */
+static int fz_xmit(void *arg, const uint8_t *buf, size_t len)
+{
+	struct nfqct_sync_msg m;
+	size_t off = 0;
+	int n = nfqct_sync_frame(buf, len), k = 0;
+
+	if (n < 1)
+		fuzz_fail("the engine sent a datagram that does not frame");
+	while (nfqct_sync_decode(buf, len, &off, &m) == 0)
+		k++;
+	if (k != n || off != len)
+		fuzz_fail("the engine sent a message that does not decode");
+	return 0;
+}
+
+static void fz_apply(void *arg, uint8_t type, const struct nfqct_sync_flow *f)
+{
+	if (type > NFQCT_SYNC_T_DESTROY)
+		fuzz_fail("the engine applied a message that is not a flow");
+}
+
+static const struct nfqct_ftfw_ops fz_ops = { .xmit = fz_xmit, .apply = fz_apply };
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+	struct nfqct_ftfw_cfg cfg = {
+		.mode = NFQCT_SYNC_MODE_FTFW, .enc = NFQCT_SYNC_ENC_NFQCT, .window = 3,
+		.resend_max = 16, .alive_ms = 1000, .mtu = 512, .first_seq = 0xfffffff0u,
+	};
+
 	nfqct_settings_init(&settings);
 	settings.ct_buckets = 64;
 	rcu_register_thread();
 	table = nfqct_ct_create(&settings);
-	if (!table)
+	if (!table || nfqct_ftfw_create(&cfg, &fz_ops, NULL, &engine) < 0)
 		abort();
 	return 0;
+}
+
+/* A fresh peer with 12 flows of ours awaiting ACKs (numbers across the wrap), then @data. */
+static void engine_input(const uint8_t *data, size_t size)
+{
+	struct nfqct_sync_flow f;
+
+	nfqct_ftfw_reset(engine);
+	memset(&f, 0, sizeof(f));
+	f.tuple.family = AF_INET;
+	f.tuple.proto = IPPROTO_UDP;
+	f.tuple.src.ip = htonl(0xc6120001);
+	f.tuple.dst.ip = htonl(0xc6120102);
+	f.have = NFQCT_SYNC_HAVE_TIMEOUT;
+	f.timeout_s = 30;
+	for (uint16_t i = 0; i < 12; i++) {
+		f.tuple.sp.port = htons(i);
+		(void)nfqct_ftfw_send(engine, NFQCT_SYNC_T_NEW, &f, NOW);
+	}
+	nfqct_ftfw_flush(engine, NOW);
+	nfqct_ftfw_input(engine, data, size, NOW);
+	(void)nfqct_ftfw_tick(engine, NOW + 1000);
 }
 
 /* The fields an encoding carries back, for the round trip's comparison. */
@@ -68,6 +129,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t off = 0;
 	int msgs, seen = 0, r;
 
+	engine_input(data, size);
 	msgs = nfqct_sync_frame(data, size);
 	if (msgs < 0)
 		return 0;
