@@ -8,7 +8,7 @@
 #     `nfqct list --external` shows them, and `nfqct ha primary` commits them into nfqctd's
 #     table (nfqct list).
 # conntrackd runs with its own config, socket, lock and log in the test's directory, in the
-# peer namespace only.
+# peer namespace only. SYNC_TEST_MODE=notrack runs both sides in NOTRACK mode instead.
 . "$(dirname "$0")/lib.sh"
 require_root_netns conntrackd conntrack python3 iptables ip6tables nc
 topo_create
@@ -21,15 +21,15 @@ addr "$NS_P" p0 198.18.2.2/24 2001:db8:2::2/64
 in_peer() { ip netns exec "$NS_P" "$@"; }
 
 kernel_rules router || { fail "kernel rules"; exit 1; }
-nfqctd_start -o nfqct.sync_mode=ftfw -o nfqct.sync_transport=udp \
+MODE=${SYNC_TEST_MODE:-ftfw}
+case $MODE in ftfw) CTD_MODE=FTFW ;; notrack) CTD_MODE=NOTRACK ;; *) fail "SYNC_TEST_MODE: ftfw or notrack"; exit 1 ;; esac
+nfqctd_start -o nfqct.sync_mode=$MODE -o nfqct.sync_transport=udp \
 	-o nfqct.sync_local=198.18.2.1:3780 -o nfqct.sync_peer=198.18.2.2:3780 || exit 1
 
 CTD_CONF=$TMP_DIR/conntrackd.conf
 cat >"$CTD_CONF" <<EOF
 Sync {
-	Mode FTFW {
-		ResendQueueSize 131072
-		ACKWindowSize 300
+	Mode $CTD_MODE {
 	}
 	UDP {
 		IPv4_address 198.18.2.2
