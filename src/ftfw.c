@@ -425,7 +425,11 @@ static void recv_one(struct nfqct_ftfw *e, const struct nfqct_sync_msg *m, int r
 	}
 
 	if (hello) {
-		if (e->ack_from_set && seq_before(m->seq, e->ack_from)) {
+		/* a range to acknowledge that this number does not continue belongs to
+		 * the peer's old numbering: start again here (conntrackd restarts it
+		 * only for a number before the range, which lets a hello half the
+		 * number space away make an ACK that runs backwards: fuzz_sync) */
+		if (e->ack_from_set && m->seq != e->last_seq + 1) {
 			e->window = (int32_t)e->cfg.window - 1;
 			e->ack_from = m->seq;
 		}

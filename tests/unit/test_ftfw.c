@@ -380,6 +380,31 @@ static void test_ack_middle(void)
 	teardown();
 }
 
+/* A hello half the number space away starts the range to acknowledge afresh (fuzz_sync's find). */
+static void test_hello_far(void)
+{
+	uint8_t d[64];
+	size_t len = 0, off = 0;
+	struct nfqct_sync_msg m;
+
+	setup(NFQCT_SYNC_MODE_FTFW, 100, 64, 1400, 100);
+	handshake();
+	send_each(1, 1, 0);			/* 101: B's range starts there */
+	deliver(&ab, &B, 0);
+	CU_ASSERT_EQUAL(nfqct_sync_put_ctl(d, sizeof(d), &len, NFQCT_SYNC_F_ALIVE | NFQCT_SYNC_F_HELLO,
+					   101 + 0x80000000u - 1, 0, 0), 0);
+	nfqct_ftfw_input(B.e, d, len, 0);
+	ba.n = 0;
+	nfqct_ftfw_tick(B.e, 1000);
+	CU_ASSERT_EQUAL_FATAL(ba.n, 1);
+	CU_ASSERT_EQUAL(nfqct_sync_frame(ba.q[0].b, ba.q[0].len), 1);
+	CU_ASSERT_EQUAL(nfqct_sync_decode(ba.q[0].b, ba.q[0].len, &off, &m), 0);
+	CU_ASSERT(m.flags & NFQCT_SYNC_F_ACK);
+	CU_ASSERT_EQUAL(m.from, 101 + 0x80000000u - 1);
+	CU_ASSERT_EQUAL(m.to, 101 + 0x80000000u - 1);
+	teardown();
+}
+
 /* Several flows share a datagram up to the MTU. */
 static void test_batching(void)
 {
@@ -539,6 +564,7 @@ int main(void)
 		{ "resend queue overflow", test_rs_overflow },
 		{ "several flows per datagram", test_batching },
 		{ "ACK and NACK of the queue's middle", test_ack_middle },
+		{ "a hello half the number space away", test_hello_far },
 		{ "NOTRACK", test_notrack },
 		{ "malformed datagrams", test_malformed },
 		{ "resend sends the current state", test_resend_current },
