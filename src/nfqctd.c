@@ -1433,17 +1433,70 @@ static int ctl_list(void *arg, FILE *out)
 	return 0;
 }
 
-/* ha primary|backup|fault|status (sync.h); commits run here, online */
+/*
+ * Hold the packet path still: every worker returns at its next batch
+ * boundary with what it received answered (the upgrade's stop: no intake
+ * stop, no drain), so what arrives meanwhile waits in the kernel's queue.
+ * resume_workers() starts them again.  Main thread.
+ */
+static void pause_workers(struct daemon *d)
+{
+	uint64_t one = 1;
+
+	for (unsigned int i = 0; i < d->nworkers; i++)
+		nfqct_worker_handover(d->workers[i]);
+	if (write(d->stop_fd, &one, sizeof(one)) != sizeof(one))
+		log_warn("cannot signal workers to pause");
+	for (unsigned int i = 0; i < d->nworkers; i++)
+		nfqct_worker_join(d->workers[i]);
+}
+
+static void resume_workers(struct daemon *d)
+{
+	uint64_t one;
+
+	/* The stop eventfd stays readable once written: empty it first. */
+	if (read(d->stop_fd, &one, sizeof(one)) != sizeof(one))
+		log_warn("cannot reset the stop event");
+	for (unsigned int i = 0; i < d->nworkers; i++) {
+		int ret = nfqct_worker_start(d->workers[i]);
+
+		if (ret < 0) {
+			/* the queue is left to the kernel's policy: say so loudly */
+			errno = -ret;
+			log_warn("queue %u: cannot start the worker again", d->opt.queue_first + i);
+		}
+	}
+}
+
+/*
+ * ha primary|backup|fault|status (sync.h); commits run here, online.  The
+ * commit into the table is one step as the packet path sees it: the
+ * workers are paused around it, so no packet meets a half-committed cache.
+ */
 static int ctl_ha(void *arg, FILE *out, const char *word)
 {
 	struct daemon *d = arg;
+	uint64_t t0;
+	int ret;
 
 	if (!d->sync) {
 		fprintf(out, "ha: replication is off (nfqct.sync_mode = off)\n");
 		return -1;
 	}
-	return nfqct_sync_ha(d->sync, word, &d->extra_stats[1].ct,
-			     rcu_dereference(d->settings)->ct_max, out);
+	if (strcmp(word, "primary"))
+		return nfqct_sync_ha(d->sync, word, &d->extra_stats[1].ct,
+				     rcu_dereference(d->settings)->ct_max, out);
+	t0 = nfqct_worker_now_us();
+	pause_workers(d);
+	ret = nfqct_sync_ha(d->sync, word, &d->extra_stats[1].ct,
+			    rcu_dereference(d->settings)->ct_max, out);
+	resume_workers(d);
+	fprintf(out, "ha: primary: the queues waited %.3f ms\n",
+		(double)(nfqct_worker_now_us() - t0) / 1000.0);
+	log_info("sync: primary: the queues waited %.3f ms for the commit",
+		 (double)(nfqct_worker_now_us() - t0) / 1000.0);
+	return ret;
 }
 
 static int ctl_list_external(void *arg, FILE *out)

@@ -142,6 +142,11 @@ grep -q "ESTABLISHED $PEER_TCP" "$TMP_DIR/external" || fail "the external cache 
 "$NFQCT" -s "$STATDIR" list | grep -qF "$PEER_TCP" && fail "the peer's flow is in the table before the commit"
 assert_pass "$NFQCT" -s "$STATDIR" ha primary
 sed 's/^/    /' "$TMP_DIR/cmd.out"
+# the commit was one step for the packet path: the workers were paused around it
+grep -qE '^ha: primary: the queues waited [0-9]+\.[0-9]{3} ms$' "$TMP_DIR/cmd.out" ||
+	fail "ha primary: no pause around the commit"
+# and they run again: a new flow crosses the router
+assert_pass timeout 10 ip netns exec "$NS_C" ping -c 1 -W 2 -q "$S4"
 "$NFQCT" -s "$STATDIR" list >"$TMP_DIR/nfqct.list2"
 grep -E "^tcp +6 [0-9]+ ESTABLISHED $PEER_TCP src=198.18.8.1 dst=198.18.7.1 sport=443 dport=40000 .*\[ASSURED\]" \
 	"$TMP_DIR/nfqct.list2" >/dev/null || fail "nfqct list lacks the committed TCP flow"
