@@ -66,7 +66,7 @@ General {
 }
 EOF
 	# a queue per family: the first daemon's binding may outlive it for a moment
-	in_a "$NFQCTD" -f -q "$fam" -s "$dir/stat" -r "$TMP_DIR/accept.rules" -o nfqct.state_file=none \
+	ip netns exec "$NS_A" "$NFQCTD" -f -q "$fam" -s "$dir/stat" -r "$TMP_DIR/accept.rules" -o nfqct.state_file=none \
 		-o nfqct.sync_mode=ftfw -o nfqct.sync_transport=multicast -o "nfqct.sync_peer=$group:3780" \
 		-o "nfqct.sync_local=$local_a" -o nfqct.sync_interface=a0 >"$dir/nfqctd.log" 2>&1 &
 	a_pid=$!
@@ -89,7 +89,9 @@ EOF
 			fail "v$fam: conntrack -I"
 	else
 		# made before conntrackd started: its bulk send at our resync request carries it
-		:
+		# (asked again now that conntrackd listens: the start's request may have
+		# gone out before it joined the group)
+		assert_pass "$NFQCT" -s "$dir/stat" ha backup
 	fi
 	for i in $(seq 100); do
 		"$NFQCT" -s "$dir/stat" list --external 2>/dev/null | grep -q "$tuple" && break
