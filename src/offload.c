@@ -124,23 +124,32 @@ int nfqct_offload_key_parse(const uint8_t *key, size_t len, struct nfqct_tuple *
 
 /* ---- netlink ---- */
 
+/* Bind @nl (the kernel picks the port id) and read the id back. */
+static int nl_bind(struct mnl_socket *nl, uint32_t *portid)
+{
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		return -errno;
+	*portid = mnl_socket_get_portid(nl);
+	return 0;
+}
+
+/* A netfilter netlink socket with our receive timeout; bound when @portid
+ * is given. */
 static struct mnl_socket *nl_open(uint32_t *portid)
 {
 	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
 	struct timeval tv = { .tv_sec = OFFLOAD_RCV_TIMEO_MS / 1000,
 			      .tv_usec = (OFFLOAD_RCV_TIMEO_MS % 1000) * 1000 };
+	int r;
 
 	if (!nl)
 		return NULL;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		int e = errno;
-
+	if (portid && (r = nl_bind(nl, portid)) < 0) {
 		mnl_socket_close(nl);
-		errno = e;
+		errno = -r;
 		return NULL;
 	}
 	setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	*portid = mnl_socket_get_portid(nl);
 	return nl;
 }
 
@@ -652,7 +661,7 @@ static void *offload_main(void *arg)
 
 int nfqct_offload_probe(void)
 {
-	uint32_t portid;
+	uint32_t portid = 0;
 	struct mnl_socket *nl = nl_open(&portid);
 	struct nfqct_offload tmp;
 	int ret = 0;
@@ -723,7 +732,11 @@ struct nfqct_offload *nfqct_offload_create(struct nfqct_ct *ct, unsigned int nwo
 		snprintf(err, errlen, "offload: eventfd: %s", strerror(errno));
 		goto err_free;
 	}
-	off->nl = nl_open(&off->portid);
+	/* Bound at the start, after the workers' queue sockets: the first
+	 * netlink socket a process binds gets its pid as port id, and the
+	 * queue's (peer_portid in /proc/net/netfilter/nfnetlink_queue) should
+	 * name the daemon. */
+	off->nl = nl_open(NULL);
 	if (!off->nl) {
 		snprintf(err, errlen, "offload: netlink socket: %s", strerror(errno));
 		goto err_close;
@@ -741,8 +754,11 @@ err_free:
 
 int nfqct_offload_start(struct nfqct_offload *off)
 {
-	int r = pthread_create(&off->thread, NULL, offload_main, off);
+	int r;
 
+	if (!off->portid && (r = nl_bind(off->nl, &off->portid)) < 0)
+		return r;
+	r = pthread_create(&off->thread, NULL, offload_main, off);
 	if (r)
 		return -r;
 	off->started = true;

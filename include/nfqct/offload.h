@@ -88,13 +88,16 @@ int nfqct_offload_probe(void);
  * nfqct_offload_create - the offload state for @nworkers workers, reading
  * the settings through *@settings (RCU-published, re-read every round) and
  * writing its stat file under @stat_dir (NULL: none).  Opens the netlink
- * socket.  Returns NULL with a message in @err.
+ * socket (nfqct_offload_start() binds it, so that the queues' sockets,
+ * bound before, get the pid as port id).  Returns NULL with a message in
+ * @err.
  */
 struct nfqct_offload *nfqct_offload_create(struct nfqct_ct *ct, unsigned int nworkers,
 					   struct nfqct_settings *const *settings,
 					   const char *stat_dir, char *err, size_t errlen);
 
-/* nfqct_offload_start - start the offload thread.  0 or -errno. */
+/* nfqct_offload_start - bind the socket (once) and start the offload
+ * thread.  0 or -errno. */
 int nfqct_offload_start(struct nfqct_offload *off);
 
 /*

@@ -234,8 +234,8 @@ run_nfqct() {
 	topo_fresh || { fail "$NAME: topology"; return 1; }
 	# Both roles: install keeps one role, so the router role is installed and the host
 	# role's rules (as `print` shows them) are added beside it.
-	if ! in_router "$KERNEL_RULES" install router --queues 0 ||
-		! in_router "$KERNEL_RULES" print host --queues 0 >"$dir/host-role"; then
+	if ! in_router "$KERNEL_RULES" install router --queues 0 --no-offload ||
+		! in_router "$KERNEL_RULES" print host --queues 0 --no-offload >"$dir/host-role"; then
 		fail "$NAME: kernel queue rules"
 		topo_drop
 		return 1
