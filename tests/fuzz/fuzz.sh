@@ -16,7 +16,7 @@
 # -fsanitize=fuzzer link gives them AFL++'s driver: run them with afl-fuzz.
 set -eu
 
-TARGETS="judge rules settings state ctl ctfilter capture sync"
+TARGETS="judge rules settings state ctl ctfilter capture sync sets"
 mode=${1:-}
 [ $# -gt 0 ] && shift
 [ $# -gt 0 ] && TARGETS="$*"
