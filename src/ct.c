@@ -48,6 +48,7 @@
 #include "nfqct/expect.h"
 #include "nfqct/helper.h"
 #include "nfqct/l4proto.h"
+#include "nfqct/tsan.h"
 
 /* Entry status bits (the kernel's IPS_* that matter here, plus ours). */
 enum {
@@ -255,8 +256,10 @@ static inline void ct_unlock(struct nfqct_conn *e)
 static int ct_match(struct cds_lfht_node *node, const void *arg)
 {
 	const struct ct_key *k = arg;
-	struct nfqct_conn *e = node_conn(node);
+	struct nfqct_conn *e;
 
+	nfqct_tsan_lfht_match(node);
+	e = node_conn(node);
 	if (k->matches)
 		(*k->matches)++;
 	if (e->zone != k->zone)
@@ -284,6 +287,7 @@ static unsigned long conn_hash(const struct nfqct_ct *ct, const struct nfqct_con
 
 static void ct_free_rcu(struct rcu_head *head)
 {
+	nfqct_tsan_rcu_callback();
 	free(caa_container_of(head, struct nfqct_conn, rcu));
 }
 

@@ -32,6 +32,7 @@
 
 #include "nfqct/errrec.h"
 #include "nfqct/ipset.h"
+#include "nfqct/tsan.h"
 
 /* ---- types ---- */
 
@@ -149,6 +150,7 @@ static int key_match(struct cds_lfht_node *node, const void *arg)
 {
 	const struct ielem *e = caa_container_of(node, struct ielem, node);
 
+	nfqct_tsan_lfht_match(node);
 	return !memcmp(&e->key, arg, sizeof(e->key));
 }
 
@@ -221,6 +223,7 @@ static void elem_free(struct ielem *e)
 
 static void elem_free_rcu(struct rcu_head *h)
 {
+	nfqct_tsan_rcu_callback();
 	elem_free(caa_container_of(h, struct ielem, rcu));
 }
 

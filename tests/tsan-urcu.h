@@ -6,9 +6,10 @@
  * sees it.  liburcu is not instrumented: TSan sees neither its atomics nor
  * its barriers, so every hand-off through it would be reported as a race.
  * Each definition below states one edge liburcu guarantees, as a C11 atomic
- * or a __tsan_release/__tsan_acquire pair that TSan understands.  What cannot
- * be stated here (call_rcu callbacks, cds_lfht match callbacks: both run
- * inside liburcu) is in tests/tsan.supp.
+ * or a __tsan_release/__tsan_acquire pair that TSan understands.  What can
+ * only be stated where liburcu calls back into nfqct (call_rcu callbacks,
+ * cds_lfht match callbacks) is in include/nfqct/tsan.h; liburcu's own
+ * memory is in tests/tsan.supp.
  */
 #ifndef NFQCT_TSAN_URCU_H
 #define NFQCT_TSAN_URCU_H
@@ -65,9 +66,19 @@ static inline void *nfqct_tsan_acq(void *p)
 #define rcu_barrier()		(urcu_qsbr_barrier(), __tsan_acquire(&nfqct_tsan_gp))
 
 /*
+ * call_rcu: what the caller did to the object before call_rcu() happens
+ * before the callback, which acquires the grace period first thing
+ * (nfqct_tsan_rcu_callback(), include/nfqct/tsan.h); the readers' accesses
+ * are ordered by their quiescent states, above.
+ */
+#undef call_rcu
+#define call_rcu(head, func)	(__tsan_release(&nfqct_tsan_gp), urcu_qsbr_call_rcu((head), (func)))
+
+/*
  * cds_lfht: adding a node publishes it (its keys and the entry around it)
  * to every thread that later finds it by iterating.  Release on the node's
- * address when it is added, acquire when an iterator hands it out.
+ * address when it is added, acquire when an iterator hands it out (and in
+ * the match callbacks: nfqct_tsan_lfht_match()).
  */
 #define cds_lfht_add(ht, hash, node) \
 	cds_lfht_add((ht), (hash), nfqct_tsan_rel(node))
