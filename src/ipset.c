@@ -109,7 +109,8 @@ struct idata {
 	struct cds_lfht *ht;		/* every type but list:set */
 	uint32_t seed;
 	unsigned int nelem;		/* atomic */
-	size_t memsize;			/* elements and comments (writers, under the set's mutex) */
+	size_t memsize;			/* elements and comments (writers, under the set's mutex;
+					 * atomic: the stat tree reads it without) */
 	uint32_t ncidr[129];		/* elements per prefix length of the net dimension */
 	uint64_t present[3];		/* bit c: ncidr[c] > 0 (atomic) */
 	struct nfqct_ipset **members;	/* list:set: [size], references taken */
@@ -311,7 +312,7 @@ static void elem_remove(struct idata *d, struct ielem *e)
 	if (has_net(d->p.type))
 		cidr_dec(d, e->key.cidr);
 	__atomic_sub_fetch(&d->nelem, 1, __ATOMIC_RELAXED);
-	d->memsize -= elem_mem(e);
+	__atomic_sub_fetch(&d->memsize, elem_mem(e), __ATOMIC_RELAXED);
 	call_rcu(&e->rcu, elem_free_rcu);
 }
 
@@ -727,7 +728,7 @@ static int data_add(struct idata *d, const struct ikey *k, const struct eopts *o
 	if (has_net(d->p.type))
 		cidr_inc(d, k->cidr);
 	__atomic_add_fetch(&d->nelem, 1, __ATOMIC_RELAXED);
-	d->memsize += elem_mem(e);
+	__atomic_add_fetch(&d->memsize, elem_mem(e), __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -1948,7 +1949,7 @@ static size_t data_memsize(const struct idata *d)
 	/* elements and comments, and about a bucket pointer for each (the
 	 * table keeps about one bucket per element): no walk, the stat tree
 	 * reads it every interval */
-	return sizeof(*d) + d->memsize + (d->ht ? n * sizeof(void *) : 0) +
+	return sizeof(*d) + __atomic_load_n(&d->memsize, __ATOMIC_RELAXED) + (d->ht ? n * sizeof(void *) : 0) +
 	       (d->members ? d->p.size * sizeof(void *) : 0);
 }
 
@@ -2099,7 +2100,8 @@ unsigned int nfqct_ipset_stats(struct nfqct_ipset_stat *st, unsigned int n)
 		memset(&st[i], 0, sizeof(st[i]));
 		strcpy(st[i].name, s->name);
 		st[i].type = d->p.type;
-		st[i].entries = d->members ? d->nmembers : __atomic_load_n(&d->nelem, __ATOMIC_RELAXED);
+		st[i].entries = d->members ? __atomic_load_n(&d->nmembers, __ATOMIC_RELAXED) :
+					     __atomic_load_n(&d->nelem, __ATOMIC_RELAXED);
 		st[i].maxelem = d->members ? d->p.size : d->p.maxelem;
 		st[i].memsize = data_memsize(d);
 		st[i].references = __atomic_load_n(&s->refcnt, __ATOMIC_RELAXED);
