@@ -6,7 +6,16 @@
  * the loaded sets.  One fixed clock, so saved timeouts are stable.
  * Input: the file's bytes.  Seeds: `ipset save` of every set type nfqct
  * has, from the kernel's ipset (tests/fuzz/corpus/sets/).
+ *
+ * Inputs with a hashsize above 4096 are passed over: the loader sizes the
+ * table up to 2^20 buckets from it, and each load, save and destroy then
+ * walks every empty bucket (up to a million), which cut the run from 13,000 to 800
+ * inputs a second and teaches the fuzzer nothing the smaller ones do not.
  */
+#include <ctype.h>
+
+#include <stdbool.h>
+
 #include <urcu-qsbr.h>
 
 #include "nfqct/ipset.h"
@@ -41,6 +50,30 @@ static char *save(size_t *len)
 	return text;
 }
 
+static bool huge_hashsize(const uint8_t *data, size_t size)
+{
+	static const char word[] = "hashsize";
+	const uint8_t *p = data, *stop = data + size;
+
+	/* raw bytes: the loader reads on past a NUL, so must this */
+	while ((p = memmem(p, (size_t)(stop - p), word, sizeof(word) - 1))) {
+		char num[32], *end;
+		size_t n = 0;
+
+		p += sizeof(word) - 1;
+		while (p < stop && isspace(*p))
+			p++;
+		while (p + n < stop && n < sizeof(num) - 1 && !isspace(p[n]))
+			n++;
+		memcpy(num, p, n);
+		num[n] = '\0';
+		/* any base and sign the loader might take */
+		if (strtoull(num, &end, 0) > 4096 || (num[0] == '-' && end != num))
+			return true;
+	}
+	return false;
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	/* the loader and housekeeping run as RCU readers in nfqctd */
@@ -53,6 +86,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *first, *second;
 	size_t flen, slen;
 
+	if (huge_hashsize(data, size))
+		return 0;
 	if (load(data, size, NFQCT_IPSET_LOAD_FILE, fuzz_devnull()) < 0)
 		goto out;
 	first = save(&flen);
