@@ -569,7 +569,8 @@ static int run_threads(struct daemon *d)
 	return 0;
 }
 
-static void stop_threads(struct daemon *d)
+/* Ask every worker to stop (the stop eventfd) and wait for it. */
+static void stop_workers(struct daemon *d)
 {
 	uint64_t one = 1;
 
@@ -578,6 +579,42 @@ static void stop_threads(struct daemon *d)
 	for (unsigned int i = 0; i < d->nworkers; i++)
 		if (d->workers[i])
 			nfqct_worker_join(d->workers[i]);
+}
+
+/*
+ * Hold the packet path still: every worker returns at its next batch
+ * boundary with what it received answered (the upgrade's stop: no intake
+ * stop, no drain), so what arrives meanwhile waits in the kernel's queue.
+ * resume_workers() starts them again.  Main thread.
+ */
+static void pause_workers(struct daemon *d)
+{
+	for (unsigned int i = 0; i < d->nworkers; i++)
+		nfqct_worker_handover(d->workers[i]);
+	stop_workers(d);
+}
+
+static void resume_workers(struct daemon *d)
+{
+	uint64_t one;
+
+	/* The stop eventfd stays readable once written: empty it first. */
+	if (read(d->stop_fd, &one, sizeof(one)) != sizeof(one))
+		log_warn("cannot reset the stop event");
+	for (unsigned int i = 0; i < d->nworkers; i++) {
+		int ret = nfqct_worker_start(d->workers[i]);
+
+		if (ret < 0) {
+			/* the queue is left to the kernel's policy: say so loudly */
+			errno = -ret;
+			log_warn("queue %u: cannot start the worker again", d->opt.queue_first + i);
+		}
+	}
+}
+
+static void stop_threads(struct daemon *d)
+{
+	stop_workers(d);
 	/* then the LOG lines they queued */
 	nfqct_pktlog_stop(d->pktlog);
 	d->pktlog_running = false;
@@ -1431,42 +1468,6 @@ static int ctl_list(void *arg, FILE *out)
 	nfqct_offload_sync(d->offload);	/* the kernel's counts first */
 	nfqct_ct_dump(d->ct, out, nfqct_now_ms());
 	return 0;
-}
-
-/*
- * Hold the packet path still: every worker returns at its next batch
- * boundary with what it received answered (the upgrade's stop: no intake
- * stop, no drain), so what arrives meanwhile waits in the kernel's queue.
- * resume_workers() starts them again.  Main thread.
- */
-static void pause_workers(struct daemon *d)
-{
-	uint64_t one = 1;
-
-	for (unsigned int i = 0; i < d->nworkers; i++)
-		nfqct_worker_handover(d->workers[i]);
-	if (write(d->stop_fd, &one, sizeof(one)) != sizeof(one))
-		log_warn("cannot signal workers to pause");
-	for (unsigned int i = 0; i < d->nworkers; i++)
-		nfqct_worker_join(d->workers[i]);
-}
-
-static void resume_workers(struct daemon *d)
-{
-	uint64_t one;
-
-	/* The stop eventfd stays readable once written: empty it first. */
-	if (read(d->stop_fd, &one, sizeof(one)) != sizeof(one))
-		log_warn("cannot reset the stop event");
-	for (unsigned int i = 0; i < d->nworkers; i++) {
-		int ret = nfqct_worker_start(d->workers[i]);
-
-		if (ret < 0) {
-			/* the queue is left to the kernel's policy: say so loudly */
-			errno = -ret;
-			log_warn("queue %u: cannot start the worker again", d->opt.queue_first + i);
-		}
-	}
 }
 
 /*
